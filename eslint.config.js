@@ -1,0 +1,65 @@
+// @ts-check
+import js from '@eslint/js';
+import vitest from '@vitest/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+/** Modules the pure core must never import (style.md, "Dependency direction"). */
+const IO_MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:child_process',
+  'node:dns',
+  'node:dns/promises',
+  'node:os',
+  'yargs',
+  'yargs/helpers',
+];
+
+/** @param {string[]} extra */
+const restrict = (extra = []) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: [...IO_MODULES, ...extra].map((name) => ({ name, message: 'I/O belongs at the edges' })),
+      patterns: [
+        { group: ['**/cli/**', '**/sources/**', '**/writer/**'], message: 'the core imports no adapter' },
+      ],
+    },
+  ],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', 'out/**', '.tmp/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/model/**', 'src/resolve/**', 'src/vars/**', 'src/render/**', 'src/plan/**'],
+    rules: restrict(),
+  },
+  {
+    files: ['test/**'],
+    plugins: { vitest },
+    rules: {
+      ...vitest.configs.recommended.rules,
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  prettier,
+);
