@@ -24,9 +24,15 @@ const restrict = (extra = []) => ({
   'no-restricted-imports': [
     'error',
     {
-      paths: [...IO_MODULES, ...extra].map((name) => ({ name, message: 'I/O belongs at the edges' })),
+      paths: [...IO_MODULES, ...extra].map((name) => ({
+        name,
+        message: 'I/O belongs at the edges',
+      })),
       patterns: [
-        { group: ['**/cli/**', '**/sources/**', '**/writer/**'], message: 'the core imports no adapter' },
+        {
+          group: ['**/cli/**', '**/sources/**', '**/writer/**'],
+          message: 'the core imports no adapter',
+        },
       ],
     },
   ],

@@ -8,8 +8,7 @@ export interface ResolvedAddress {
 
 /** The answer for one host name: its addresses in resolver order, or why it failed. */
 export type DnsAnswer =
-  | { ok: true; addresses: readonly ResolvedAddress[] }
-  | { ok: false; error: string };
+  { ok: true; addresses: readonly ResolvedAddress[] } | { ok: false; error: string };
 
 /** Host name (lowercased) to answer. A name that was never asked is absent. */
 export type DnsTable = ReadonlyMap<string, DnsAnswer>;

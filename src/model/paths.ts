@@ -45,7 +45,9 @@ export function resolvePaths(options: PathOptions = {}): ResolvedPaths {
   return {
     workdir,
     confDir,
-    includesDir: include.startsWith('/') ? stripTrailingSlash(include) : `${confDir}/${stripTrailingSlash(include)}`,
+    includesDir: include.startsWith('/')
+      ? stripTrailingSlash(include)
+      : `${confDir}/${stripTrailingSlash(include)}`,
     templateDir: stripTrailingSlash(options.templateDir ?? `${confDir}/nginx/templates`),
     configPrefix,
     templatePrefix: options.templatePrefix ?? configPrefix,

@@ -59,7 +59,11 @@ export function entryName(entry: DirectoryEntry): string {
       return firstValueOf(entry, 'zimbraDomainName') ?? rdnValue(entry.dn);
     case 'account':
     case 'alias':
-      return firstValueOf(entry, 'zimbraMailDeliveryAddress') ?? firstValueOf(entry, 'uid') ?? rdnValue(entry.dn);
+      return (
+        firstValueOf(entry, 'zimbraMailDeliveryAddress') ??
+        firstValueOf(entry, 'uid') ??
+        rdnValue(entry.dn)
+      );
     case 'cos':
       return firstValueOf(entry, 'cn') ?? rdnValue(entry.dn);
   }

@@ -11,12 +11,19 @@ const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = (message: string): Parsed<never> => ({ ok: false, message });
 
 const DURATION = /^(\d+)([hmsd]|ms)?$/;
-const DURATION_MS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+const DURATION_MS: Readonly<Record<string, number>> = {
+  d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+};
 
 /** A Zimbra duration `^\d+([hmsd]|ms)?$`, no unit = seconds; returns milliseconds. */
 export function parseDuration(text: string): Parsed<number> {
   const match = DURATION.exec(text);
-  if (match === null) return fail('not a duration: use digits with an optional unit d, h, m, s or ms');
+  if (match === null)
+    return fail('not a duration: use digits with an optional unit d, h, m, s or ms');
   const ms = Number(match[1]) * (DURATION_MS[match[2] ?? 's'] ?? 1000);
   return Number.isSafeInteger(ms) ? ok(ms) : fail('duration is too large');
 }
@@ -93,7 +100,9 @@ export function isIpAddress(text: string): boolean {
 
 function isIpv4(text: string): boolean {
   const parts = text.split('.');
-  return parts.length === 4 && parts.every((part) => /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(part));
+  return (
+    parts.length === 4 && parts.every((part) => /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(part))
+  );
 }
 
 function isIpv6(text: string): boolean {
@@ -104,7 +113,12 @@ function isIpv6(text: string): boolean {
   const head = v4 === undefined ? text : `${text.slice(0, tail + 1)}0:0`;
   const doubles = head.split('::').length - 1;
   if (doubles > 1) return false;
-  const groups = head.split(':').filter((group, index, all) => !(group === '' && (index === 0 || index === all.length - 1 || doubles === 1)));
+  const groups = head
+    .split(':')
+    .filter(
+      (group, index, all) =>
+        !(group === '' && (index === 0 || index === all.length - 1 || doubles === 1)),
+    );
   if (groups.some((group) => !/^[0-9a-f]{1,4}$/i.test(group))) return false;
   return doubles === 1 ? groups.length < 8 : groups.length === 8;
 }
@@ -129,8 +143,10 @@ export function parseIpOrCidr(text: string): Parsed<string> {
 export function unsafeTokenReason(text: string): string | undefined {
   const control = controlCharacterReason(text);
   if (control !== undefined) return control;
-  if (/[;{}]/.test(text)) return 'contains ; { or }, which would end or open an nginx directive or block';
-  if (/["'\\]/.test(text)) return 'contains a quote or backslash, which nginx would read as the start of a string';
+  if (/[;{}]/.test(text))
+    return 'contains ; { or }, which would end or open an nginx directive or block';
+  if (/["'\\]/.test(text))
+    return 'contains a quote or backslash, which nginx would read as the start of a string';
   if (/\s/.test(text)) return 'contains white space, which nginx would read as a second argument';
   return undefined;
 }
@@ -140,7 +156,8 @@ export function controlCharacterReason(text: string): string | undefined {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
   if (/[\n\r]/.test(text)) return 'contains a line break, which would end the nginx directive';
   // eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return 'contains a control character';
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text))
+    return 'contains a control character';
   return undefined;
 }
 
@@ -151,7 +168,9 @@ export function escapeNginxString(text: string): string {
 
 /** Quotes text as one nginx string argument when it is not a safe bare token. */
 export function quoteNginxArgument(text: string): string {
-  return text !== '' && unsafeTokenReason(text) === undefined ? text : `"${escapeNginxString(text)}"`;
+  return text !== '' && unsafeTokenReason(text) === undefined
+    ? text
+    : `"${escapeNginxString(text)}"`;
 }
 
 /** An absolute file system path that nginx can read as one bare token. */

@@ -33,8 +33,8 @@ import type { Problem, Warning } from '../errors.js';
 
 /** Where problems and warnings go while reading. */
 export interface ProblemSink {
-  problem(problem: Problem): void;
-  warn(warning: Warning): void;
+  readonly problem: (problem: Problem) => void;
+  readonly warn: (warning: Warning) => void;
 }
 
 /** Values found for an attribute, and the entry that held them (itself or the global config). */
@@ -69,7 +69,13 @@ export interface EntryReader {
   hostname(name: string, codeDefault: string): string;
   path(name: string, codeDefault: string): string;
   /** Reports a problem with a value of this entry (for checks a caller does itself). */
-  report(name: string, found: FoundValues | undefined, value: string, message: string, hint?: string): void;
+  report(
+    name: string,
+    found: FoundValues | undefined,
+    value: string,
+    message: string,
+    hint?: string,
+  ): void;
 }
 
 /** How an entry falls back to the global config. */
@@ -138,7 +144,11 @@ export function createEntryReader(
     });
   };
 
-  const read = <T>(name: string, codeDefault: T, parse: (text: string, spec: AttributeSpec) => Parsed<T>): T => {
+  const read = <T>(
+    name: string,
+    codeDefault: T,
+    parse: (text: string, spec: AttributeSpec) => Parsed<T>,
+  ): T => {
     const found = find(name);
     const text = found?.values[0];
     if (found === undefined || text === undefined) return codeDefault;
@@ -148,10 +158,12 @@ export function createEntryReader(
     return codeDefault;
   };
 
-  const checked = (reason: (text: string) => string | undefined) => (text: string): Parsed<string> => {
-    const why = reason(text);
-    return why === undefined ? { ok: true, value: text } : { ok: false, message: why };
-  };
+  const checked =
+    (reason: (text: string) => string | undefined) =>
+    (text: string): Parsed<string> => {
+      const why = reason(text);
+      return why === undefined ? { ok: true, value: text } : { ok: false, message: why };
+    };
 
   return {
     entry,

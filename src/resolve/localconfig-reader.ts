@@ -45,7 +45,10 @@ export function createLocalConfigReader(lc: LocalConfig, sink: ProblemSink): Loc
       return Number(LOCALCONFIG_DEFAULTS[key] ?? codeDefault ?? 0);
     },
     boolean(key, codeDefault) {
-      return raw(key, codeDefault === undefined ? undefined : String(codeDefault)).toLowerCase() === 'true';
+      return (
+        raw(key, codeDefault === undefined ? undefined : String(codeDefault)).toLowerCase() ===
+        'true'
+      );
     },
   };
 }

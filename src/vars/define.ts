@@ -42,7 +42,8 @@ export interface AttrVarOptions {
 /** A variable that is one attribute formatted by type. */
 export function attrVar(options: AttrVarOptions): VariableDefinition {
   const { type, defaultValue } = options;
-  const read = (ctx: VarContext) => formatAttr(options.source === 'server' ? ctx.server : ctx.config, options);
+  const read = (ctx: VarContext) =>
+    formatAttr(options.source === 'server' ? ctx.server : ctx.config, options);
   return {
     name: options.name,
     area: options.area,
@@ -147,7 +148,7 @@ export interface CustomVarOptions {
   source?: VariableDefinition['source'];
   defaultText?: string;
   unused?: boolean;
-  compute(ctx: VarContext): string;
+  compute: (ctx: VarContext) => string;
 }
 
 /** A variable computed by its own code. */

@@ -67,7 +67,8 @@ export function computeServerLists(
     const eligible = hasService(server, 'mailbox');
     if (!eligible) {
       const name = entryName(server);
-      const inherited = readers.readerFor(server).find('zimbraReverseProxyLookupTarget')?.from !== server;
+      const inherited =
+        readers.readerFor(server).find('zimbraReverseProxyLookupTarget')?.from !== server;
       warn({
         message: `server ${name} has zimbraReverseProxyLookupTarget TRUE${inherited ? ' (inherited from the global config)' : ''} but does not run the mailbox service; it is left out of the lookup handlers and upstreams`,
         hint: `zmprov ms ${name} zimbraReverseProxyLookupTarget FALSE`,

@@ -9,14 +9,7 @@ import type { ServerLists } from './server-lists.js';
 
 /** How a variable's value is formatted (ref §4.2). */
 export type VarValueType =
-  | 'integer'
-  | 'long'
-  | 'string'
-  | 'boolean'
-  | 'enabler'
-  | 'time'
-  | 'time-seconds'
-  | 'custom';
+  'integer' | 'long' | 'string' | 'boolean' | 'enabler' | 'time' | 'time-seconds' | 'custom';
 
 /** Where a variable's value comes from (ref §4.1 "override type"). */
 export type VarSource = 'none' | 'config' | 'server' | 'localconfig' | 'custom';
@@ -52,7 +45,7 @@ export interface VariableDefinition {
   /** True for the variables Zimbra defines but none of its templates use. */
   readonly unused?: boolean | undefined;
   /** Computes the formatted config text. Pure: reads only the context. */
-  compute(ctx: VarContext): string;
+  readonly compute: (ctx: VarContext) => string;
 }
 
 /** Facts about the generating host, gathered at the edge. */
@@ -77,6 +70,6 @@ export interface VarContext {
   readonly dns: DnsTable;
   readonly servers: ServerLists;
   readonly facts: HostFacts;
-  problem(problem: Problem): void;
-  warn(warning: Warning): void;
+  readonly problem: (problem: Problem) => void;
+  readonly warn: (warning: Warning) => void;
 }
