@@ -153,7 +153,6 @@ export function unsafeTokenReason(text: string): string | undefined {
 
 /** Why a value cannot be placed even inside a quoted nginx string, or undefined when it can. */
 export function controlCharacterReason(text: string): string | undefined {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
   if (/[\n\r]/.test(text)) return 'contains a line break, which would end the nginx directive';
   // eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text))

@@ -4,6 +4,7 @@ import type { DnsTable, IpMode } from '../model/dns.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { ResolvedPaths } from '../model/paths.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
+import type { ProblemSink } from '../resolve/attribute-reader.js';
 import { createReaders } from '../resolve/attribute-reader.js';
 import { createLocalConfigReader } from '../resolve/localconfig-reader.js';
 import { computeServerLists } from './server-lists.js';
@@ -32,14 +33,14 @@ export function createVarContext(input: VarContextInput): VarContextHandle {
   const warnings: Warning[] = [];
   const seenProblems = new Set<string>();
   const seenWarnings = new Set<string>();
-  const sink = {
-    problem(problem: Problem) {
+  const sink: ProblemSink = {
+    problem: (problem: Problem) => {
       const key = JSON.stringify([problem.subject, problem.entry, problem.message, problem.value]);
       if (seenProblems.has(key)) return;
       seenProblems.add(key);
       problems.push(problem);
     },
-    warn(warning: Warning) {
+    warn: (warning: Warning) => {
       if (seenWarnings.has(warning.message)) return;
       seenWarnings.add(warning.message);
       warnings.push(warning);
