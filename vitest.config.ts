@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // CI reads a plain "N passed, N failed" line that .ci/run prints from this JSON report.
+    reporters: process.env['CI']
+      ? ['default', ['json', { outputFile: '.tmp/vitest-results.json' }]]
+      : ['default'],
     clearMocks: true,
     restoreMocks: true,
     projects: [

@@ -16,7 +16,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['7071'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'HTTPS port of the admin console on the mailbox server; the admin proxy forwards to it.',
   },
   {
     name: 'zimbraAdminProxyPort',
@@ -29,7 +29,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['9071'],
     since: '8.0.0',
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "Port the proxy listens on for the admin console (the mailbox's own port is zimbraAdminPort).",
   },
   {
     name: 'zimbraAlwaysOnClusterId',
@@ -42,7 +42,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['mailbox'],
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'AlwaysOn cluster the server belongs to; empty for a stand-alone server.',
   },
   {
     name: 'zimbraDefaultDomainName',
@@ -55,7 +55,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     requiresRestart: ['mailbox'],
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Domain appended to a login name given without a domain.',
   },
   {
     name: 'zimbraDocumentServerHost',
@@ -67,7 +67,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '10.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Host running the OnlyOffice document server the web proxy routes document requests to.',
   },
   {
     name: 'zimbraDomainAllowedIPs',
@@ -80,7 +80,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '8.7.0',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Client addresses or CIDR ranges allowed to log in to this domain; unset allows every address.',
   },
   {
     name: 'zimbraDomainName',
@@ -93,7 +93,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     immutable: true,
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "The domain's name (e.g. example.com).",
   },
   {
     name: 'zimbraExtensionBindPort',
@@ -107,7 +107,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0,9.0.0',
     requiresRestart: ['mailbox'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: "HTTPS port of the mailbox's extension server (the route lookup handler listens here).",
   },
   {
     name: 'zimbraExternalImapHostname',
@@ -120,7 +120,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'IMAP host of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraExternalImapPort',
@@ -132,7 +132,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'IMAP port of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraExternalImapSSLHostname',
@@ -145,7 +145,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'IMAPS host of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraExternalImapSSLPort',
@@ -157,7 +157,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'IMAPS port of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraExternalPop3Hostname',
@@ -170,7 +170,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'POP3 host of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraExternalPop3Port',
@@ -182,7 +182,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'POP3 port of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraExternalPop3SSLHostname',
@@ -195,7 +195,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'POP3S host of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraExternalPop3SSLPort',
@@ -207,7 +207,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'POP3S port of the external (legacy) mail system used when routing externally.',
   },
   {
     name: 'zimbraFileUploadMaxSize',
@@ -219,7 +219,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['10485760'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Largest file upload in bytes the web client accepts.',
   },
   {
     name: 'zimbraId',
@@ -240,7 +240,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     immutable: true,
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Unique identifier (UUID) of the entry.',
   },
   {
     name: 'zimbraImapBindPort',
@@ -253,7 +253,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['7143'],
     requiresRestart: ['mailbox'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "Port the mailbox's IMAP server listens on (the proxy's own port is zimbraImapProxyBindPort).",
   },
   {
     name: 'zimbraImapCleartextLoginEnabled',
@@ -265,7 +265,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['FALSE'],
     usedBy: ['ZPC'],
-    doc: '',
+    doc: 'Whether IMAP allows a plain-text login on an unencrypted connection.',
   },
   {
     name: 'zimbraImapProxyBindPort',
@@ -278,7 +278,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['143'],
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "Port the proxy listens on for IMAP (the mailbox's own port is zimbraImapBindPort).",
   },
   {
     name: 'zimbraImapSSLBindPort',
@@ -291,7 +291,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['7993'],
     requiresRestart: ['mailbox'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "Port the mailbox's IMAPS server listens on (the proxy's own port is zimbraImapSSLProxyBindPort).",
   },
   {
     name: 'zimbraImapSSLProxyBindPort',
@@ -304,7 +304,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['993'],
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "Port the proxy listens on for IMAPS (the mailbox's own port is zimbraImapSSLBindPort).",
   },
   {
     name: 'zimbraIPMode',
@@ -319,7 +319,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '7.1.0',
     requiresRestart: ['all'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'IP families the server uses: ipv4, ipv6 or both; decides listen lines and address resolution.',
   },
   {
     name: 'zimbraIsAdminAccount',
@@ -330,7 +330,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     serverInherited: false,
     domainInherited: false,
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'TRUE for a global admin account.',
   },
   {
     name: 'zimbraIsDelegatedAdminAccount',
@@ -342,7 +342,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '6.0.0_BETA1',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'TRUE for a delegated (domain) admin account.',
   },
   {
     name: 'zimbraMailAlias',
@@ -355,7 +355,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     immutable: true,
     usedBy: ['ZPC'],
-    doc: '',
+    doc: 'Further addresses of the account; the route lookup finds users by them too.',
   },
   {
     name: 'zimbraMailDeliveryAddress',
@@ -368,7 +368,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     immutable: true,
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "The account's primary email address.",
   },
   {
     name: 'zimbraMailHost',
@@ -380,7 +380,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     maxLength: 256,
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: 'The mailbox server that holds the account; the route lookup sends the user there.',
   },
   {
     name: 'zimbraMailMode',
@@ -392,7 +392,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     values: ['http', 'https', 'both', 'mixed', 'redirect'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Web protocol of the mailbox server: http, https, both, mixed or redirect.',
   },
   {
     name: 'zimbraMailPort',
@@ -405,7 +405,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['80'],
     requiresRestart: ['mailbox', 'mta', 'nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "HTTP port of the mailbox's web server (the proxy's own port is zimbraMailProxyPort).",
   },
   {
     name: 'zimbraMailProxyMaxFails',
@@ -419,7 +419,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Failed connects after which the proxy stops using an upstream for a while; 0 turns the check off.',
   },
   {
     name: 'zimbraMailProxyPort',
@@ -433,7 +433,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.3',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "Port the proxy listens on for HTTP (the mailbox's own port is zimbraMailPort).",
   },
   {
     name: 'zimbraMailProxyReconnectTimeout',
@@ -446,7 +446,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['10'],
     since: '8.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Seconds the proxy waits before retrying an upstream that failed (nginx fail_timeout).',
   },
   {
     name: 'zimbraMailReferMode',
@@ -460,7 +460,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     values: ['always', 'wronghost', 'reverse-proxied'],
     since: '5.0.3',
     usedBy: ['ZPC'],
-    doc: '',
+    doc: 'When the mailbox tells a client to go to another server: always, wronghost or reverse-proxied.',
   },
   {
     name: 'zimbraMailSSLPort',
@@ -473,7 +473,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['0'],
     requiresRestart: ['mailbox', 'mta', 'nginxproxy'],
     usedBy: ['NLE', 'PCG', 'ZPC'],
-    doc: '',
+    doc: "HTTPS port of the mailbox's web server (the proxy's own port is zimbraMailSSLProxyPort).",
   },
   {
     name: 'zimbraMailSSLProxyClientCertPort',
@@ -487,7 +487,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '7.1.1',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Port the proxy listens on for HTTPS with client-certificate login.',
   },
   {
     name: 'zimbraMailSSLProxyPort',
@@ -501,7 +501,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.3',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "Port the proxy listens on for HTTPS (the mailbox's own port is zimbraMailSSLPort).",
   },
   {
     name: 'zimbraMailURL',
@@ -514,7 +514,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['/'],
     maxLength: 1024,
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'URL path prefix under which the web client is served (usually /).',
   },
   {
     name: 'zimbraMemcachedBindPort',
@@ -528,7 +528,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.0',
     requiresRestart: ['memcached'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Port a memcached server listens on; the proxy uses it for its route and throttle caches.',
   },
   {
     name: 'zimbraPop3BindPort',
@@ -541,7 +541,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['7110'],
     requiresRestart: ['mailbox'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "Port the mailbox's POP3 server listens on (the proxy's own port is zimbraPop3ProxyBindPort).",
   },
   {
     name: 'zimbraPop3CleartextLoginEnabled',
@@ -553,7 +553,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['FALSE'],
     usedBy: ['ZPC'],
-    doc: '',
+    doc: 'Whether POP3 allows a plain-text login on an unencrypted connection.',
   },
   {
     name: 'zimbraPop3ProxyBindPort',
@@ -566,7 +566,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['110'],
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "Port the proxy listens on for POP3 (the mailbox's own port is zimbraPop3BindPort).",
   },
   {
     name: 'zimbraPop3SSLBindPort',
@@ -579,7 +579,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['7995'],
     requiresRestart: ['mailbox'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "Port the mailbox's POP3S server listens on (the proxy's own port is zimbraPop3SSLProxyBindPort).",
   },
   {
     name: 'zimbraPop3SSLProxyBindPort',
@@ -592,7 +592,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['995'],
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: "Port the proxy listens on for POP3S (the mailbox's own port is zimbraPop3SSLBindPort).",
   },
   {
     name: 'zimbraRemoteImapBindPort',
@@ -605,7 +605,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['8143'],
     since: '8.8.1',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'IMAP port of the zimbraReverseProxyUpstreamImapServers pool, used when routing IMAP there.',
   },
   {
     name: 'zimbraRemoteImapSSLBindPort',
@@ -618,7 +618,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['8993'],
     since: '8.8.1',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'IMAPS port of the zimbraReverseProxyUpstreamImapServers pool, used when routing IMAPS there.',
   },
   {
     name: 'zimbraReverseProxyAcceptMutex',
@@ -633,7 +633,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'nginx accept_mutex: on makes workers take turns accepting; off spreads connections better.',
   },
   {
     name: 'zimbraReverseProxyAdminEnabled',
@@ -646,7 +646,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['FALSE'],
     since: '8.0.0',
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Whether the proxy serves the admin console.',
   },
   {
     name: 'zimbraReverseProxyAdminIPAddress',
@@ -659,7 +659,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.9',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Proxy addresses the route lookup handler accepts requests for auth tokens from.',
   },
   {
     name: 'zimbraReverseProxyAdminPortAttribute',
@@ -672,7 +672,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['zimbraAdminPort'],
     since: '5.0.9',
     usedBy: ['NLE', 'PCG'],
-    doc: '',
+    doc: 'Name of the server attribute that holds the admin console port for route lookups.',
   },
   {
     name: 'zimbraReverseProxyAuthWaitInterval',
@@ -686,7 +686,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['NLE', 'PCG', 'ZPC'],
-    doc: '',
+    doc: 'Delay before the mail proxy answers a failed IMAP/POP3 login with NO.',
   },
   {
     name: 'zimbraReverseProxyAvailableLookupTargets',
@@ -698,7 +698,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Servers to use as route lookup handlers; empty means every server with zimbraReverseProxyLookupTarget TRUE.',
   },
   {
     name: 'zimbraReverseProxyCacheEntryTTL',
@@ -712,7 +712,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'How long the proxy keeps a cached route or counter in memcached.',
   },
   {
     name: 'zimbraReverseProxyCacheFetchTimeout',
@@ -726,7 +726,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'How long the proxy waits for memcached before treating the lookup as a miss.',
   },
   {
     name: 'zimbraReverseProxyCacheReconnectInterval',
@@ -740,7 +740,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'How long the proxy waits before reconnecting to a memcached server that dropped.',
   },
   {
     name: 'zimbraReverseProxyClientCertCA',
@@ -752,7 +752,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: true,
     since: '7.1.1',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'CA certificates (PEM) that client certificates must chain to for HTTPS client-certificate login.',
   },
   {
     name: 'zimbraReverseProxyClientCertMode',
@@ -766,7 +766,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     values: ['on', 'off', 'optional'],
     since: '7.1.1',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'HTTPS client-certificate checking: off, on (required) or optional.',
   },
   {
     name: 'zimbraReverseProxyConnectTimeout',
@@ -780,7 +780,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '6.0.0_BETA1',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Time the mail proxy allows to connect to an IMAP/POP3 upstream.',
   },
   {
     name: 'zimbraReverseProxyDefaultRealm',
@@ -793,7 +793,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.9',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Kerberos realm the mail proxy assumes when a GSSAPI login names none.',
   },
   {
     name: 'zimbraReverseProxyDnsLookupInServerEnabled',
@@ -806,7 +806,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['TRUE'],
     since: '8.0.0',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Whether the lookup handler resolves the upstream host to an IP itself instead of returning the name.',
   },
   {
     name: 'zimbraReverseProxyDomainNameAttribute',
@@ -819,7 +819,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['zimbraDomainName'],
     since: '5.0.0',
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "LDAP attribute holding the domain name in the lookup handler's domain search.",
   },
   {
     name: 'zimbraReverseProxyDomainNameQuery',
@@ -832,7 +832,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['(&(zimbraVirtualIPAddress=${IPADDR})(objectClass=zimbraDomain))'],
     since: '5.0.0',
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: 'LDAP filter the lookup handler uses to find a domain (for example by virtual IP).',
   },
   {
     name: 'zimbraReverseProxyDomainNameSearchBase',
@@ -844,7 +844,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.0',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Search base for zimbraReverseProxyDomainNameQuery.',
   },
   {
     name: 'zimbraReverseProxyErrorHandlerURL',
@@ -856,7 +856,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'URL the web proxy redirects to on upstream errors, with the error code and upstream as parameters.',
   },
   {
     name: 'zimbraReverseProxyExactServerVersionCheck',
@@ -871,7 +871,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the web proxy matches the full server version in the auth token, or only major.minor.',
   },
   {
     name: 'zimbraReverseProxyExternalRouteIncludeOriginalAuthusername',
@@ -884,7 +884,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['FALSE'],
     since: '8.0.5',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Whether external routing keeps the login name as given (TRUE) or drops the domain part (FALSE).',
   },
   {
     name: 'zimbraReverseProxyGenConfigPerVirtualHostname',
@@ -897,7 +897,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['TRUE'],
     since: '7.2.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether to write one web server block per virtual hostname (needed for per-domain certificates).',
   },
   {
     name: 'zimbraReverseProxyHttpEnabled',
@@ -911,7 +911,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.3',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Whether the proxy serves HTTP/HTTPS (the web client).',
   },
   {
     name: 'zimbraReverseProxyHttpPortAttribute',
@@ -924,7 +924,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['zimbraMailPort'],
     since: '5.0.5',
     usedBy: ['NLE', 'PCG'],
-    doc: '',
+    doc: 'Name of the server attribute that holds the HTTP port for route lookups.',
   },
   {
     name: 'zimbraReverseProxyHttpSSLPortAttribute',
@@ -937,7 +937,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['zimbraMailSSLPort'],
     since: '8.0.0',
     usedBy: ['NLE', 'PCG'],
-    doc: '',
+    doc: 'Name of the server attribute that holds the HTTPS port for route lookups.',
   },
   {
     name: 'zimbraReverseProxyImapEnabledCapability',
@@ -981,7 +981,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'IMAP capabilities the proxy announces to clients before login.',
   },
   {
     name: 'zimbraReverseProxyImapExposeVersionOnBanner',
@@ -995,7 +995,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the IMAP greeting of the proxy shows the version.',
   },
   {
     name: 'zimbraReverseProxyImapPortAttribute',
@@ -1007,7 +1007,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['zimbraImapBindPort'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: 'Name of the server attribute that holds the IMAP port for route lookups.',
   },
   {
     name: 'zimbraReverseProxyImapSaslGssapiEnabled',
@@ -1021,7 +1021,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.5',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the IMAP proxy offers SASL GSSAPI (Kerberos) login.',
   },
   {
     name: 'zimbraReverseProxyImapSaslPlainEnabled',
@@ -1035,7 +1035,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the IMAP proxy offers SASL PLAIN login.',
   },
   {
     name: 'zimbraReverseProxyImapSSLPortAttribute',
@@ -1047,7 +1047,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['zimbraImapSSLBindPort'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: 'Name of the server attribute that holds the IMAPS port for route lookups.',
   },
   {
     name: 'zimbraReverseProxyImapStartTlsMode',
@@ -1062,7 +1062,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.5',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'STARTTLS on the plain IMAP port: on (offered), off (not offered) or only (required before login).',
   },
   {
     name: 'zimbraReverseProxyInactivityTimeout',
@@ -1077,7 +1077,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['CFGD'],
-    doc: '',
+    doc: 'Idle time after which the mail proxy closes an IMAP/POP3 connection.',
   },
   {
     name: 'zimbraReverseProxyIPLoginImapLimit',
@@ -1091,7 +1091,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.7.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'IMAP logins allowed from one client IP per period before throttling; 0 means no limit.',
   },
   {
     name: 'zimbraReverseProxyIPLoginImapLimitTime',
@@ -1105,7 +1105,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.7.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Period in seconds for zimbraReverseProxyIPLoginImapLimit.',
   },
   {
     name: 'zimbraReverseProxyIPLoginLimit',
@@ -1119,7 +1119,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '5.0.3',
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Logins (IMAP and POP3) allowed from one client IP per period before throttling; 0 means no limit.',
   },
   {
     name: 'zimbraReverseProxyIPLoginLimitTime',
@@ -1133,7 +1133,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '5.0.3',
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Period in seconds for zimbraReverseProxyIPLoginLimit.',
   },
   {
     name: 'zimbraReverseProxyIPLoginPop3Limit',
@@ -1147,7 +1147,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.7.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'POP3 logins allowed from one client IP per period before throttling; 0 means no limit.',
   },
   {
     name: 'zimbraReverseProxyIPLoginPop3LimitTime',
@@ -1161,7 +1161,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.7.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Period in seconds for zimbraReverseProxyIPLoginPop3Limit.',
   },
   {
     name: 'zimbraReverseProxyIpThrottleMsg',
@@ -1175,7 +1175,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Message sent to a client whose IP address is throttled.',
   },
   {
     name: 'zimbraReverseProxyIPThrottleWhitelist',
@@ -1187,7 +1187,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.7.6',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Client IPs or CIDR ranges (IPv4 or IPv6) exempt from IP login throttling.',
   },
   {
     name: 'zimbraReverseProxyIPThrottleWhitelistTime',
@@ -1200,7 +1200,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['300s'],
     since: '8.7.6',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'How long the proxy caches the IP throttle whitelist.',
   },
   {
     name: 'zimbraReverseProxyLogLevel',
@@ -1226,7 +1226,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'nginx error log level of the proxy.',
   },
   {
     name: 'zimbraReverseProxyLookupTarget',
@@ -1239,7 +1239,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['FALSE'],
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Whether the server answers route lookups and is a proxy upstream.',
   },
   {
     name: 'zimbraReverseProxyMailEnabled',
@@ -1253,7 +1253,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.3',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Whether the proxy serves IMAP and POP3.',
   },
   {
     name: 'zimbraReverseProxyMailHostAttribute',
@@ -1265,7 +1265,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['zimbraMailHost'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "Name of the account attribute that holds the user's mailbox server for route lookups.",
   },
   {
     name: 'zimbraReverseProxyMailHostQuery',
@@ -1279,7 +1279,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
       '(|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
     ],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: 'LDAP filter the lookup handler uses to find the user logging in.',
   },
   {
     name: 'zimbraReverseProxyMailHostSearchBase',
@@ -1290,7 +1290,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     serverInherited: false,
     domainInherited: false,
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Search base for zimbraReverseProxyMailHostQuery.',
   },
   {
     name: 'zimbraReverseProxyMailImapEnabled',
@@ -1304,7 +1304,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the proxy serves IMAP.',
   },
   {
     name: 'zimbraReverseProxyMailImapsEnabled',
@@ -1318,7 +1318,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the proxy serves IMAPS.',
   },
   {
     name: 'zimbraReverseProxyMailMode',
@@ -1332,7 +1332,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.7',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Web protocol of the proxy: http, https, both, mixed or redirect (ports zimbraMailProxyPort, zimbraMailSSLProxyPort).',
   },
   {
     name: 'zimbraReverseProxyMailPop3Enabled',
@@ -1346,7 +1346,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the proxy serves POP3.',
   },
   {
     name: 'zimbraReverseProxyMailPop3sEnabled',
@@ -1360,7 +1360,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the proxy serves POP3S.',
   },
   {
     name: 'zimbraReverseProxyPassErrors',
@@ -1374,7 +1374,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the mail proxy passes upstream error messages on to clients.',
   },
   {
     name: 'zimbraReverseProxyPop3EnabledCapability',
@@ -1389,7 +1389,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'POP3 capabilities the proxy announces to clients before login.',
   },
   {
     name: 'zimbraReverseProxyPop3ExposeVersionOnBanner',
@@ -1403,7 +1403,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the POP3 greeting of the proxy shows the version.',
   },
   {
     name: 'zimbraReverseProxyPop3PortAttribute',
@@ -1415,7 +1415,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['zimbraPop3BindPort'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: 'Name of the server attribute that holds the POP3 port for route lookups.',
   },
   {
     name: 'zimbraReverseProxyPop3SaslGssapiEnabled',
@@ -1429,7 +1429,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.5',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the POP3 proxy offers SASL GSSAPI (Kerberos) login.',
   },
   {
     name: 'zimbraReverseProxyPop3SaslPlainEnabled',
@@ -1443,7 +1443,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the POP3 proxy offers SASL PLAIN login.',
   },
   {
     name: 'zimbraReverseProxyPop3SSLPortAttribute',
@@ -1455,7 +1455,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['zimbraPop3SSLBindPort'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: 'Name of the server attribute that holds the POP3S port for route lookups.',
   },
   {
     name: 'zimbraReverseProxyPop3StartTlsMode',
@@ -1470,7 +1470,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.5',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'STARTTLS on the plain POP3 port: on (offered), off (not offered) or only (required before login).',
   },
   {
     name: 'zimbraReverseProxyPortQuery',
@@ -1482,7 +1482,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['(&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))'],
     usedBy: ['NLE', 'ZPC'],
-    doc: '',
+    doc: "LDAP filter the lookup handler uses to find the user's mailbox server.",
   },
   {
     name: 'zimbraReverseProxyPortSearchBase',
@@ -1493,7 +1493,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     serverInherited: false,
     domainInherited: false,
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Search base for zimbraReverseProxyPortQuery.',
   },
   {
     name: 'zimbraReverseProxyResponseHeaders',
@@ -1506,7 +1506,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0,9.0.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whole header lines the web proxy adds to every response (e.g. Strict-Transport-Security: max-age=31536000).',
   },
   {
     name: 'zimbraReverseProxyRouteLookupTimeout',
@@ -1520,7 +1520,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Time the proxy waits for a route lookup handler before trying the next one.',
   },
   {
     name: 'zimbraReverseProxyRouteLookupTimeoutCache',
@@ -1534,7 +1534,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.12',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'How long the proxy remembers that a route lookup handler failed before asking it again.',
   },
   {
     name: 'zimbraReverseProxySendImapId',
@@ -1548,7 +1548,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.1',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Whether the proxy sends an IMAP ID command (with the client's address) to the upstream.",
   },
   {
     name: 'zimbraReverseProxySendPop3Xoip',
@@ -1562,7 +1562,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.1',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Whether the proxy sends a POP3 XOIP command (with the client's address) to the upstream.",
   },
   {
     name: 'zimbraReverseProxySNIEnabled',
@@ -1576,7 +1576,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0,9.0.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Whether HTTPS picks each domain's certificate by SNI, so domains need no own IP (zimbraVirtualIPAddress).",
   },
   {
     name: 'zimbraReverseProxySSLCiphers',
@@ -1592,7 +1592,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.5',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'OpenSSL cipher list the proxy allows.',
   },
   {
     name: 'zimbraReverseProxySSLECDHCurve',
@@ -1606,7 +1606,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.5.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Elliptic curve the proxy uses for ECDHE key exchange.',
   },
   {
     name: 'zimbraReverseProxySSLProtocols',
@@ -1619,7 +1619,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['TLSv1.2', 'TLSv1.3'],
     since: '8.6.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'TLS protocol versions the proxy allows.',
   },
   {
     name: 'zimbraReverseProxySSLSessionCacheSize',
@@ -1633,7 +1633,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Size of the proxy's shared TLS session cache, with unit (e.g. 10m).",
   },
   {
     name: 'zimbraReverseProxySSLSessionTimeout',
@@ -1647,7 +1647,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'How long a cached TLS session may be resumed.',
   },
   {
     name: 'zimbraReverseProxySSLToUpstreamEnabled',
@@ -1660,7 +1660,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['TRUE'],
     since: '8.0.0',
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Whether the proxy talks TLS to mailbox servers (the admin console always uses HTTPS).',
   },
   {
     name: 'zimbraReverseProxyStrictServerNameEnabled',
@@ -1674,7 +1674,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.8.6',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the default HTTP(S) server answers unknown host names with a fixed response instead of proxying.',
   },
   {
     name: 'zimbraReverseProxyUpstreamConnectTimeout',
@@ -1689,7 +1689,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     max: 75,
     since: '8.0.4',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Seconds the web proxy allows to connect to an upstream (at most 75).',
   },
   {
     name: 'zimbraReverseProxyUpstreamEwsServers',
@@ -1701,7 +1701,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.5.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Servers that form the web proxy's EWS upstream.",
   },
   {
     name: 'zimbraReverseProxyUpstreamFairShmSize',
@@ -1716,7 +1716,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.8.1',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Shared memory in kilobytes for the fair upstream balancer's load data.",
   },
   {
     name: 'zimbraReverseProxyUpstreamImapServers',
@@ -1728,7 +1728,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.7.6',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Servers that handle IMAP for every user; empty sends each user to their own mailbox server.',
   },
   {
     name: 'zimbraReverseProxyUpstreamLoginServers',
@@ -1740,7 +1740,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.5.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Servers that form the web proxy's login upstream (login URL requests only).",
   },
   {
     name: 'zimbraReverseProxyUpstreamPollingTimeout',
@@ -1754,7 +1754,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '7.1.4',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Read timeout of long-polling requests (e.g. ActiveSync) to upstreams.',
   },
   {
     name: 'zimbraReverseProxyUpstreamReadTimeout',
@@ -1768,7 +1768,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '7.1.4',
     usedBy: ['PCG'],
-    doc: '',
+    doc: "How long the web proxy waits for an upstream's response.",
   },
   {
     name: 'zimbraReverseProxyUpstreamSendTimeout',
@@ -1782,7 +1782,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '7.1.4',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'How long the web proxy waits for an upstream to accept request data before closing.',
   },
   {
     name: 'zimbraReverseProxyUseExternalRoute',
@@ -1794,7 +1794,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.12',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'Whether route lookups send users to the external mail system set by the zimbraExternal* attributes.',
   },
   {
     name: 'zimbraReverseProxyUseExternalRouteIfAccountNotExist',
@@ -1806,7 +1806,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '7.0.0',
     usedBy: ['NLE'],
-    doc: '',
+    doc: "Whether a login for an unknown account goes to the domain's external route.",
   },
   {
     name: 'zimbraReverseProxyUserLoginLimit',
@@ -1821,7 +1821,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.3',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Logins allowed per user per period before throttling (all protocols together); 0 means no limit.',
   },
   {
     name: 'zimbraReverseProxyUserLoginLimitTime',
@@ -1836,7 +1836,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.3',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Period in seconds for zimbraReverseProxyUserLoginLimit.',
   },
   {
     name: 'zimbraReverseProxyUserNameAttribute',
@@ -1848,7 +1848,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.0',
     usedBy: ['NLE'],
-    doc: '',
+    doc: 'LDAP attribute that holds the user name of a Kerberos principal for route lookups.',
   },
   {
     name: 'zimbraReverseProxyUserThrottleMsg',
@@ -1862,7 +1862,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Message sent to a user whose logins are throttled.',
   },
   {
     name: 'zimbraReverseProxyWorkerConnections',
@@ -1878,7 +1878,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Most connections one nginx worker handles (worker_connections).',
   },
   {
     name: 'zimbraReverseProxyWorkerProcesses',
@@ -1894,7 +1894,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Number of nginx worker processes.',
   },
   {
     name: 'zimbraReverseProxyXmppBoshEnabled',
@@ -1908,7 +1908,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0,9.0.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the web proxy forwards XMPP over BOSH.',
   },
   {
     name: 'zimbraReverseProxyXmppBoshHostname',
@@ -1921,7 +1921,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 1024,
     since: '8.7.0,9.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Host of the external XMPP server that BOSH requests go to.',
   },
   {
     name: 'zimbraReverseProxyXmppBoshLocalHttpBindURL',
@@ -1935,7 +1935,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 1024,
     since: '8.7.0,9.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'URL path the web client sends BOSH requests to (e.g. /http-bind).',
   },
   {
     name: 'zimbraReverseProxyXmppBoshPort',
@@ -1947,7 +1947,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.7.0,9.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Port of the external XMPP server that BOSH requests go to.',
   },
   {
     name: 'zimbraReverseProxyXmppBoshRemoteHttpBindURL',
@@ -1960,7 +1960,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 1024,
     since: '8.7.0,9.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'BOSH URL path on the external XMPP server, when it differs from the local one.',
   },
   {
     name: 'zimbraReverseProxyXmppBoshSSL',
@@ -1974,7 +1974,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0,9.0.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the proxy uses TLS to reach the XMPP BOSH server.',
   },
   {
     name: 'zimbraReverseProxyXmppBoshTimeout',
@@ -1988,7 +1988,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.7.0,9.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Response timeout for the external XMPP BOSH server.',
   },
   {
     name: 'zimbraReverseProxyZmlookupCachingEnabled',
@@ -2002,7 +2002,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     since: '8.7.0',
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Whether the proxy caches route lookup answers in memcached.',
   },
   {
     name: 'zimbraServerVersion',
@@ -2014,7 +2014,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '8.5.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Zimbra version installed on the server; servers without it count as pre-8.5.',
   },
   {
     name: 'zimbraServerVersionMajor',
@@ -2027,7 +2027,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.5.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Major Zimbra version installed on the server.',
   },
   {
     name: 'zimbraServerVersionMinor',
@@ -2040,7 +2040,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     min: 0,
     since: '8.5.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Minor Zimbra version installed on the server.',
   },
   {
     name: 'zimbraServiceEnabled',
@@ -2052,7 +2052,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     maxLength: 256,
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Services enabled on the server (mailbox, proxy, memcached, ...); decides upstreams and lookup handlers.',
   },
   {
     name: 'zimbraServiceHostname',
@@ -2064,7 +2064,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     maxLength: 256,
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'Host name of the server, used to reach it as an upstream.',
   },
   {
     name: 'zimbraServiceInstalled',
@@ -2076,7 +2076,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     maxLength: 256,
     usedBy: ['ZPC'],
-    doc: '',
+    doc: 'Services installed on the server.',
   },
   {
     name: 'zimbraSSLCertificate',
@@ -2088,7 +2088,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: "TLS certificate chain (PEM) of the server or, per domain, of the domain's virtual hosts.",
   },
   {
     name: 'zimbraSSLPrivateKey',
@@ -2100,7 +2100,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     since: '5.0.0',
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'Private key (PEM) matching zimbraSSLCertificate.',
   },
   {
     name: 'zimbraVirtualHostname',
@@ -2112,7 +2112,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     maxLength: 256,
     usedBy: ['PCG'],
-    doc: '',
+    doc: "Host names of the domain; the web proxy serves them with the domain's settings and maps logins to it.",
   },
   {
     name: 'zimbraVirtualIPAddress',
@@ -2125,7 +2125,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.0',
     usedBy: ['PCG', 'ZPC'],
-    doc: '',
+    doc: 'IP addresses owned by the domain, for IP-based virtual hosts (consider SNI instead).',
   },
   {
     name: 'zimbraWebClientLoginURL',
@@ -2137,7 +2137,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: true,
     maxLength: 256,
     usedBy: ['PCG'],
-    doc: '',
+    doc: 'URL the web client sends users to for login, after a failed login or an expired session.',
   },
 ];
 

@@ -151,8 +151,14 @@ export function unsafeTokenReason(text: string): string | undefined {
   return undefined;
 }
 
-/** Why a value cannot be placed even inside a quoted nginx string, or undefined when it can. */
+/**
+ * Why a value cannot be placed even inside a quoted nginx string, or undefined when it can.
+ * `${` is refused too: the template engine rescans a line after each substitution, so a value
+ * holding a token would pull in another variable.
+ */
 export function controlCharacterReason(text: string): string | undefined {
+  if (text.includes('${'))
+    return 'contains ${, which the template engine would expand as a variable';
   if (/[\n\r]/.test(text)) return 'contains a line break, which would end the nginx directive';
   // eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text))

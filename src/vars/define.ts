@@ -18,7 +18,8 @@ export function onOff(on: boolean): string {
 }
 
 /** The attribute-backed value types. */
-export type AttrVarType = Exclude<VarValueType, 'custom'> | 'port';
+/** `port` and `enum` read as such and display as integer and string. */
+export type AttrVarType = Exclude<VarValueType, 'custom'> | 'port' | 'enum';
 
 /** Options of {@link attrVar}. */
 export interface AttrVarOptions {
@@ -49,7 +50,7 @@ export function attrVar(options: AttrVarOptions): VariableDefinition {
     area: options.area,
     description: options.description,
     attribute: options.attribute,
-    type: type === 'port' ? 'integer' : type,
+    type: type === 'port' ? 'integer' : type === 'enum' ? 'string' : type,
     source: options.source,
     defaultText: formatDefault(type, defaultValue),
     unused: options.unused,
@@ -64,6 +65,8 @@ function formatAttr(reader: EntryReader, options: AttrVarOptions): string {
       return String(reader.integer(name, Number(defaultValue)));
     case 'port':
       return String(reader.port(name, Number(defaultValue)));
+    case 'enum':
+      return reader.enumValue(name, String(defaultValue));
     case 'long':
       return formatMemory(reader.memory(name, Number(defaultValue)));
     case 'string':
@@ -95,6 +98,7 @@ function formatDefault(type: AttrVarType, value: number | boolean | string): str
       return formatMemory(Number(value));
     case 'integer':
     case 'port':
+    case 'enum':
     case 'string':
     case 'time-seconds':
       return String(value);

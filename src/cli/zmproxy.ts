@@ -1,0 +1,61 @@
+/** `zmproxy <command>`: one binary, Zimbra-named subcommands (design §4). */
+import { fileURLToPath } from 'node:url';
+import type { CliIo } from './shared/io.js';
+import { EXIT } from './shared/run.js';
+import { run as runConfgen } from './zmproxyconfgen.js';
+
+/** The bundled example directory (no LDAP server needed). */
+export const EXAMPLE_DIR = fileURLToPath(new URL('../../fixtures/example', import.meta.url));
+
+const HELP = `usage: zmproxy <command> [options]
+
+commands:
+  confgen   generate the nginx configuration (= zmproxyconfgen; zmproxy confgen -h for options)
+  example   render the bundled example directory into ./out/example and say where it went
+
+zmproxy <command> -h shows the options of a command.
+`;
+
+/** Runs `zmproxy` with `argv` (without the program name); returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'confgen':
+      return runConfgen(rest, io);
+    case 'example':
+      return runExample(rest, io);
+    case undefined:
+    case '-h':
+    case '--help':
+      io.stdout(HELP);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    default:
+      io.stderr(`error: unknown command ${command}\nhint: zmproxy --help lists the commands\n`);
+      return EXIT.usage;
+  }
+}
+
+/** Renders the bundled example: the main job on fixtures, no LDAP server needed. */
+async function runExample(argv: readonly string[], io: CliIo): Promise<number> {
+  const workdir = argv[0] ?? 'out/example';
+  const code = await runConfgen(
+    [
+      '--source',
+      `ldif:${EXAMPLE_DIR}/directory.ldif`,
+      '--localconfig',
+      `${EXAMPLE_DIR}/localconfig.xml`,
+      '--hosts',
+      `${EXAMPLE_DIR}/hosts`,
+      '--hosts-only',
+      '-w',
+      workdir,
+    ],
+    io,
+  );
+  if (code === EXIT.ok) {
+    io.stdout(
+      `the example configuration is in ${workdir}/conf (start with ${workdir}/conf/nginx.conf)\n`,
+    );
+  }
+  return code;
+}

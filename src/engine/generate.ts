@@ -1,0 +1,229 @@
+/**
+ * One generation: directory → variables → rendered files, as a plan. Nothing is written here;
+ * the caller compares the plan with disk and writes (or shows a diff, or checks).
+ */
+import type { Problem, Warning } from '../errors.js';
+import { ProblemsError, ProxyConfError } from '../errors.js';
+import type { LocalConfig } from '../model/localconfig-defaults.js';
+import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import type { PathOptions, ResolvedPaths } from '../model/paths.js';
+import { resolvePaths } from '../model/paths.js';
+import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
+import { entryName, firstValueOf } from '../model/snapshot.js';
+import type { PlannedFile } from '../plan/plan-changes.js';
+import type { DirectorySource, FileStore, HostResolver, TemplateStore } from '../ports.js';
+import { fillTemplate, renderTemplates } from '../render/index.js';
+import { createVarContext } from '../vars/context.js';
+import { collectHostnames } from '../vars/dns-questions.js';
+import { computeServerItems } from '../vars/docs.js';
+import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
+import type { VariableOverride } from '../vars/registry.js';
+import { applyOverrides, computeVariables } from '../vars/registry.js';
+import { computeDomainCertFiles } from './domain-certs.js';
+
+/** Options of {@link generate}. */
+export interface GenerateOptions {
+  paths?: PathOptions;
+  /** `-s`: the server to generate for, by name or zimbraId. @default localconfig zimbra_server_hostname */
+  serverName?: string | undefined;
+  /** `-c name=value` overrides. @default [] */
+  overrides?: readonly VariableOverride[];
+  /** Unknown template variables expand to "" (Zimbra's behaviour) instead of failing. @default false */
+  lenient?: boolean;
+  /** Append ProxyConfGen's `#__SUCCESS__` marker to the main file. @default false */
+  marker?: boolean;
+  /** `-f`: a virtual host name that does not resolve fails the run. @default false */
+  forceDnsResolution?: boolean;
+  /** Write per-domain certificates and keys into `<workdir>/conf/domaincerts`. @default true */
+  domainCerts?: boolean;
+}
+
+/** The adapters {@link generate} uses. */
+export interface GenerateDeps {
+  source: DirectorySource;
+  localConfig: LocalConfig;
+  templates: TemplateStore;
+  resolver: HostResolver;
+  files: Pick<FileStore, 'exists'>;
+}
+
+/** What a generation produced. */
+export interface Generation {
+  files: PlannedFile[];
+  warnings: Warning[];
+  /** Every variable's config text, after overrides. */
+  vars: ReadonlyMap<string, string>;
+  /** The server the configuration was generated for. */
+  server: string;
+  paths: ResolvedPaths;
+  snapshot: DirectorySnapshot;
+}
+
+/** Variables only: the first half of a generation (`-D`). */
+export async function computeGenerationVariables(
+  options: GenerateOptions,
+  deps: Omit<GenerateDeps, 'templates'>,
+): Promise<Omit<Generation, 'files'> & { extraFiles: PlannedFile[]; render: RenderData }> {
+  const paths = resolvePaths(options.paths);
+  const snapshot = await deps.source.load();
+  const serverSource = findServerSource(
+    snapshot,
+    options.serverName ?? localServerName(deps.localConfig),
+  );
+  const facts = { dhparamExists: await deps.files.exists(paths.dhparamFile) };
+  const base = { snapshot, serverSource, localConfig: deps.localConfig, paths, facts };
+
+  // First pass without DNS, only to learn which names matter; its findings are repeated below.
+  const questions = collectHostnames(createVarContext({ ...base, dns: new Map() }).ctx);
+  const dns = await deps.resolver.resolve(questions);
+  const { ctx, problems, warnings } = createVarContext({ ...base, dns });
+
+  const vars = computeVariables(ctx);
+  const domains = computeDomainItems(ctx);
+  const servers = computeServerItems(ctx);
+  const caBundle = computeClientCaBundle(ctx);
+  const extraFiles: PlannedFile[] = [];
+  if (options.domainCerts ?? true)
+    extraFiles.push(...computeDomainCertFiles(snapshot, paths, ctx.problem));
+  if (caBundle.trim() !== '') {
+    extraFiles.push({ path: paths.clientCaBundle, content: withNewline(caBundle), mode: 0o644 });
+  }
+
+  const allProblems: Problem[] = [...problems];
+  const allWarnings: Warning[] = [];
+  for (const warning of warnings) {
+    // -f: a virtual host that does not resolve is an error, not a warning (ref §3.5.3).
+    if (options.forceDnsResolution === true && /resol/i.test(warning.message)) {
+      allProblems.push({
+        subject: 'zimbraVirtualHostname',
+        entry: 'DNS',
+        message: warning.message,
+        hint: warning.hint,
+      });
+    } else {
+      allWarnings.push(warning);
+    }
+  }
+  if (allProblems.length > 0) throw new ProblemsError(allProblems);
+  allWarnings.push(...applyOverrides(vars, options.overrides ?? []));
+  expandValueTokens(vars);
+
+  return {
+    warnings: allWarnings,
+    vars,
+    server: entryName(serverSource),
+    paths,
+    snapshot,
+    extraFiles,
+    render: {
+      domains,
+      servers,
+      perVirtualHostname: ctx.server.boolean(
+        'zimbraReverseProxyGenConfigPerVirtualHostname',
+        false,
+      ),
+    },
+  };
+}
+
+type RenderData = Pick<
+  Parameters<typeof renderTemplates>[0],
+  'domains' | 'servers' | 'perVirtualHostname'
+>;
+
+/** Runs a whole generation and returns the planned files; throws on any problem. */
+export async function generate(options: GenerateOptions, deps: GenerateDeps): Promise<Generation> {
+  const computed = await computeGenerationVariables(options, deps);
+  const { paths } = computed;
+  const templates = await deps.templates.readTemplates(paths.templateDir, paths.templatePrefix);
+  const rendered = renderTemplates(
+    {
+      templates,
+      vars: computed.vars,
+      ...computed.render,
+      handlebarsContext: {
+        domains: computed.render.domains,
+        servers: computed.render.servers,
+      },
+    },
+    {
+      confDir: paths.confDir,
+      includesDir: paths.includesDir,
+      configPrefix: paths.configPrefix,
+      templatePrefix: paths.templatePrefix,
+      lenient: options.lenient ?? false,
+      marker: options.marker ?? false,
+    },
+  );
+  if (!rendered.ok) throw new ProblemsError(rendered.problems, 'E_TEMPLATE');
+  const files: PlannedFile[] = [
+    ...rendered.files.map((file) => ({ path: file.path, content: file.content, mode: 0o644 })),
+    ...computed.extraFiles,
+  ];
+  return {
+    files,
+    warnings: [...computed.warnings, ...rendered.warnings],
+    vars: computed.vars,
+    server: computed.server,
+    paths,
+    snapshot: computed.snapshot,
+  };
+}
+
+/**
+ * Expands, once, the tokens inside variable values (`listen.:addresses` holds
+ * `${web.strict.servername}` and `${web.https.port}` on each of its lines). The engine's
+ * rescan would give the same text, but it copies the whole line per substitution: with 10 000
+ * virtual IPs that is 20 000 copies of a 1 MB line. A value naming an unknown variable, or one
+ * that does not terminate, is left as it is for the engine to report with its file and line.
+ */
+function expandValueTokens(vars: Map<string, string>): void {
+  const lookup = (token: string): string | undefined => vars.get(token);
+  for (const [name, value] of vars) {
+    if (!value.includes('${')) continue;
+    // Line by line: our values never hold a token that spans a line break.
+    const lines: string[] = [];
+    for (const line of value.split('\n')) {
+      let unknown = false;
+      const expanded = fillTemplate(line, (token) => {
+        const found = lookup(token);
+        if (found === undefined) unknown = true;
+        return found ?? '';
+      });
+      if (!expanded.ok || unknown) break;
+      lines.push(expanded.text);
+    }
+    if (lines.length === value.split('\n').length) vars.set(name, lines.join('\n'));
+  }
+}
+
+function localServerName(lc: LocalConfig): string {
+  const own = lc.get('zimbra_server_hostname');
+  return own !== undefined && own !== ''
+    ? own
+    : (LOCALCONFIG_DEFAULTS['zimbra_server_hostname'] ?? 'localhost');
+}
+
+/** The server entry named (cn, case-insensitive) or identified (zimbraId) by `name`. */
+export function findServerSource(snapshot: DirectorySnapshot, name: string): DirectoryEntry {
+  const lower = name.toLowerCase();
+  const found =
+    snapshot.servers.find((server) => entryName(server).toLowerCase() === lower) ??
+    snapshot.servers.find((server) => firstValueOf(server, 'zimbraId') === name);
+  if (found !== undefined) return found;
+  const known = snapshot.servers.map(entryName);
+  throw new ProxyConfError(
+    'E_INPUT',
+    `cannot load server object ${name}: no such server in the directory`,
+    {
+      hint:
+        known.length === 0
+          ? 'the directory has no zimbraServer entry; check --source'
+          : `generate for one of ${known.join(', ')} with -s NAME, or set localconfig zimbra_server_hostname`,
+    },
+  );
+}
+
+function withNewline(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
+}

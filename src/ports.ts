@@ -1,0 +1,31 @@
+/** The interfaces the core needs from the outside world; adapters implement them. */
+import type { DnsTable } from './model/dns.js';
+import type { DirectorySnapshot } from './model/snapshot.js';
+import type { TemplateSource } from './render/types.js';
+
+/** Where the directory comes from (LDIF files, LDAP). */
+export interface DirectorySource {
+  /** A short description for messages, e.g. `ldif:fixtures/example/directory.ldif`. */
+  readonly description: string;
+  load(): Promise<DirectorySnapshot>;
+}
+
+/** Reads the templates of a directory. */
+export interface TemplateStore {
+  /** Every `<prefix>.template`, `<prefix>.*.template` and `….template.hbs` file of the directory. */
+  readTemplates(dir: string, templatePrefix: string): Promise<TemplateSource[]>;
+}
+
+/** Reads and writes generated files. */
+export interface FileStore {
+  /** The file's text, or undefined when it does not exist. */
+  read(path: string): Promise<string | undefined>;
+  /** Writes atomically (temp file in the same directory, then rename), with the mode set first. */
+  write(path: string, content: string, mode: number): Promise<void>;
+  exists(path: string): Promise<boolean>;
+}
+
+/** Resolves host names to addresses. */
+export interface HostResolver {
+  resolve(names: readonly string[]): Promise<DnsTable>;
+}

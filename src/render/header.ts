@@ -1,0 +1,58 @@
+/** The `!{…}` header directive on a template's first line (ref §3.5). */
+import { findLastToken } from './interpolate.js';
+
+/** What the first line of a template asks for. */
+export type TemplateHeader =
+  /** No directive: the first line is an ordinary line. */
+  | { kind: 'none' }
+  /** `!{explode domain(args)}`: repeat the body per domain item passing every filter arg. */
+  | { kind: 'domain'; args: readonly string[] }
+  /** The legacy `!{explode vhn_vip_ssl}`: repeat the body per domain item, unfiltered. */
+  | { kind: 'legacy' }
+  /** `!{explode server(service)}`: repeat the body per server running the service. */
+  | { kind: 'server'; service: string }
+  | { kind: 'error'; message: string };
+
+const LEGACY_HEADER = '!{explode vhn_vip_ssl}';
+const COMMAND_SEPARATOR = /[ \t]+/;
+const DOMAIN_ARG_SEPARATOR = /,[ \t]*/;
+
+/** Parses a template's first line as ProxyConfGen.expandTemplate does. */
+export function parseHeader(firstLine: string): TemplateHeader {
+  // Compared with the whole line before anything else, ignoring case (equalsIgnoreCase in Java;
+  // the two agree on every line that could matter, as the directive is ASCII).
+  if (firstLine.toLowerCase() === LEGACY_HEADER) {
+    return { kind: 'legacy' };
+  }
+  // `(.*)\!\{([^\}]+)\}(.*)` picks the last `!{…}` of the line, like `${…}`; text around it is ignored.
+  const token = findLastToken(firstLine, '!{');
+  if (token === undefined) return { kind: 'none' };
+  const directive = token.name;
+  const illegal: TemplateHeader = {
+    kind: 'error',
+    message: `Illegal custom header command: ${directive}`,
+  };
+
+  // Java's split("[ \t]+", 2): a leading blank yields an empty command, which is illegal.
+  const separator = COMMAND_SEPARATOR.exec(directive);
+  if (separator === null) return illegal;
+  const command = directive.slice(0, separator.index);
+  const argument = directive.slice(separator.index + separator[0].length);
+  if (command !== 'explode') return illegal;
+
+  if (argument.startsWith('server(') && argument.endsWith(')')) {
+    const service = argument.slice('server('.length, -1);
+    if (service === '') {
+      return {
+        kind: 'error',
+        message: `Missing service parameter in custom header command: ${directive}`,
+      };
+    }
+    return { kind: 'server', service };
+  }
+  if (argument.startsWith('domain(') && argument.endsWith(')')) {
+    const list = argument.slice('domain('.length, -1);
+    return { kind: 'domain', args: list === '' ? [] : list.split(DOMAIN_ARG_SEPARATOR) };
+  }
+  return illegal;
+}

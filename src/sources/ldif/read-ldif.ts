@@ -1,0 +1,52 @@
+/** The LDIF source's I/O edge: reads LDIF files into one DirectorySnapshot. */
+import { readFile } from 'node:fs/promises';
+import { ProxyConfError } from '../../errors.js';
+import type { DirectorySnapshot } from '../../model/snapshot.js';
+import { buildSnapshot } from './build-snapshot.js';
+import { classifyLdifEntries } from './classify-entry.js';
+import { parseLdif } from './parse-ldif.js';
+
+export { parseSourceSpec } from './parse-source-spec.js';
+export type { SourceSpec } from './parse-source-spec.js';
+
+/** Reads, parses and merges LDIF files (in the order given) into one snapshot. */
+export async function readLdifSnapshot(files: readonly string[]): Promise<DirectorySnapshot> {
+  if (files.length === 0) {
+    throw new ProxyConfError('E_USAGE', 'no LDIF file given', {
+      hint: 'use --source ldif:<file>[,<file>...]',
+    });
+  }
+  const texts = await Promise.all(files.map((file) => readInputFile(file)));
+  const entries = texts.flatMap((text, index) => {
+    const file = files[index] ?? '';
+    return classifyLdifEntries(parseLdif(text, file));
+  });
+  return buildSnapshot(entries);
+}
+
+/** Reads a text file given on the command line; a failure becomes E_INPUT with a hint. */
+async function readInputFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ProxyConfError('E_INPUT', `${file}: ${describeReadError(error)}`, {
+      hint: 'check the path in --source ldif:<file>[,<file>...]; export the directory with `slapcat` or `ldapsearch -LLL`',
+      cause: error,
+    });
+  }
+}
+
+/** Reasons for the Node error codes a user can act on. */
+const READ_ERROR_REASONS: ReadonlyMap<string, string> = new Map([
+  ['ENOENT', 'no such file'],
+  ['EACCES', 'cannot be read (permission denied)'],
+  ['EPERM', 'cannot be read (permission denied)'],
+  ['EISDIR', 'is a directory, not a file'],
+]);
+
+/** A short reason for a failed read, from the Node error code. */
+function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === undefined ? undefined : READ_ERROR_REASONS.get(code);
+  return reason ?? `cannot be read (${error instanceof Error ? error.message : String(error)})`;
+}

@@ -1,0 +1,35 @@
+/** The localconfig source's I/O edge: reads localconfig.xml. */
+import { readFile } from 'node:fs/promises';
+import { ProxyConfError } from '../../errors.js';
+import type { LocalConfig } from '../../model/localconfig-defaults.js';
+import { parseLocalConfig } from './parse-localconfig.js';
+
+/** Reads and parses localconfig.xml; no file means an empty localconfig (defaults apply later). */
+export async function readLocalConfig(file?: string): Promise<LocalConfig> {
+  if (file === undefined) return new Map();
+  let xml: string;
+  try {
+    xml = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ProxyConfError('E_INPUT', `${file}: ${describeReadError(error)}`, {
+      hint: "give the path of Zimbra's localconfig.xml (usually /opt/zimbra/conf/localconfig.xml), or leave the option out to use Zimbra's defaults",
+      cause: error,
+    });
+  }
+  return parseLocalConfig(xml, file);
+}
+
+/** Reasons for the Node error codes a user can act on. */
+const READ_ERROR_REASONS: ReadonlyMap<string, string> = new Map([
+  ['ENOENT', 'no such file'],
+  ['EACCES', 'cannot be read (permission denied)'],
+  ['EPERM', 'cannot be read (permission denied)'],
+  ['EISDIR', 'is a directory, not a file'],
+]);
+
+/** A short reason for a failed read, from the Node error code. */
+function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === undefined ? undefined : READ_ERROR_REASONS.get(code);
+  return reason ?? `cannot be read (${error instanceof Error ? error.message : String(error)})`;
+}

@@ -1,0 +1,166 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXAMPLE_DIR } from '../../../src/cli/zmproxy.js';
+import { run } from '../../../src/cli/zmproxyconfgen.js';
+import { captureIo, testdir } from '../../helpers/testdir.js';
+
+const EXAMPLE_ARGS = [
+  '--source',
+  `ldif:${EXAMPLE_DIR}/directory.ldif`,
+  '--localconfig',
+  `${EXAMPLE_DIR}/localconfig.xml`,
+  '--hosts',
+  `${EXAMPLE_DIR}/hosts`,
+  '--hosts-only',
+];
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+function snapshotTree(dir: string): Record<string, string> {
+  return Object.fromEntries(listFiles(dir).map((file) => [file, readFileSync(file, 'utf8')]));
+}
+
+describe('zmproxyconfgen', () => {
+  it('writes the configuration and says where', async () => {
+    const work = testdir();
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', work], io)).toBe(0);
+    expect(out.stdout).toMatch(/generated \d+ files for server proxy1\.example\.com in .*\/conf/);
+    expect(readFileSync(join(work, 'conf/nginx.conf'), 'utf8')).toContain(
+      `include ${work}/conf/nginx/includes/nginx.conf.main;`,
+    );
+  });
+
+  it('rewrites no file when nothing changed', async () => {
+    const work = testdir();
+    await run([...EXAMPLE_ARGS, '-w', work], captureIo().io);
+    const before = listFiles(work).map((file) => [
+      file,
+      statSync(file).mtimeMs,
+      statSync(file).ino,
+    ]);
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', work], io)).toBe(0);
+    expect(out.stdout).toMatch(/ 0 written/);
+    expect(
+      listFiles(work).map((file) => [file, statSync(file).mtimeMs, statSync(file).ino]),
+    ).toEqual(before);
+  });
+
+  it('writes per-domain keys with mode 0600 and certificates with 0644', async () => {
+    const work = testdir();
+    await run([...EXAMPLE_ARGS, '-w', work], captureIo().io);
+    expect(statSync(join(work, 'conf/domaincerts/example.com.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(work, 'conf/domaincerts/example.com.crt')).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(work, 'conf/domaincerts/example.com.crt'), 'utf8')).toMatch(
+      /^-----BEGIN CERTIFICATE-----\n/,
+    );
+  });
+
+  it('exits 3 from --check when disk differs and 0 when it matches, writing nothing', async () => {
+    const work = testdir();
+    const first = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', work, '--check'], first.io)).toBe(3);
+    expect(listFiles(work)).toEqual([]);
+    expect(first.out.stdout).toMatch(/files differ from disk/);
+    await run([...EXAMPLE_ARGS, '-w', work], captureIo().io);
+    expect(await run([...EXAMPLE_ARGS, '-w', work, '--check'], captureIo().io)).toBe(0);
+  });
+
+  it('prints a unified diff with private keys redacted', async () => {
+    const work = testdir();
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', work, '--diff'], io)).toBe(0);
+    expect(out.stdout).toContain(`+++ ${work}/conf/nginx.conf`);
+    expect(out.stdout).toContain('[private key redacted, changed]');
+    expect(out.stdout).not.toContain('PRIVATE KEY');
+    expect(listFiles(work)).toEqual([]);
+  });
+
+  it('reports created, changed and unchanged files as JSON', async () => {
+    const work = testdir();
+    await run([...EXAMPLE_ARGS, '-w', work], captureIo().io);
+    writeFileSync(join(work, 'conf/nginx.conf'), 'edited by hand\n');
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', work, '--json'], io)).toBe(0);
+    const result = JSON.parse(out.stdout) as {
+      changed: string[];
+      created: string[];
+      unchanged: string[];
+    };
+    expect(result.changed).toEqual([join(work, 'conf/nginx.conf')]);
+    expect(result.created).toEqual([]);
+    expect(result.unchanged.length).toBeGreaterThan(5);
+  });
+
+  it('rejects a hostile attribute value, names it with a hint, and leaves every file byte-identical', async () => {
+    const work = testdir();
+    await run([...EXAMPLE_ARGS, '-w', work], captureIo().io);
+    const before = snapshotTree(work);
+    const ldif = readFileSync(join(EXAMPLE_DIR, 'directory.ldif'), 'utf8')
+      .replace(
+        'zimbraReverseProxyLogLevel: info',
+        'zimbraReverseProxyLogLevel: info; } http { server { listen 81',
+      )
+      .replace('zimbraReverseProxyWorkerProcesses: 4', 'zimbraReverseProxyWorkerProcesses: 4;');
+    const dir = testdir({ 'dir.ldif': ldif });
+    const { io, out } = captureIo();
+    const args = [...EXAMPLE_ARGS.slice(2), '--source', `ldif:${dir}/dir.ldif`, '-w', work];
+    expect(await run(args, io)).toBe(1);
+    expect(out.stderr).toContain('zimbraReverseProxyLogLevel on global config:');
+    expect(out.stderr).toContain(
+      'zimbraReverseProxyWorkerProcesses on global config: not an integer (got "4;")',
+    );
+    expect(out.stderr).toContain('hint: zmprov mcf zimbraReverseProxyWorkerProcesses <value>');
+    expect(snapshotTree(work)).toEqual(before);
+  });
+
+  it('says which servers exist when -s names none', async () => {
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', testdir(), '-s', 'nope.example.com'], io)).toBe(1);
+    expect(out.stderr).toMatch(/error: cannot load server object nope\.example\.com/);
+    expect(out.stderr).toMatch(/hint: generate for one of mbox1\.example\.com, /);
+  });
+
+  it('exits 2 on an unknown flag', async () => {
+    const { io, out } = captureIo();
+    expect(await run(['--bogus-flag'], io)).toBe(2);
+    expect(out.stderr).toMatch(/^error: .*bogus-flag/m);
+  });
+
+  it('exits 2 without a directory source', async () => {
+    const { io, out } = captureIo();
+    expect(await run(['-w', testdir()], io)).toBe(2);
+    expect(out.stderr).toContain('hint: give --source ldif:FILE');
+  });
+
+  it('prints every variable with -d and current values with -D', async () => {
+    const defaults = captureIo();
+    expect(await run(['-d'], defaults.io)).toBe(0);
+    expect(defaults.out.stdout).toContain('  NGINX Keyword:         main.workers');
+    const current = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', testdir(), '-D'], current.io)).toBe(0);
+    expect(current.out.stdout).toMatch(
+      /NGINX Keyword: +web\.mailmode\n(.*\n)*? +Current Value: +https/,
+    );
+  });
+
+  it('applies -c overrides and rejects one without =', async () => {
+    const work = testdir();
+    expect(await run([...EXAMPLE_ARGS, '-w', work, '-c', 'main.workers=2'], captureIo().io)).toBe(
+      0,
+    );
+    expect(readFileSync(join(work, 'conf/nginx/includes/nginx.conf.main'), 'utf8')).toMatch(
+      /worker_processes +2;/,
+    );
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', work, '-c', 'main.workers'], io)).toBe(2);
+    expect(out.stderr).toContain('expected name=value');
+  });
+});

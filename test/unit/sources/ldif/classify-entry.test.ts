@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import {
+  classifyLdifEntries,
+  classifyObjectClasses,
+} from '../../../../src/sources/ldif/classify-entry.js';
+import { parseLdif } from '../../../../src/sources/ldif/parse-ldif.js';
+
+describe('classifyObjectClasses', () => {
+  it.each([
+    [['top', 'zimbraGlobalConfig'], 'globalConfig'],
+    [['zimbraServer'], 'server'],
+    [['dcObject', 'organization', 'zimbraDomain', 'amavisAccount'], 'domain'],
+    [['inetOrgPerson', 'zimbraAccount', 'amavisAccount'], 'account'],
+    [['inetOrgPerson', 'zimbraCalendarResource', 'zimbraAccount'], 'account'],
+    [['zimbraAlias'], 'alias'],
+    [['zimbraCOS'], 'cos'],
+  ] as const)('classifies %j as %s', (objectClasses, kind) => {
+    expect(classifyObjectClasses(objectClasses)).toBe(kind);
+  });
+
+  it('compares object classes without regard to case', () => {
+    expect(classifyObjectClasses(['ZIMBRASERVER'])).toBe('server');
+    expect(classifyObjectClasses(['zimbracos'])).toBe('cos');
+  });
+
+  it('ignores entries that are no Zimbra object of interest', () => {
+    expect(classifyObjectClasses(['organizationalUnit'])).toBeUndefined();
+    expect(classifyObjectClasses(['dcObject', 'organization'])).toBeUndefined();
+    expect(classifyObjectClasses([])).toBeUndefined();
+  });
+});
+
+describe('classifyLdifEntries', () => {
+  it('classifies by objectClass even when the DN does not look like Zimbra', () => {
+    const parsed = parseLdif(
+      [
+        'dn: ou=hosts,o=acme',
+        'objectClass: organizationalUnit',
+        '',
+        'dn: host=edge-1,ou=hosts,o=acme',
+        'objectclass: zimbraServer',
+        'cn: edge-1.acme.test',
+        '',
+        'dn: o=acme',
+        'objectClass: organization',
+        'objectClass: zimbraGlobalConfig',
+        '',
+      ].join('\n'),
+      'odd.ldif',
+    );
+    expect(classifyLdifEntries(parsed)).toEqual([
+      {
+        dn: 'host=edge-1,ou=hosts,o=acme',
+        kind: 'server',
+        attrs: { objectClass: ['zimbraServer'], cn: ['edge-1.acme.test'] },
+        origin: { file: 'odd.ldif', line: 4 },
+      },
+      {
+        dn: 'o=acme',
+        kind: 'globalConfig',
+        attrs: { objectClass: ['organization', 'zimbraGlobalConfig'] },
+        origin: { file: 'odd.ldif', line: 8 },
+      },
+    ]);
+  });
+
+  it('drops a record without objectClass', () => {
+    expect(classifyLdifEntries(parseLdif('dn: cn=a\ncn: a\n', 'f'))).toEqual([]);
+  });
+});
