@@ -52,7 +52,7 @@ for (const domains of SIZES) {
       '--json',
     ];
     const script = `const { run } = await import(${JSON.stringify(cli)});
-      let out = ''; const code = await run(${JSON.stringify(args)}, { stdout: (t) => { out += t; }, stderr: () => {} });
+      let out = ''; const code = await run(${JSON.stringify(args)}, { stdout: (t) => { out += t; }, stderr: (t) => { process.stderr.write(t); } });
       if (code !== 0) { process.stderr.write(out); process.exit(code); }
       const r = JSON.parse(out);
       console.log(JSON.stringify({ files: r.created.length + r.changed.length + r.unchanged.length, written: r.created.length + r.changed.length, rss: process.resourceUsage().maxRSS }));`;

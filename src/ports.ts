@@ -20,8 +20,12 @@ export interface TemplateStore {
 export interface FileStore {
   /** The file's text, or undefined when it does not exist. */
   read(path: string): Promise<string | undefined>;
+  /** Every file's text (undefined where it does not exist). */
+  readMany(paths: readonly string[]): Promise<Map<string, string | undefined>>;
   /** Writes atomically (temp file in the same directory, then rename), with the mode set first. */
   write(path: string, content: string, mode: number): Promise<void>;
+  /** Writes many files, each atomically, syncing each directory once at the end. */
+  writeMany(files: readonly { path: string; content: string; mode: number }[]): Promise<void>;
   exists(path: string): Promise<boolean>;
 }
 

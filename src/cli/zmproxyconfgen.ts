@@ -2,6 +2,7 @@
  * `zmproxyconfgen` (= `zmproxy confgen`): Zimbra's flags (ref §8) plus --source, --localconfig,
  * --hosts, --diff, --check, --json, --lenient, --marker. Thin: parse, call the engine, print.
  */
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import type { Warning } from '../errors.js';
@@ -190,8 +191,9 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
   }
   return {
     verbose: parsed.v,
-    workdir: parsed.w,
-    templateDir: parsed.t ?? BUNDLED_TEMPLATE_DIR,
+    // Absolute: nginx resolves a relative include against its own prefix, not our cwd.
+    workdir: resolve(parsed.w),
+    templateDir: resolve(parsed.t ?? BUNDLED_TEMPLATE_DIR),
     dryRun: parsed.n,
     defaults: parsed.d,
     definitions: parsed.D,
@@ -253,11 +255,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   const generation = await generate(options, { ...deps, templates: createTemplateStore() });
-  const current = new Map(
-    await Promise.all(
-      generation.files.map(async (file) => [file.path, await files.read(file.path)] as const),
-    ),
-  );
+  const current = await files.readMany(generation.files.map((file) => file.path));
   const changes = planChanges(generation.files, current);
   const differs = changes.some((change) => change.status !== 'unchanged');
   if (!args.json) printWarnings(generation.warnings, io);
@@ -272,11 +270,9 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     return args.check && differs ? EXIT.differs : EXIT.ok;
   }
 
-  for (const change of changes) {
-    if (change.status === 'unchanged') continue;
-    if (args.verbose) io.stderr(`writing ${change.path}\n`);
-    await files.write(change.path, change.content, change.mode);
-  }
+  const toWrite = changes.filter((change) => change.status !== 'unchanged');
+  if (args.verbose) for (const change of toWrite) io.stderr(`writing ${change.path}\n`);
+  await files.writeMany(toWrite);
   if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, true), null, 2)}\n`);
   else io.stdout(writeSummary(generation, changes));
   return EXIT.ok;

@@ -1,9 +1,11 @@
 /** FileStore on node:fs: atomic writes with the mode set before the file becomes visible. */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import type { FileStore } from '../ports.js';
+import { mapConcurrent } from './map-concurrent.js';
 
 /** Creates the node:fs FileStore. */
 export function createFileStore(): FileStore {
@@ -13,11 +15,16 @@ export function createFileStore(): FileStore {
         return await readFile(path, 'utf8');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new ProxyConfError('E_WRITE', `cannot read ${path}`, {
+        throw new ProxyConfError('E_WRITE', `cannot read ${path}: ${(error as Error).message}`, {
           cause: error,
           hint: 'check permissions',
         });
       }
+    },
+    // Synchronous on purpose: 20 000 small reads cost ~0.2 s this way and several seconds
+    // through the thread pool (four round trips per file).
+    readMany(paths) {
+      return Promise.resolve(new Map(paths.map((path) => [path, readSyncOrUndefined(path)])));
     },
     async exists(path) {
       try {
@@ -28,11 +35,68 @@ export function createFileStore(): FileStore {
       }
     },
     write: writeFileAtomic,
+    writeMany: writeFilesAtomic,
   };
 }
 
-/** Writes through a temp file in the same directory, fsyncs it, renames it over the target. */
+function readSyncOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ProxyConfError('E_WRITE', `cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'check permissions',
+    });
+  }
+}
+
+/** Writes one file atomically and makes the rename durable. */
 export async function writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
+  await replaceFile(path, content, mode);
+  await syncDirectory(dirname(path));
+}
+
+/**
+ * Writes many files atomically, each through its own temp file, then fsyncs every directory
+ * once: 20 000 domain certificates cost 20 000 file fsyncs, not 40 000.
+ */
+export async function writeFilesAtomic(
+  files: readonly { path: string; content: string; mode: number }[],
+  concurrency = 64,
+): Promise<void> {
+  await mapConcurrent(files, concurrency, (file) =>
+    replaceFile(file.path, file.content, file.mode),
+  );
+  await mapConcurrent(
+    [...new Set(files.map((file) => dirname(file.path)))],
+    concurrency,
+    syncDirectory,
+  );
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw new ProxyConfError(
+      'E_WRITE',
+      `cannot sync directory ${dir}: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: `check that ${dir} is writable`,
+      },
+    );
+  }
+}
+
+/** Writes through a temp file in the same directory, fsyncs it, renames it over the target. */
+async function replaceFile(path: string, content: string, mode: number): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -48,12 +112,6 @@ export async function writeFileAtomic(path: string, content: string, mode: numbe
       await handle.close();
     }
     await rename(temp, path);
-    const dirHandle = await open(dir, 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw new ProxyConfError('E_WRITE', `cannot write ${path}: ${(error as Error).message}`, {
