@@ -1,4 +1,5 @@
 /** `zmproxy <command>`: one binary, Zimbra-named subcommands (design §4). */
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from './shared/io.js';
 import { EXIT } from './shared/run.js';
@@ -53,9 +54,8 @@ async function runExample(argv: readonly string[], io: CliIo): Promise<number> {
     io,
   );
   if (code === EXIT.ok) {
-    io.stdout(
-      `the example configuration is in ${workdir}/conf (start with ${workdir}/conf/nginx.conf)\n`,
-    );
+    const conf = `${resolve(workdir)}/conf`;
+    io.stdout(`the example configuration is in ${conf} (start with ${conf}/nginx.conf)\n`);
   }
   return code;
 }

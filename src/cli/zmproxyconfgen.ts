@@ -267,6 +267,8 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     }
     if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, false), null, 2)}\n`);
     else if (args.check) io.stdout(checkSummary(changes));
+    else if (args.dryRun)
+      io.stdout(`dry run, nothing written: ${writeSummary(generation, changes)}`);
     return args.check && differs ? EXIT.differs : EXIT.ok;
   }
 

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { DnsAnswer, DnsTable, ResolvedAddress } from '../../model/dns.js';
 import { ipFamily } from '../../model/value-types.js';
 import { ProxyConfError } from '../../errors.js';
+import { describeReadError } from '../describe-read-error.js';
 
 /** Options of {@link resolveHostnames}. */
 export interface ResolveOptions {
@@ -99,7 +100,7 @@ export async function readHostsFile(file: string): Promise<Map<string, string[]>
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new ProxyConfError('E_INPUT', `cannot read hosts file ${file}`, {
+    throw new ProxyConfError('E_INPUT', `hosts file ${file}: ${describeReadError(cause)}`, {
       cause,
       hint: 'check the --hosts path',
     });

@@ -5,6 +5,7 @@ import type { DirectorySnapshot } from '../../model/snapshot.js';
 import { buildSnapshot } from './build-snapshot.js';
 import { classifyLdifEntries } from './classify-entry.js';
 import { parseLdif } from './parse-ldif.js';
+import { describeReadError } from '../describe-read-error.js';
 
 export { parseSourceSpec } from './parse-source-spec.js';
 export type { SourceSpec } from './parse-source-spec.js';
@@ -34,19 +35,4 @@ async function readInputFile(file: string): Promise<string> {
       cause: error,
     });
   }
-}
-
-/** Reasons for the Node error codes a user can act on. */
-const READ_ERROR_REASONS: ReadonlyMap<string, string> = new Map([
-  ['ENOENT', 'no such file'],
-  ['EACCES', 'cannot be read (permission denied)'],
-  ['EPERM', 'cannot be read (permission denied)'],
-  ['EISDIR', 'is a directory, not a file'],
-]);
-
-/** A short reason for a failed read, from the Node error code. */
-function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const reason = code === undefined ? undefined : READ_ERROR_REASONS.get(code);
-  return reason ?? `cannot be read (${error instanceof Error ? error.message : String(error)})`;
 }

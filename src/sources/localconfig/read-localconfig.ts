@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../../errors.js';
 import type { LocalConfig } from '../../model/localconfig-defaults.js';
 import { parseLocalConfig } from './parse-localconfig.js';
+import { describeReadError } from '../describe-read-error.js';
 
 /** Reads and parses localconfig.xml; no file means an empty localconfig (defaults apply later). */
 export async function readLocalConfig(file?: string): Promise<LocalConfig> {
@@ -17,19 +18,4 @@ export async function readLocalConfig(file?: string): Promise<LocalConfig> {
     });
   }
   return parseLocalConfig(xml, file);
-}
-
-/** Reasons for the Node error codes a user can act on. */
-const READ_ERROR_REASONS: ReadonlyMap<string, string> = new Map([
-  ['ENOENT', 'no such file'],
-  ['EACCES', 'cannot be read (permission denied)'],
-  ['EPERM', 'cannot be read (permission denied)'],
-  ['EISDIR', 'is a directory, not a file'],
-]);
-
-/** A short reason for a failed read, from the Node error code. */
-function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const reason = code === undefined ? undefined : READ_ERROR_REASONS.get(code);
-  return reason ?? `cannot be read (${error instanceof Error ? error.message : String(error)})`;
 }

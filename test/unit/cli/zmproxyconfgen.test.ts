@@ -164,3 +164,13 @@ describe('zmproxyconfgen', () => {
     expect(out.stderr).toContain('expected name=value');
   });
 });
+
+describe('zmproxyconfgen -n', () => {
+  it('renders everything, writes nothing and says so', async () => {
+    const work = testdir();
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', work, '-n'], io)).toBe(0);
+    expect(out.stdout).toMatch(/^dry run, nothing written: generated 13 files/);
+    expect(listFiles(work)).toEqual([]);
+  });
+});

@@ -1,0 +1,51 @@
+/** The installed binaries, run as a user runs them (on the dist/ that `npm test` builds first). */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { testdir } from '../../helpers/testdir.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const built = existsSync(join(ROOT, 'dist/cli/zmproxy.js'));
+
+function bin(name: string, args: string[]) {
+  return spawnSync(process.execPath, [join(ROOT, 'bin', name), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
+}
+
+describe.runIf(built)('bin/', () => {
+  it('renders the bundled example with `zmproxy example` and says where it went', () => {
+    const work = testdir();
+    const result = bin('zmproxy.js', ['example', work]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`the example configuration is in ${work}/conf`);
+    expect(readFileSync(join(work, 'conf/nginx.conf'), 'utf8')).toContain('load_module');
+  });
+
+  it('prints usage and exits 0 for zmproxyconfgen -h', () => {
+    const result = bin('zmproxyconfgen.js', ['-h']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('--force-dns-resolution');
+  });
+
+  it('prints error and hint lines, without a stack, for a missing LDIF file', () => {
+    const result = bin('zmproxyconfgen.js', [
+      '--source',
+      'ldif:/nonexistent/dir.ldif',
+      '-w',
+      testdir(),
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*\/nonexistent\/dir\.ldif/m);
+    expect(result.stderr).toMatch(/^hint: /m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 for an unknown zmproxy command', () => {
+    const result = bin('zmproxy.js', ['frobnicate']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('hint: zmproxy --help lists the commands');
+  });
+});
