@@ -17,6 +17,17 @@ export default defineConfig({
         extends: true,
         test: { name: 'golden', include: ['test/golden/**/*.test.ts'], testTimeout: 30_000 },
       },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          // Starts (installing when missing) slapd, memcached, nginx and dovecot on loopback.
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

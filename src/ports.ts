@@ -33,3 +33,29 @@ export interface FileStore {
 export interface HostResolver {
   resolve(names: readonly string[]): Promise<DnsTable>;
 }
+
+/** One change to one attribute of an entry (LDAP modify semantics). */
+export interface AttributeChange {
+  /**
+   * `replace`: the attribute gets exactly `values` (none: it is removed); `add`: `values` are
+   * added (zmprov `+attr`); `delete`: `values` are removed (zmprov `-attr`), or the whole
+   * attribute when `values` is empty.
+   */
+  operation: 'replace' | 'add' | 'delete';
+  attribute: string;
+  values: readonly string[];
+}
+
+/** The changes to one entry, applied together. */
+export interface EntryModification {
+  dn: string;
+  changes: readonly AttributeChange[];
+}
+
+/** A directory that can be changed too (zmprov, zmproxyconfig): LDAP, or an LDIF file. */
+export interface DirectoryStore extends DirectorySource {
+  /** Applies every modification, or none of them when one is refused. */
+  modify(modifications: readonly EntryModification[]): Promise<void>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

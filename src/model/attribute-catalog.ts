@@ -2156,3 +2156,16 @@ export function attribute(name: string): AttributeSpec {
   if (spec === undefined) throw new Error(`attribute ${name} is not in the catalog`);
   return spec;
 }
+
+/** Spellings of the non-Zimbra attributes zmproxy reads, keyed by lower-case name. */
+const BASIC_ATTRIBUTE_NAMES: ReadonlyMap<string, string> = new Map(
+  ['objectClass', 'cn', 'dn', 'uid'].map((name) => [name.toLowerCase(), name]),
+);
+
+/**
+ * The name zmproxy stores values under, whatever case a source wrote: the catalog spelling, a
+ * basic spelling, or the name as written. Every source uses it, so snapshots compare equal.
+ */
+export function canonicalAttributeName(name: string): string {
+  return findAttribute(name)?.name ?? BASIC_ATTRIBUTE_NAMES.get(name.toLowerCase()) ?? name;
+}

@@ -1,7 +1,5 @@
 /** The LDIF directory source. */
-export { buildSnapshot } from './build-snapshot.js';
-export { classifyLdifEntries, classifyObjectClasses } from './classify-entry.js';
-export { canonicalAttributeName, parseLdif } from './parse-ldif.js';
+export { parseLdif } from './parse-ldif.js';
 export type { ParsedLdifEntry } from './parse-ldif.js';
 export { parseSourceSpec } from './parse-source-spec.js';
 export type { SourceSpec } from './parse-source-spec.js';

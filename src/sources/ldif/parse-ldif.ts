@@ -3,7 +3,7 @@
  * them. Pure: text in, entries out; the file name only labels error messages.
  */
 import { ProxyConfError } from '../../errors.js';
-import { findAttribute } from '../../model/attribute-catalog.js';
+import { canonicalAttributeName } from '../../model/attribute-catalog.js';
 import type { AttributeMap, EntryOrigin } from '../../model/snapshot.js';
 
 /** One LDIF record as written: its DN, its attributes (canonical names) and where it starts. */
@@ -13,11 +13,6 @@ export interface ParsedLdifEntry {
   origin: EntryOrigin;
 }
 
-/** Spellings of the non-Zimbra attributes zmproxy reads, keyed by lower-case name. */
-const BASIC_ATTRIBUTE_NAMES: ReadonlyMap<string, string> = new Map(
-  ['objectClass', 'cn', 'dn', 'uid'].map((name) => [name.toLowerCase(), name]),
-);
-
 /** AttributeDescription of RFC 2849/4512: a name or numeric OID, then `;option`s. */
 const ATTRIBUTE_DESCRIPTION = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)(?:;[A-Za-z0-9-]+)*$/;
 
@@ -25,11 +20,6 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 const CONTENT_LDIF_HINT =
   'give content LDIF, one entry per record, as `slapcat` or `ldapsearch -LLL` print it';
-
-/** The attribute name zmproxy stores values under: catalog spelling, basic spelling, or as written. */
-export function canonicalAttributeName(name: string): string {
-  return findAttribute(name)?.name ?? BASIC_ATTRIBUTE_NAMES.get(name.toLowerCase()) ?? name;
-}
 
 /** Parses LDIF content records into entries; throws E_LDIF naming `file:line` on the first error. */
 export function parseLdif(text: string, file: string): ParsedLdifEntry[] {

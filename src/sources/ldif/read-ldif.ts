@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../../errors.js';
 import type { DirectorySnapshot } from '../../model/snapshot.js';
-import { buildSnapshot } from './build-snapshot.js';
-import { classifyLdifEntries } from './classify-entry.js';
+import { buildSnapshot } from '../../model/build-snapshot.js';
+import { classifyEntries } from '../../model/classify-entry.js';
 import { parseLdif } from './parse-ldif.js';
 import { describeReadError } from '../describe-read-error.js';
 
@@ -20,7 +20,7 @@ export async function readLdifSnapshot(files: readonly string[]): Promise<Direct
   const texts = await Promise.all(files.map((file) => readInputFile(file)));
   const entries = texts.flatMap((text, index) => {
     const file = files[index] ?? '';
-    return classifyLdifEntries(parseLdif(text, file));
+    return classifyEntries(parseLdif(text, file));
   });
   return buildSnapshot(entries);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProxyConfError } from '../../../../src/errors.js';
-import { canonicalAttributeName, parseLdif } from '../../../../src/sources/ldif/parse-ldif.js';
+import { canonicalAttributeName } from '../../../../src/model/attribute-catalog.js';
+import { parseLdif } from '../../../../src/sources/ldif/parse-ldif.js';
 
 /** Joins lines with LF and a final newline. */
 const ldif = (...lines: string[]): string => `${lines.join('\n')}\n`;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ProxyConfError } from '../../../../src/errors.js';
-import type { DirectoryEntry, EntryKind } from '../../../../src/model/snapshot.js';
-import { EMPTY_GLOBAL_CONFIG } from '../../../../src/model/snapshot.js';
-import { buildSnapshot } from '../../../../src/sources/ldif/build-snapshot.js';
+import { ProxyConfError } from '../../../src/errors.js';
+import type { DirectoryEntry, EntryKind } from '../../../src/model/snapshot.js';
+import { EMPTY_GLOBAL_CONFIG } from '../../../src/model/snapshot.js';
+import { buildSnapshot } from '../../../src/model/build-snapshot.js';
 
 /** An entry of `kind` read from `file:line`. */
 function entry(

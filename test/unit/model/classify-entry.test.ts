@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifyLdifEntries,
-  classifyObjectClasses,
-} from '../../../../src/sources/ldif/classify-entry.js';
-import { parseLdif } from '../../../../src/sources/ldif/parse-ldif.js';
+import { classifyEntries, classifyObjectClasses } from '../../../src/model/classify-entry.js';
+import { parseLdif } from '../../../src/sources/ldif/parse-ldif.js';
 
 describe('classifyObjectClasses', () => {
   it.each([
@@ -30,7 +27,7 @@ describe('classifyObjectClasses', () => {
   });
 });
 
-describe('classifyLdifEntries', () => {
+describe('classifyEntries', () => {
   it('classifies by objectClass even when the DN does not look like Zimbra', () => {
     const parsed = parseLdif(
       [
@@ -48,7 +45,7 @@ describe('classifyLdifEntries', () => {
       ].join('\n'),
       'odd.ldif',
     );
-    expect(classifyLdifEntries(parsed)).toEqual([
+    expect(classifyEntries(parsed)).toEqual([
       {
         dn: 'host=edge-1,ou=hosts,o=acme',
         kind: 'server',
@@ -65,6 +62,6 @@ describe('classifyLdifEntries', () => {
   });
 
   it('drops a record without objectClass', () => {
-    expect(classifyLdifEntries(parseLdif('dn: cn=a\ncn: a\n', 'f'))).toEqual([]);
+    expect(classifyEntries(parseLdif('dn: cn=a\ncn: a\n', 'f'))).toEqual([]);
   });
 });

@@ -2,8 +2,14 @@
  * Which kind of Zimbra object an entry is, decided by its objectClass values (never by DN shape,
  * so a directory with an unusual suffix or layout works the same).
  */
-import type { DirectoryEntry, EntryKind } from '../../model/snapshot.js';
-import type { ParsedLdifEntry } from './parse-ldif.js';
+import type { AttributeMap, DirectoryEntry, EntryKind, EntryOrigin } from './snapshot.js';
+
+/** An entry as a source reads it, before classification. */
+export interface RawEntry {
+  dn: string;
+  attrs: AttributeMap;
+  origin?: EntryOrigin | undefined;
+}
 
 /** Object classes (lower case) to kinds, in the order they are tested. */
 const KIND_BY_OBJECT_CLASS: readonly (readonly [string, EntryKind])[] = [
@@ -25,8 +31,8 @@ export function classifyObjectClasses(objectClasses: readonly string[]): EntryKi
   return undefined;
 }
 
-/** Turns parsed LDIF records into directory entries, dropping records of no interest. */
-export function classifyLdifEntries(parsed: readonly ParsedLdifEntry[]): DirectoryEntry[] {
+/** Turns raw entries (LDIF records, LDAP search results) into directory entries, dropping the rest. */
+export function classifyEntries(parsed: readonly RawEntry[]): DirectoryEntry[] {
   const entries: DirectoryEntry[] = [];
   for (const record of parsed) {
     const kind = classifyObjectClasses(record.attrs['objectClass'] ?? []);

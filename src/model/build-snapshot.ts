@@ -2,9 +2,9 @@
  * Assembles classified directory entries into one DirectorySnapshot: checks what a real directory
  * guarantees (one global config, unique server and domain names) and sorts for stable output.
  */
-import { ProxyConfError } from '../../errors.js';
-import type { DirectoryEntry, DirectorySnapshot } from '../../model/snapshot.js';
-import { EMPTY_GLOBAL_CONFIG, entryName, firstValueOf } from '../../model/snapshot.js';
+import { ProxyConfError } from '../errors.js';
+import type { DirectoryEntry, DirectorySnapshot } from './snapshot.js';
+import { EMPTY_GLOBAL_CONFIG, entryName, firstValueOf } from './snapshot.js';
 
 /** Builds the snapshot from entries of any files; throws E_LDIF on duplicates, naming both origins. */
 export function buildSnapshot(entries: readonly DirectoryEntry[]): DirectorySnapshot {
