@@ -56,7 +56,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/model/**', 'src/resolve/**', 'src/vars/**', 'src/render/**', 'src/plan/**'],
+    files: [
+      'src/model/**',
+      'src/resolve/**',
+      'src/vars/**',
+      'src/render/**',
+      'src/plan/**',
+      'src/prov/**',
+    ],
     rules: restrict(),
   },
   {
@@ -68,6 +75,9 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
-  { files: ['bench/**', 'bin/**', '*.js'], languageOptions: { globals: globals.node } },
+  {
+    files: ['bench/**', 'bin/**', 'scripts/**', '*.js'],
+    languageOptions: { globals: globals.node },
+  },
   prettier,
 );

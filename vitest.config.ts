@@ -26,6 +26,9 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 90_000,
           hookTimeout: 300_000,
+          // One slapd for every file: files run one after another, each resetting the directory.
+          fileParallelism: false,
+          maxWorkers: 1,
         },
       },
     ],

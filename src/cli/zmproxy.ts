@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { CliIo } from './shared/io.js';
 import { EXIT } from './shared/run.js';
 import { run as runConfgen } from './zmproxyconfgen.js';
+import { run as runConfig } from './zmproxyconfig.js';
+import { run as runProv } from './zmprov.js';
 
 /** The bundled example directory (no LDAP server needed). */
 export const EXAMPLE_DIR = fileURLToPath(new URL('../../fixtures/example', import.meta.url));
@@ -12,6 +14,8 @@ const HELP = `usage: zmproxy <command> [options]
 
 commands:
   confgen   generate the nginx configuration (= zmproxyconfgen; zmproxy confgen -h for options)
+  prov      read and change proxy attributes of the directory (= zmprov, the proxy subset)
+  config    enable or disable the mail and web proxy on a host (= zmproxyconfig)
   example   render the bundled example directory into ./out/example and say where it went
 
 zmproxy <command> -h shows the options of a command.
@@ -23,6 +27,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   switch (command) {
     case 'confgen':
       return runConfgen(rest, io);
+    case 'prov':
+      return runProv(rest, io);
+    case 'config':
+      return runConfig(rest, io);
     case 'example':
       return runExample(rest, io);
     case undefined:

@@ -19,6 +19,7 @@ import { computeServerItems } from '../vars/docs.js';
 import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
 import type { VariableOverride } from '../vars/registry.js';
 import { applyOverrides, computeVariables } from '../vars/registry.js';
+import { computeStockWarnings } from '../vars/stock-limits.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
 /** Options of {@link generate}. */
@@ -63,7 +64,13 @@ export interface Generation {
 export async function computeGenerationVariables(
   options: GenerateOptions,
   deps: Omit<GenerateDeps, 'templates'>,
-): Promise<Omit<Generation, 'files'> & { extraFiles: PlannedFile[]; render: RenderData }> {
+): Promise<
+  Omit<Generation, 'files'> & {
+    extraFiles: PlannedFile[];
+    render: RenderData;
+    stockWarnings: Warning[];
+  }
+> {
   const paths = resolvePaths(options.paths);
   const snapshot = await deps.source.load();
   const serverSource = findServerSource(
@@ -115,6 +122,7 @@ export async function computeGenerationVariables(
     paths,
     snapshot,
     extraFiles,
+    stockWarnings: computeStockWarnings(ctx),
     render: {
       domains,
       servers,
@@ -162,7 +170,12 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   ];
   return {
     files,
-    warnings: [...computed.warnings, ...rendered.warnings],
+    warnings: [
+      ...computed.warnings,
+      // What stock nginx cannot do matters only when our stock templates are rendered.
+      ...(templates.some((t) => t.text.includes('${stock.')) ? computed.stockWarnings : []),
+      ...rendered.warnings,
+    ],
     vars: computed.vars,
     server: computed.server,
     paths,

@@ -23,6 +23,15 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zimbra_require_interprocess_security: '1',
   zmconfigd_listen_port: '7171',
   zimbra_zmprov_default_to_ldap: 'false',
+  // zmproxy's own keys, read by the stock template set (src/vars/stock.ts).
+  /** Dynamic nginx mail module loaded by the stock nginx.conf (Debian's libnginx-mod-mail). */
+  zmproxy_nginx_mail_module: '/usr/lib/nginx/modules/ngx_mail_module.so',
+  /** Loopback address:port of nginx's own auth_http server, which proxies to the lookup handlers. */
+  zmproxy_auth_http_listen: '127.0.0.1:7079',
+  /** Shared key nginx sends to the lookup service as X-Zmproxy-Key; empty sends none. */
+  zmproxy_lookup_shared_key: '',
+  /** nginx worker_shutdown_timeout: old workers close their connections after this long. */
+  zmproxy_worker_shutdown_timeout: '5m',
 };
 
 /** A parsed localconfig: key to value, as written in localconfig.xml (no defaults applied). */

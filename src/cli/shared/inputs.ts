@@ -1,8 +1,13 @@
 /** Builds the adapters every command shares from its flags: directory source, localconfig, DNS. */
+import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../../errors.js';
 import type { LocalConfig } from '../../model/localconfig-defaults.js';
+import type { DirectorySnapshot } from '../../model/snapshot.js';
 import type { DirectorySource, HostResolver } from '../../ports.js';
+import { describeReadError } from '../../sources/describe-read-error.js';
 import { readHostsFile, resolveHostnames } from '../../sources/dns/resolve-hostnames.js';
+import type { LdapSourceOptions } from '../../sources/ldap/index.js';
+import { createLdapDirectory, ldapOptionsFromLocalConfig } from '../../sources/ldap/index.js';
 import { parseSourceSpec, readLdifSnapshot } from '../../sources/ldif/index.js';
 import { readLocalConfig } from '../../sources/localconfig/index.js';
 
@@ -12,29 +17,96 @@ export interface InputFlags {
   localconfig?: string | undefined;
   hosts?: string | undefined;
   hostsOnly?: boolean | undefined;
+  /** `--bind-dn DN`: LDAP bind DN instead of localconfig `zimbra_ldap_userdn`. */
+  bindDn?: string | undefined;
+  /** `--bind-password-file FILE`: LDAP password instead of localconfig `zimbra_ldap_password`. */
+  bindPasswordFile?: string | undefined;
 }
 
-/** The directory source named by `--source`. */
-export function createDirectorySource(spec: string | undefined): DirectorySource {
-  if (spec === undefined) {
-    throw new ProxyConfError('E_USAGE', 'no directory source given', {
-      hint: 'give --source ldif:FILE[,FILE…] (an export of your Zimbra LDAP: ldapsearch -LLL or slapcat)',
+/** What an LDAP source needs besides `--source`: localconfig and the credential flags. */
+export interface DirectorySourceContext {
+  /** localconfig (`ldap_url`, `zimbra_ldap_userdn`, …); Zimbra's defaults when absent. */
+  localConfig?: LocalConfig | undefined;
+  bindDn?: string | undefined;
+  bindPasswordFile?: string | undefined;
+}
+
+/**
+ * The directory source of `--source`: LDIF files, or LDAP at the URLs given. Without `--source`,
+ * LDAP at localconfig `ldap_url`, as Zimbra's tools do. Precedence for LDAP: `--source` URLs over
+ * `ldap_url`; `--bind-dn` over `zimbra_ldap_userdn`; `--bind-password-file` over
+ * `zimbra_ldap_password`. The LDAP source connects, reads and disconnects on each `load()`.
+ */
+export function createDirectorySource(
+  spec: string | undefined,
+  context: DirectorySourceContext = {},
+): DirectorySource {
+  const parsed = spec === undefined ? undefined : parseSourceSpec(spec);
+  if (parsed?.kind === 'ldif') {
+    return { description: spec ?? '', load: () => readLdifSnapshot(parsed.files) };
+  }
+  const urls = parsed?.urls;
+  const description =
+    urls === undefined
+      ? `LDAP from localconfig ldap_url (${ldapOptionsFromLocalConfig(context.localConfig ?? new Map()).urls.join(' ')})`
+      : urls.join(' ');
+  return {
+    description,
+    async load(): Promise<DirectorySnapshot> {
+      const store = createLdapDirectory(await resolveLdapOptions(spec, context));
+      try {
+        return await store.load();
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}
+
+/**
+ * The LDAP options of `--source ldap://…` (or localconfig `ldap_url` when `spec` is undefined),
+ * the credential flags and localconfig; undefined when `spec` names LDIF files. Reads the
+ * password file: a missing or unreadable file is E_INPUT.
+ */
+export async function resolveLdapOptions(
+  spec: string | undefined,
+  context: DirectorySourceContext = {},
+): Promise<LdapSourceOptions> {
+  const parsed = spec === undefined ? undefined : parseSourceSpec(spec);
+  if (parsed?.kind === 'ldif') {
+    throw new ProxyConfError('E_USAGE', `--source ${spec ?? ''} names LDIF files, not LDAP`, {
+      hint: 'use --source ldap://host:port, or leave --source out to use localconfig ldap_url',
     });
   }
-  const parsed = parseSourceSpec(spec);
-  switch (parsed.kind) {
-    case 'ldif':
-      return { description: spec, load: () => readLdifSnapshot(parsed.files) };
-    case 'ldap':
-      // TODO(issue 3): the ldapts source.
-      throw new ProxyConfError(
-        'E_USAGE',
-        `--source ${spec}: the LDAP source is not available in this version`,
-        {
-          hint: 'export the directory with `ldapsearch -LLL … > dir.ldif` and use --source ldif:dir.ldif',
-        },
-      );
+  const bindPassword =
+    context.bindPasswordFile === undefined
+      ? undefined
+      : await readPasswordFile(context.bindPasswordFile);
+  return ldapOptionsFromLocalConfig(context.localConfig ?? new Map(), {
+    urls: parsed?.urls,
+    bindDn: context.bindDn,
+    bindPassword,
+  });
+}
+
+/** The password in FILE: its first line, without the line end. */
+export async function readPasswordFile(file: string): Promise<string> {
+  const hint =
+    'give --bind-password-file a readable file holding the LDAP password on its first line, or leave it out to use localconfig zimbra_ldap_password';
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ProxyConfError('E_INPUT', `password file ${file}: ${describeReadError(error)}`, {
+      hint,
+      cause: error,
+    });
   }
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (password === '') {
+    throw new ProxyConfError('E_INPUT', `password file ${file} is empty`, { hint });
+  }
+  return password;
 }
 
 /** The localconfig of `--localconfig` (defaults only when absent). */

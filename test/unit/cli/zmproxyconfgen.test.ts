@@ -134,10 +134,12 @@ describe('zmproxyconfgen', () => {
     expect(out.stderr).toMatch(/^error: .*bogus-flag/m);
   });
 
-  it('exits 2 without a directory source', async () => {
+  it('exits 1 naming every LDAP URL tried when the directory is unreachable', async () => {
     const { io, out } = captureIo();
-    expect(await run(['-w', testdir()], io)).toBe(2);
-    expect(out.stderr).toContain('hint: give --source ldif:FILE');
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    expect(await run(['--source', 'ldap://127.0.0.1:1', '-w', testdir()], io)).toBe(1);
+    expect(out.stderr).toContain('ldap://127.0.0.1:1: connection refused');
+    expect(out.stderr).toContain('hint: check localconfig ldap_url');
   });
 
   it('prints every variable with -d and current values with -D', async () => {
@@ -170,7 +172,7 @@ describe('zmproxyconfgen -n', () => {
     const work = testdir();
     const { io, out } = captureIo();
     expect(await run([...EXAMPLE_ARGS, '-w', work, '-n'], io)).toBe(0);
-    expect(out.stdout).toMatch(/^dry run, nothing written: generated 13 files/);
+    expect(out.stdout).toMatch(/^dry run, nothing written: generated \d+ files/);
     expect(listFiles(work)).toEqual([]);
   });
 });

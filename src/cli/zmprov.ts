@@ -1,0 +1,135 @@
+/**
+ * `zmprov` (= `zmproxy prov`): the proxy subset of Zimbra's zmprov against LDAP or an LDIF file.
+ * Thin: read the options, load the directory, run the pure command (src/prov), print or write.
+ *
+ * The command line is read by hand, not by yargs: `-attr value` removes a value, and must not be
+ * taken for an option.
+ */
+import { ProxyConfError } from '../errors.js';
+import type { DirectoryStore } from '../ports.js';
+import { COMMAND_HELP, executeProvCommand, parseProvCommand } from '../prov/prov-command.js';
+import type { CliIo } from './shared/io.js';
+import { loadLocalConfig } from './shared/inputs.js';
+import { openDirectoryStore } from './shared/open-store.js';
+import { EXIT, reportError } from './shared/run.js';
+
+const USAGE = `usage: zmprov [options] command [args…]
+
+The proxy subset of Zimbra's zmprov, against LDAP or an LDIF file.
+
+commands:
+${COMMAND_HELP}
+
+options:
+  --source ldif:FILE | ldap://HOST[:PORT] …   the directory (default: LDAP from localconfig ldap_url)
+  --localconfig FILE                         Zimbra's localconfig.xml (LDAP settings, zimbra_server_hostname)
+  --bind-dn DN, --bind-password-file FILE    LDAP credentials (default: localconfig zimbra_ldap_userdn/password)
+  -r, --replace                              let attr value replace every value of zimbraServiceEnabled/Installed
+  -l, --ldap, -m, --master                   accepted and ignored (zmproxy always talks to the directory)
+  --json                                     print get and list results as JSON
+  --debug                                    show stack traces
+  -h, --help                                 this help
+`;
+
+/** Options that take a value, by name. */
+const VALUE_OPTIONS = new Set(['--source', '--localconfig', '--bind-dn', '--bind-password-file']);
+/** Switches accepted anywhere on the line. */
+const LONG_SWITCHES = new Set(['--json', '--debug', '--help', '--replace', '--ldap', '--master']);
+/** Zimbra's short switches, accepted before the command. */
+const SHORT_SWITCHES = new Set(['-l', '-m', '-r', '-h']);
+
+/** The parsed command line: options, and the command words. */
+interface ProvArgs {
+  values: Map<string, string>;
+  switches: Set<string>;
+  words: string[];
+}
+
+/** Runs zmprov with `argv` (without the program name); returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let debug = argv.includes('--debug');
+  try {
+    const args = parseArgs(argv);
+    debug = args.switches.has('--debug');
+    if (args.switches.has('--help') || args.switches.has('-h')) {
+      io.stdout(USAGE);
+      return EXIT.ok;
+    }
+    if (args.words.length === 0) {
+      io.stderr(USAGE);
+      return EXIT.usage;
+    }
+    return await execute(args, io);
+  } catch (error) {
+    return reportError(error, io, debug);
+  }
+}
+
+function parseArgs(argv: readonly string[]): ProvArgs {
+  const values = new Map<string, string>();
+  const switches = new Set<string>();
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    const eq = word.indexOf('=');
+    const name = word.startsWith('--') && eq > 0 ? word.slice(0, eq) : word;
+    if (VALUE_OPTIONS.has(name)) {
+      const value = eq > 0 && name !== word ? word.slice(eq + 1) : argv[++i];
+      if (value === undefined) {
+        throw new ProxyConfError('E_USAGE', `${name} needs a value`, {
+          hint: 'zmprov -h lists the options',
+        });
+      }
+      values.set(name, value);
+      continue;
+    }
+    if (LONG_SWITCHES.has(word)) {
+      switches.add(word === '--replace' ? '-r' : word);
+      continue;
+    }
+    if (words.length === 0 && word.startsWith('-')) {
+      if (!SHORT_SWITCHES.has(word)) {
+        throw new ProxyConfError('E_USAGE', `unknown option ${word}`, {
+          hint: 'zmprov -h lists the options',
+        });
+      }
+      switches.add(word);
+      continue;
+    }
+    words.push(word);
+  }
+  return { values, switches, words };
+}
+
+async function execute(args: ProvArgs, io: CliIo): Promise<number> {
+  const command = parseProvCommand(args.words);
+  const localConfig = await loadLocalConfig(args.values.get('--localconfig'));
+  const store: DirectoryStore = await openDirectoryStore(
+    {
+      source: args.values.get('--source'),
+      bindDn: args.values.get('--bind-dn'),
+      bindPasswordFile: args.values.get('--bind-password-file'),
+    },
+    localConfig,
+  );
+  try {
+    const snapshot = await store.load();
+    const result = executeProvCommand(command, snapshot, localConfig, {
+      allowSafeguardedReplace: args.switches.has('-r'),
+    });
+    if (result.kind === 'modify') {
+      if (result.modifications.length > 0) await store.modify(result.modifications);
+      return EXIT.ok;
+    }
+    for (const warning of result.warnings) {
+      io.stderr(`warning: ${warning.message}\n`);
+      if (warning.hint !== undefined) io.stderr(`  hint: ${warning.hint}\n`);
+    }
+    io.stdout(
+      args.switches.has('--json') ? `${JSON.stringify(result.json, null, 2)}\n` : result.text,
+    );
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The LDAP directory source over ldapts: reads the same DirectorySnapshot the LDIF source builds
+ * (classified by objectClass, canonical attribute names) and applies zmprov-style modifications.
+ * ldapts errors are translated here, once, into ProxyConfError with a hint.
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Attribute, Change, Client, InvalidCredentialsError, ResultCodeError } from 'ldapts';
+import type { Entry } from 'ldapts';
+import { ProxyConfError } from '../../errors.js';
+import { canonicalAttributeName } from '../../model/attribute-catalog.js';
+import { buildSnapshot } from '../../model/build-snapshot.js';
+import type { RawEntry } from '../../model/classify-entry.js';
+import { classifyEntries } from '../../model/classify-entry.js';
+import type { DirectorySnapshot } from '../../model/snapshot.js';
+import type { DirectoryStore, EntryModification } from '../../ports.js';
+import type { LdapSourceOptions } from './options.js';
+
+/** {@link LdapSourceOptions} with every default applied. */
+export interface ResolvedLdapSourceOptions {
+  urls: readonly string[];
+  bindDn: string;
+  bindPassword: string;
+  startTls: boolean;
+  caFile: string | undefined;
+  verifyCertificate: boolean;
+  connectTimeoutMs: number;
+  operationTimeoutMs: number;
+  pageSize: number;
+}
+
+/** The object classes zmproxy classifies (classify-entry.ts); one search finds them all. */
+const ZIMBRA_OBJECT_FILTER =
+  '(|(objectClass=zimbraGlobalConfig)(objectClass=zimbraServer)(objectClass=zimbraDomain)' +
+  '(objectClass=zimbraAccount)(objectClass=zimbraCalendarResource)(objectClass=zimbraAlias)' +
+  '(objectClass=zimbraCOS))';
+
+const AUTH_HINT =
+  'check localconfig zimbra_ldap_userdn and zimbra_ldap_password (zmlocalconfig -s), or give --bind-dn and --bind-password-file';
+const CONNECT_HINT =
+  'check localconfig ldap_url (space-separated URLs, tried in order) or --source ldap://host:port, and that slapd is running and reachable';
+
+/** Normalises options once, at the entry point. */
+export function resolveLdapSourceOptions(options: LdapSourceOptions): ResolvedLdapSourceOptions {
+  const urls = options.urls.map((url) => url.trim()).filter((url) => url !== '');
+  if (urls.length === 0) {
+    throw new ProxyConfError('E_USAGE', 'no LDAP URL given', { hint: CONNECT_HINT });
+  }
+  return {
+    urls,
+    bindDn: options.bindDn,
+    bindPassword: options.bindPassword,
+    startTls: options.startTls ?? false,
+    caFile: options.caFile,
+    verifyCertificate: options.verifyCertificate ?? true,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    operationTimeoutMs: options.operationTimeoutMs ?? 30000,
+    pageSize: options.pageSize ?? 500,
+  };
+}
+
+/**
+ * A directory over LDAP. Connects lazily (first `load()` or `modify()`), trying the URLs in
+ * order and failing over on a connect error or timeout; a refused bind stops at once (the
+ * credentials are the same for every URL). Call `close()` when done: an open connection keeps
+ * the Node process alive.
+ */
+export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore {
+  const resolved = resolveLdapSourceOptions(options);
+  let connection: Promise<Client> | undefined;
+
+  const connected = (): Promise<Client> => {
+    connection ??= connectFirst(resolved).catch((error: unknown) => {
+      connection = undefined;
+      throw error;
+    });
+    return connection;
+  };
+
+  return {
+    description: resolved.urls.join(' '),
+    async load(): Promise<DirectorySnapshot> {
+      const client = await connected();
+      try {
+        return await readSnapshot(client, resolved);
+      } catch (error) {
+        throw translateOperationError(error, 'read the directory', resolved);
+      }
+    },
+    async modify(modifications: readonly EntryModification[]): Promise<void> {
+      if (modifications.length === 0) return;
+      const client = await connected();
+      for (const modification of modifications) {
+        const changes = modification.changes.map(
+          (change) =>
+            new Change({
+              operation: change.operation,
+              modification: new Attribute({ type: change.attribute, values: [...change.values] }),
+            }),
+        );
+        if (changes.length === 0) continue;
+        try {
+          await client.modify(modification.dn, changes);
+        } catch (error) {
+          throw translateOperationError(error, `modify ${modification.dn}`, resolved);
+        }
+      }
+    },
+    async close(): Promise<void> {
+      const pending = connection;
+      connection = undefined;
+      if (pending === undefined) return;
+      const client = await pending.catch(() => undefined);
+      await client?.unbind().catch(() => undefined);
+    },
+  };
+}
+
+/** Connects and binds to the first URL that answers; throws E_LDAP_AUTH or E_LDAP_CONNECT. */
+async function connectFirst(options: ResolvedLdapSourceOptions): Promise<Client> {
+  const failures: string[] = [];
+  const tlsOptions = tlsOptionsOf(options);
+  for (const url of options.urls) {
+    const client = new Client({
+      url,
+      connectTimeout: options.connectTimeoutMs,
+      timeout: options.operationTimeoutMs,
+      // ldapts speaks TLS from the first byte whenever tlsOptions is set: only for ldaps://.
+      ...(/^ldaps:/i.test(url) ? { tlsOptions } : {}),
+      // Replays the bind when ldapts reconnects after the server closed an idle connection; not
+      // applied to StartTLS sessions (the replay would precede the upgrade).
+      autoRebind: true,
+    });
+    try {
+      await withTimeout(
+        (async () => {
+          if (options.startTls && /^ldap:/i.test(url)) await client.startTLS(tlsOptions);
+          await client.bind(options.bindDn, options.bindPassword);
+        })(),
+        options.connectTimeoutMs,
+        `no answer within ${options.connectTimeoutMs} ms`,
+      );
+      return client;
+    } catch (error) {
+      // After a failed bind ldapts keeps the socket open, which would keep Node alive.
+      await client.unbind().catch(() => undefined);
+      if (error instanceof ResultCodeError) {
+        throw new ProxyConfError(
+          'E_LDAP_AUTH',
+          `LDAP bind as "${options.bindDn}" at ${url} failed: ${describeResultError(error)}`,
+          { hint: AUTH_HINT, cause: error },
+        );
+      }
+      failures.push(`${url}: ${describeError(error)}`);
+    }
+  }
+  throw new ProxyConfError(
+    'E_LDAP_CONNECT',
+    `cannot reach LDAP; tried ${failures.length} URL${failures.length === 1 ? '' : 's'}:\n  ${failures.join('\n  ')}`,
+    { hint: CONNECT_HINT },
+  );
+}
+
+function tlsOptionsOf(options: ResolvedLdapSourceOptions): ConnectionOptions {
+  const tls: ConnectionOptions = { rejectUnauthorized: options.verifyCertificate };
+  if (options.caFile !== undefined) {
+    try {
+      tls.ca = readFileSync(options.caFile, 'utf8');
+    } catch (error) {
+      throw new ProxyConfError('E_INPUT', `cannot read the LDAP CA file ${options.caFile}`, {
+        hint: 'give a readable PEM file of the CA that signed the LDAP server certificate',
+        cause: error,
+      });
+    }
+  }
+  return tls;
+}
+
+/** Reads every Zimbra entry of every naming context into one snapshot. */
+async function readSnapshot(
+  client: Client,
+  options: ResolvedLdapSourceOptions,
+): Promise<DirectorySnapshot> {
+  const bases = await namingContexts(client);
+  const seen = new Set<string>();
+  const raw: RawEntry[] = [];
+  for (const base of bases) {
+    const { searchEntries } = await client.search(base, {
+      scope: 'sub',
+      filter: ZIMBRA_OBJECT_FILTER,
+      paged: { pageSize: options.pageSize },
+    });
+    for (const entry of searchEntries) {
+      const key = entry.dn.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      raw.push({ dn: entry.dn, attrs: attributeMapOf(entry) });
+    }
+  }
+  return buildSnapshot(classifyEntries(raw));
+}
+
+/**
+ * The root DSE's namingContexts; the null suffix (Zimbra's layout: cn=zimbra and the domains in
+ * one database) when the server lists none or lists "".
+ */
+async function namingContexts(client: Client): Promise<string[]> {
+  const { searchEntries } = await client.search('', {
+    scope: 'base',
+    filter: '(objectClass=*)',
+    attributes: ['namingContexts'],
+  });
+  const contexts = valuesOf(searchEntries[0]?.['namingContexts']);
+  if (contexts.length === 0 || contexts.includes('')) return [''];
+  // A context below another one is covered by the outer search.
+  const lower = contexts.map((context) => context.toLowerCase());
+  return contexts.filter((_, index) => {
+    const own = lower[index] ?? '';
+    return !lower.some((other, j) => j !== index && own.endsWith(`,${other}`));
+  });
+}
+
+/** Attribute values under canonical names; `name;option` joins `name`, as in the LDIF source. */
+function attributeMapOf(entry: Entry): Record<string, string[]> {
+  const keys = new Map<string, string>();
+  const attrs: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(entry)) {
+    const values = valuesOf(value);
+    // ldapts lists every requested name, with no values when the entry has none.
+    if (name === 'dn' || values.length === 0) continue;
+    const canonical = canonicalAttributeName(name.split(';')[0] ?? name);
+    const lower = canonical.toLowerCase();
+    let key = keys.get(lower);
+    if (key === undefined) {
+      key = canonical;
+      keys.set(lower, key);
+      attrs[key] = [];
+    }
+    attrs[key]?.push(...values);
+  }
+  return attrs;
+}
+
+function valuesOf(value: Entry[string] | undefined): string[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item) => (typeof item === 'string' ? item : item.toString('utf8')));
+}
+
+/** Errors of an operation after a successful bind. */
+function translateOperationError(
+  error: unknown,
+  what: string,
+  options: ResolvedLdapSourceOptions,
+): ProxyConfError {
+  if (error instanceof ProxyConfError) return error;
+  if (error instanceof InvalidCredentialsError || isResultCode(error, 50)) {
+    return new ProxyConfError(
+      'E_LDAP_AUTH',
+      `LDAP refused to ${what} for "${options.bindDn}": ${describeResultError(error as ResultCodeError)}`,
+      { hint: `${AUTH_HINT}; the bind DN needs read and write access`, cause: error },
+    );
+  }
+  if (isResultCode(error, 32)) {
+    return new ProxyConfError('E_INPUT', `cannot ${what}: no such entry`, {
+      hint: 'check the entry name; `zmprov gs`/`gd` list what exists',
+      cause: error,
+    });
+  }
+  if (error instanceof ResultCodeError) {
+    return new ProxyConfError(
+      'E_ATTR_INVALID',
+      `LDAP refused to ${what}: ${describeResultError(error)}`,
+      {
+        hint: 'the directory schema rejected the change; check the attribute names and values',
+        cause: error,
+      },
+    );
+  }
+  return new ProxyConfError(
+    'E_LDAP_CONNECT',
+    `lost the LDAP connection while trying to ${what} (${options.urls.join(' ')}): ${describeError(error)}`,
+    { hint: CONNECT_HINT, cause: error },
+  );
+}
+
+function isResultCode(error: unknown, code: number): boolean {
+  return error instanceof ResultCodeError && error.code === code;
+}
+
+function describeResultError(error: ResultCodeError): string {
+  return `${error.message.trim() || error.name} (LDAP result code ${error.code})`;
+}
+
+/** `connect ECONNREFUSED 127.0.0.1:1` → `connection refused (ECONNREFUSED)`, and so on. */
+function describeError(error: unknown): string {
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ENOTFOUND: 'host name not found',
+    EAI_AGAIN: 'host name lookup failed',
+    ETIMEDOUT: 'connection timed out',
+  };
+  const text = known[code];
+  if (text !== undefined) return `${text} (${code})`;
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    // The losing promise must not become an unhandled rejection.
+    work.catch(() => undefined);
+  }
+}

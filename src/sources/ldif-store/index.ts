@@ -1,0 +1,48 @@
+/**
+ * An LDIF file as a DirectoryStore: reads like the LDIF source, and writes modifications back
+ * into the same file, rewriting only the changed attribute lines (see planLdifEdit), atomically
+ * (temp file in the same directory, then rename) and with the file's mode kept.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { ProxyConfError } from '../../errors.js';
+import type { DirectoryStore, EntryModification } from '../../ports.js';
+import { describeReadError } from '../describe-read-error.js';
+import { readLdifSnapshot } from '../ldif/read-ldif.js';
+import { writeFileAtomic } from '../../writer/file-store.js';
+import { planLdifEdit } from './plan-ldif-edit.js';
+
+export { planLdifEdit, normalizeDn } from './plan-ldif-edit.js';
+export { formatLdifAttribute, foldLdifLine, needsBase64 } from './format-ldif-line.js';
+
+/** Creates the store over one LDIF file. */
+export function createLdifStore(file: string): DirectoryStore {
+  return {
+    description: `ldif:${file}`,
+    load: () => readLdifSnapshot([file]),
+    modify: (modifications) => modifyLdifFile(file, modifications),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Reads the file, plans the edit (all or nothing) and replaces the file when its text changed. */
+async function modifyLdifFile(
+  file: string,
+  modifications: readonly EntryModification[],
+): Promise<void> {
+  if (modifications.length === 0) return;
+  let text: string;
+  let mode: number;
+  try {
+    [text, mode] = await Promise.all([
+      readFile(file, 'utf8'),
+      stat(file).then((info) => info.mode & 0o7777),
+    ]);
+  } catch (error) {
+    throw new ProxyConfError('E_INPUT', `${file}: ${describeReadError(error)}`, {
+      hint: 'check the path in --source ldif:<file>',
+      cause: error,
+    });
+  }
+  const next = planLdifEdit(text, file, modifications);
+  if (next !== text) await writeFileAtomic(file, next, mode);
+}

@@ -1,0 +1,176 @@
+/**
+ * What stock nginx (Debian's 1.22 with the dynamic mail module) cannot do of what the directory
+ * asks for (anchors §4.4): each becomes a Warning naming the attribute and its value, so nothing
+ * is dropped silently. Only meaningful when our stock templates are rendered; Zimbra's own
+ * templates run on Zimbra's nginx fork, which does all of this.
+ */
+import type { Warning } from '../errors.js';
+import { entryName } from '../model/snapshot.js';
+import { computeLookupHandlers } from './lookup.js';
+import { hasService } from './server-lists.js';
+import {
+  STOCK_LC,
+  computeStockLookupUpstream,
+  computeStockMailVips,
+  isSslToUpstream,
+} from './stock.js';
+import { computeDomainData, verifiesClientCert } from './domains.js';
+import type { VarContext } from './types.js';
+
+/**
+ * The warnings of a generation with the stock templates. Pure: reads only the context.
+ * Mail warnings appear only when mail is proxied (zimbraReverseProxyMailEnabled and a lookup
+ * handler), web warnings only when the web proxy is on.
+ */
+export function computeStockWarnings(ctx: VarContext): Warning[] {
+  const warnings: Warning[] = [];
+  const server = entryName(ctx.serverSource);
+  const ms = (attribute: string, value: string) => `zmprov ms ${server} ${attribute} ${value}`;
+  const lookupAvailable = computeLookupHandlers(ctx).length > 0;
+  const mail = lookupAvailable && ctx.server.boolean('zimbraReverseProxyMailEnabled', true);
+  const imap =
+    ctx.server.boolean('zimbraReverseProxyMailImapEnabled', true) ||
+    ctx.server.boolean('zimbraReverseProxyMailImapsEnabled', true);
+  const pop3 =
+    ctx.server.boolean('zimbraReverseProxyMailPop3Enabled', true) ||
+    ctx.server.boolean('zimbraReverseProxyMailPop3sEnabled', true);
+  const web = ctx.server.boolean('zimbraReverseProxyHttpEnabled', false);
+
+  if (lookupAvailable) {
+    const upstream = computeStockLookupUpstream(ctx);
+    if (upstream.leftOut.length > 0) {
+      warnings.push({
+        message: `lookup handlers ${upstream.leftOut.map((h) => h.address).join(', ')} speak ${upstream.leftOut[0]?.scheme ?? 'http'}:// (zimbraServerVersion before 8.7) while the others speak ${upstream.scheme}://; one nginx upstream has one scheme, so they are left out of the lookup upstream`,
+        hint: 'upgrade those servers, or zmprov ms <server> zimbraReverseProxyLookupTarget FALSE',
+      });
+    }
+    if (ctx.lc.text(STOCK_LC.sharedKey) === '') {
+      warnings.push({
+        message: `localconfig ${STOCK_LC.sharedKey} is empty: nginx sends no X-Zmproxy-Key, so the lookup service cannot tell nginx from any other client that reaches it`,
+        hint: `zmlocalconfig -e ${STOCK_LC.sharedKey}=$(openssl rand -hex 32), and give the lookup service the same key`,
+      });
+    }
+  }
+
+  if (mail) {
+    if (isSslToUpstream(ctx)) {
+      warnings.push({
+        message:
+          'zimbraReverseProxySSLToUpstreamEnabled is TRUE, but stock nginx cannot speak TLS to IMAP/POP3 upstreams: mail goes to the mailbox servers in clear text (the lookup service answers with their plain IMAP/POP3 ports); web traffic still uses TLS',
+        hint: 'keep the proxy-to-mailbox network trusted; set the attribute FALSE to acknowledge',
+      });
+    }
+    if (imap && ctx.config.boolean('zimbraReverseProxySendImapId', true)) {
+      warnings.push({
+        message:
+          'zimbraReverseProxySendImapId is TRUE, but stock nginx cannot send IMAP ID with X-ORIGINATING-IP: mailbox servers see the proxy address as the IMAP client address',
+        hint: 'zmprov mcf zimbraReverseProxySendImapId FALSE to acknowledge',
+      });
+    }
+    if (pop3 && ctx.config.boolean('zimbraReverseProxySendPop3Xoip', true)) {
+      warnings.push({
+        message:
+          'zimbraReverseProxySendPop3Xoip is TRUE, but stock nginx cannot send POP3 XOIP: mailbox servers see the proxy address as the POP3 client address',
+        hint: 'zmprov mcf zimbraReverseProxySendPop3Xoip FALSE to acknowledge',
+      });
+    }
+    for (const [attribute, on] of [
+      ['zimbraReverseProxyImapSaslGssapiEnabled', imap],
+      ['zimbraReverseProxyPop3SaslGssapiEnabled', pop3],
+    ] as const) {
+      if (on && ctx.server.boolean(attribute, false)) {
+        warnings.push({
+          message: `${attribute} is TRUE, but stock nginx has no GSSAPI (Kerberos) authentication: clients can log in with passwords only`,
+          hint: ms(attribute, 'FALSE'),
+        });
+      }
+    }
+    for (const [attribute, on] of [
+      ['zimbraReverseProxyImapSaslPlainEnabled', imap],
+      ['zimbraReverseProxyPop3SaslPlainEnabled', pop3],
+    ] as const) {
+      if (on && !ctx.server.boolean(attribute, true)) {
+        warnings.push({
+          message: `${attribute} is FALSE, but stock nginx always accepts plain-text logins (IMAP LOGIN, POP3 USER/PASS, AUTH PLAIN); the stock templates keep AUTH PLAIN`,
+          hint: ms(attribute, 'TRUE'),
+        });
+      }
+    }
+    for (const [attribute, on, proto] of [
+      ['zimbraReverseProxyImapExposeVersionOnBanner', imap, 'IMAP'],
+      ['zimbraReverseProxyPop3ExposeVersionOnBanner', pop3, 'POP3'],
+    ] as const) {
+      if (on && ctx.server.boolean(attribute, false)) {
+        warnings.push({
+          message: `${attribute} is TRUE, but stock nginx's ${proto} greeting is fixed and cannot name the Zimbra version`,
+          hint: ms(attribute, 'FALSE'),
+        });
+      }
+    }
+    const capabilities = ctx.server.list('zimbraReverseProxyImapEnabledCapability');
+    if (imap && capabilities.some((value) => value.toUpperCase() === 'ID')) {
+      warnings.push({
+        message:
+          'zimbraReverseProxyImapEnabledCapability lists ID, but stock nginx answers ID before login with BAD; the stock templates do not announce it before login (the mailbox server still does after login)',
+        hint: 'zmprov mcf -zimbraReverseProxyImapEnabledCapability ID to acknowledge',
+      });
+    }
+    const sni = ctx.server.boolean('zimbraReverseProxySNIEnabled', false);
+    const ownCert = computeDomainData(ctx).items.find(
+      (item) => item.vars['ssl.crt'] !== ctx.paths.sslCrtDefault,
+    );
+    if (sni && ownCert !== undefined) {
+      warnings.push({
+        message: `zimbraReverseProxySNIEnabled is TRUE, but stock nginx's mail module cannot choose a certificate by server name: IMAPS/POP3S/STARTTLS clients of ${ownCert.vhn} (and other domains with their own certificate) get the default certificate`,
+        hint: 'give such domains a zimbraVirtualIPAddress and turn SNI off, or use a certificate that names every mail host',
+      });
+    }
+    if (!sni) {
+      const taken = new Map(computeStockMailVips(ctx).map((vip) => [vip.vip, vip.domain]));
+      for (const item of computeDomainData(ctx).items) {
+        const owner = taken.get(item.vars['vip'] ?? '');
+        if (owner !== undefined && owner !== item.domain) {
+          warnings.push({
+            message: `virtual IP address ${item.vars['vip']?.slice(0, -1) ?? ''} belongs to domains ${owner} and ${item.domain}: its IMAP/POP3 servers use the certificate of ${owner}`,
+            hint: `give domain ${item.domain} an address of its own (zimbraVirtualIPAddress)`,
+          });
+        }
+      }
+    }
+  }
+
+  if (web) {
+    if (ctx.server.has('zimbraReverseProxyUpstreamLoginServers')) {
+      warnings.push({
+        message: `zimbraReverseProxyUpstreamLoginServers is ${ctx.server.list('zimbraReverseProxyUpstreamLoginServers').join(', ')}, but the stock templates have no separate login upstream: the login page is served by the web client servers`,
+        hint: 'zmprov mcf zimbraReverseProxyUpstreamLoginServers ""',
+      });
+    }
+    if (
+      ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled', true) &&
+      ctx.server.has('zimbraReverseProxyXmppBoshHostname')
+    ) {
+      warnings.push({
+        message: `zimbraReverseProxyXmppBoshHostname is ${ctx.server.text('zimbraReverseProxyXmppBoshHostname', '')}, but the stock templates do not proxy XMPP BOSH`,
+        hint: ms('zimbraReverseProxyXmppBoshEnabled', 'FALSE'),
+      });
+    }
+    const certMode = ctx.server.enumValue('zimbraReverseProxyClientCertMode', 'off');
+    if (verifiesClientCert(certMode)) {
+      warnings.push({
+        message: `zimbraReverseProxyClientCertMode is ${certMode}: nginx verifies client certificates on HTTPS, but certificate login (/certauth on zimbraMailSSLProxyClientCertPort) needs Zimbra's nginx and is not proxied`,
+        hint: ms('zimbraReverseProxyClientCertMode', 'off'),
+      });
+    }
+    const docs = ctx.servers.all.filter(
+      (entry) => hasService(entry, 'docs') || hasService(entry, 'onlyoffice'),
+    );
+    if (docs.length > 0) {
+      warnings.push({
+        message: `servers ${docs.map(entryName).join(', ')} run the docs or onlyoffice service, which the stock templates do not proxy`,
+        hint: 'proxy /docs/ and /zdocument/ with templates of your own (-t DIR)',
+      });
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,150 @@
+/**
+ * zmprov against the real slapd: round trips of ms/mcf/md with +attr/-attr, validation that
+ * leaves the directory unchanged, list commands equal to the LDIF file's, and an unreachable
+ * LDAP server giving a clear error.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EXAMPLE_DIR } from '../../src/cli/zmproxy.js';
+import { run } from '../../src/cli/zmprov.js';
+import { createLdapDirectory } from '../../src/sources/ldap/index.js';
+import { loadLdif, resetDirectory, stackLdapOptions, stackValue } from '../helpers/stack.js';
+import { captureIo, testdir } from '../helpers/testdir.js';
+
+const EXAMPLE_LDIF = join(EXAMPLE_DIR, 'directory.ldif');
+
+/** The options that point zmprov at the stack's slapd. */
+function ldapArgs(): string[] {
+  const dir = testdir({ password: `${stackValue('LDAP_BIND_PASSWORD')}\n` });
+  return [
+    '--source',
+    stackValue('LDAP_URL'),
+    '--bind-dn',
+    stackValue('LDAP_BIND_DN'),
+    '--bind-password-file',
+    join(dir, 'password'),
+  ];
+}
+
+async function prov(...args: string[]) {
+  const { io, out } = captureIo();
+  const code = await run(args, io);
+  return { code, ...out };
+}
+
+async function loadLdap() {
+  const store = createLdapDirectory(stackLdapOptions());
+  try {
+    return await store.load();
+  } finally {
+    await store.close();
+  }
+}
+
+describe('zmprov over LDAP', () => {
+  beforeEach(async () => {
+    // ldapadd, not the offline reset: entries slapadd writes without schema checks carry no
+    // structuralObjectClass, and slapd then refuses to modify them.
+    await resetDirectory();
+    await loadLdif(EXAMPLE_LDIF);
+  });
+
+  it('reads gcf, gs and gd as from the LDIF file', async () => {
+    const ldap = ldapArgs();
+    const file = ['--source', `ldif:${EXAMPLE_LDIF}`];
+    for (const command of [
+      ['gcf'],
+      ['gs', 'mbox2.example.com'],
+      ['gd', 'example.com'],
+      ['garpu'],
+      ['garpb'],
+      ['gamcs'],
+      ['garpd'],
+    ]) {
+      const fromLdap = await prov(...ldap, ...command);
+      expect(fromLdap.code).toBe(0);
+      expect(fromLdap.stdout).toBe((await prov(...file, ...command)).stdout);
+    }
+  });
+
+  it('writes ms with +attr/-attr, mcf and md, and reads them back', async () => {
+    const ldap = ldapArgs();
+    expect(
+      await prov(
+        ...ldap,
+        'ms',
+        'mbox1.example.com',
+        'zimbraMailMode',
+        'both',
+        '+zimbraServiceEnabled',
+        'proxy',
+        '-zimbraServiceEnabled',
+        'stats',
+      ),
+    ).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await prov(...ldap, 'mcf', 'zimbraReverseProxyCacheEntryTTL', '2h')).code).toBe(0);
+    expect(
+      (await prov(...ldap, 'md', 'example.org', '+zimbraVirtualHostname', 'webmail.example.org'))
+        .code,
+    ).toBe(0);
+    expect(
+      (await prov(...ldap, 'ms', 'mbox2.example.com', 'zimbraMailProxyReconnectTimeout', '')).code,
+    ).toBe(0);
+
+    const snapshot = await loadLdap();
+    const mbox1 = snapshot.servers.find((s) => s.attrs['cn']?.[0] === 'mbox1.example.com');
+    expect(mbox1?.attrs['zimbraMailMode']).toEqual(['both']);
+    expect([...(mbox1?.attrs['zimbraServiceEnabled'] ?? [])].sort()).toEqual(
+      ['mailbox', 'proxy', 'service', 'zimbra', 'zimbraAdmin'].sort(),
+    );
+    expect(snapshot.globalConfig.attrs['zimbraReverseProxyCacheEntryTTL']).toEqual(['2h']);
+    const org = snapshot.domains.find((d) => d.attrs['zimbraDomainName']?.[0] === 'example.org');
+    expect(org?.attrs['zimbraVirtualHostname']).toEqual([
+      'mail.example.org',
+      'webmail.example.org',
+    ]);
+    const mbox2 = snapshot.servers.find((s) => s.attrs['cn']?.[0] === 'mbox2.example.com');
+    expect(mbox2?.attrs['zimbraMailProxyReconnectTimeout']).toBeUndefined();
+  });
+
+  it('refuses invalid values with every problem, exit 1, and leaves the directory unchanged', async () => {
+    const before = await loadLdap();
+    const result = await prov(
+      ...ldapArgs(),
+      'ms',
+      'mbox1.example.com',
+      'zimbraMailMode',
+      'fancy',
+      'zimbraMailPort',
+      '99999',
+      '+zimbraMailMode',
+      'http',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error: 3 problems found:');
+    expect(await loadLdap()).toEqual(before);
+  });
+
+  it('an unreachable LDAP server is a clear error, exit 1', async () => {
+    const result = await prov(
+      '--source',
+      'ldap://127.0.0.1:1',
+      '--bind-dn',
+      stackValue('LDAP_BIND_DN'),
+      'ms',
+      'mbox1.example.com',
+      'zimbraMailMode',
+      'both',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: cannot reach LDAP/m);
+    expect(result.stderr).toContain('ldap://127.0.0.1:1');
+    expect(result.stderr).toMatch(/^hint: /m);
+    expect(result.stderr).not.toContain('this is a bug');
+  });
+
+  it('keeps the example LDIF file itself untouched (the LDAP run wrote to slapd only)', () => {
+    expect(readFileSync(EXAMPLE_LDIF, 'utf8')).toContain('zimbraMailMode: https');
+  });
+});
