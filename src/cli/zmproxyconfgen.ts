@@ -123,11 +123,22 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
       default: [] as string[],
       describe: 'Override a variable: name=value (repeatable)',
     })
-    .option('source', { type: 'string', describe: 'Directory: ldif:FILE[,FILE…]' })
+    .option('source', {
+      type: 'string',
+      describe: 'Directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)',
+    })
     .option('localconfig', { type: 'string', describe: 'Zimbra localconfig.xml' })
     .option('hosts', {
       type: 'string',
       describe: 'Hosts file (/etc/hosts format) answered before DNS',
+    })
+    .option('bind-dn', {
+      type: 'string',
+      describe: 'LDAP bind DN (default: localconfig zimbra_ldap_userdn)',
+    })
+    .option('bind-password-file', {
+      type: 'string',
+      describe: 'File holding the LDAP bind password (default: localconfig zimbra_ldap_password)',
     })
     .option('hosts-only', {
       type: 'boolean',
@@ -207,6 +218,8 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
     localconfig: parsed.localconfig,
     hosts: parsed.hosts,
     hostsOnly: parsed['hosts-only'],
+    bindDn: parsed['bind-dn'],
+    bindPasswordFile: parsed['bind-password-file'],
     diff: parsed.diff,
     check: parsed.check,
     json: parsed.json,
@@ -242,9 +255,14 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     marker: args.marker,
     forceDnsResolution: args.forceDns,
   };
+  const localConfig = await loadLocalConfig(args.localconfig);
   const deps = {
-    source: createDirectorySource(args.source),
-    localConfig: await loadLocalConfig(args.localconfig),
+    source: createDirectorySource(args.source, {
+      localConfig,
+      bindDn: args.bindDn,
+      bindPasswordFile: args.bindPasswordFile,
+    }),
+    localConfig,
     resolver: await createHostResolver(args),
     files,
   };
