@@ -67,6 +67,12 @@ export default tseslint.config(
     rules: restrict(),
   },
   {
+    // The lookup core (issue 5): headers in, decision out, over the ports of lookup/ports.ts.
+    files: ['src/lookup/**'],
+    ignores: ['src/lookup/adapters/**'],
+    rules: restrict(['node:cluster', 'node:crypto', 'node:tls', 'ldapts', 'pino', 'prom-client']),
+  },
+  {
     files: ['test/**'],
     plugins: { vitest },
     rules: {

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { CliIo } from './shared/io.js';
 import { EXIT } from './shared/run.js';
 import { run as runConfgen } from './zmproxyconfgen.js';
+import { run as runLookup } from './lookup.js';
+import { run as runPurge } from './purge.js';
 import { run as runConfig } from './zmproxyconfig.js';
 import { run as runProv } from './zmprov.js';
 
@@ -16,6 +18,8 @@ commands:
   confgen   generate the nginx configuration (= zmproxyconfgen; zmproxy confgen -h for options)
   prov      read and change proxy attributes of the directory (= zmprov, the proxy subset)
   config    enable or disable the mail and web proxy on a host (= zmproxyconfig)
+  lookup    run the route lookup service nginx asks (auth_http, auth_request)
+  purge     drop cached routes of accounts from memcached (= zmproxypurge)
   example   render the bundled example directory into ./out/example and say where it went
 
 zmproxy <command> -h shows the options of a command.
@@ -31,6 +35,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return runProv(rest, io);
     case 'config':
       return runConfig(rest, io);
+    case 'lookup':
+      return runLookup(rest, io);
+    case 'purge':
+      return runPurge(rest, io);
     case 'example':
       return runExample(rest, io);
     case undefined:

@@ -1,0 +1,495 @@
+// Benchmark of the lookup service (issue 5, item 9), all in one run on this machine:
+//   1. lookups/s with a new connection per request (as nginx's auth_http does): cache hit (memcached)
+//      and cache miss (--no-cache: LDAP search + bind every time), p99; beside nginx's own
+//      `return 200` on a new connection (target: hit rate >= 0.5 of it);
+//   2. IMAP logins/s through nginx + lookup vs directly against dovecot (target >= 0.7);
+//   3. web requests/s through nginx with per-user routing vs nginx proxying without routing
+//      (target >= 0.7).
+// Starts its own test stack (scripts/stack.sh), lookup service (dist/, 2 workers) and nginx;
+// stops them all at the end. Usage: npm run build && node bench/lookup.js [seconds per test]
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, request } from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECONDS = Number(process.argv[2] ?? 4);
+const CONCURRENCY = 32;
+const USERS = 50;
+const log = (text) => process.stderr.write(`bench: ${text}\n`);
+
+const { generate } = await import(join(ROOT, 'dist/engine/generate.js'));
+const { BUNDLED_TEMPLATE_DIR } = await import(join(ROOT, 'dist/cli/zmproxyconfgen.js'));
+const { readLdifSnapshot } = await import(join(ROOT, 'dist/sources/ldif/index.js'));
+const { resolveHostnames } = await import(join(ROOT, 'dist/sources/dns/resolve-hostnames.js'));
+const { parseOverrides } = await import(join(ROOT, 'dist/vars/registry.js'));
+const { createTemplateStore } = await import(join(ROOT, 'dist/writer/template-store.js'));
+
+async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve) => {
+          const s = createNetServer();
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+async function waitFor(check, what) {
+  for (let i = 0; i < 200; i++) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const canConnect = (port) =>
+  new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+/** Runs `one()` CONCURRENCY-wide for SECONDS; returns rate and p50/p99 in ms. */
+async function load(one) {
+  const latencies = [];
+  let errors = 0;
+  const end = performance.now() + SECONDS * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const started = performance.now();
+      try {
+        await one();
+        latencies.push(performance.now() - started);
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rate: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+}
+
+/** One HTTP/1.0-style GET on a new connection; resolves with the status and headers. */
+function get(port, path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, headers: { Connection: 'close', ...headers }, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode < 500 ? resolve(res) : reject(new Error(String(res.statusCode))),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** One IMAP LOGIN + LOGOUT on a new connection. */
+function imapLogin(port, user, password) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let buffer = '';
+    let step = 0;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      buffer += chunk;
+      if (step === 0 && buffer.includes('\r\n')) {
+        step = 1;
+        buffer = '';
+        socket.write(`a1 LOGIN "${user}" "${password}"\r\n`);
+      } else if (step === 1 && /^a1 (OK|NO|BAD)/m.test(buffer)) {
+        if (!/^a1 OK/m.test(buffer)) {
+          socket.destroy();
+          reject(new Error(buffer));
+          return;
+        }
+        step = 2;
+        socket.end('a2 LOGOUT\r\n');
+        resolve();
+      }
+    });
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => (socket.destroy(), reject(new Error('timeout'))));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const work = mkdtempSync(join(tmpdir(), 'zmproxy-bench-lookup-'));
+chmodSync(work, 0o755);
+const cleanups = [];
+const cleanup = async () => {
+  for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  rmSync(work, { recursive: true, force: true });
+};
+
+try {
+  log('starting the test stack');
+  const stackOut = spawnSync('bash', [join(ROOT, 'scripts/stack.sh'), 'start'], {
+    env: { ...process.env, STACK_DIR: join(work, 'stack') },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (stackOut.status !== 0) throw new Error('stack.sh start failed');
+  const env = Object.fromEntries(
+    stackOut.stdout
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  cleanups.push(() =>
+    spawnSync('bash', [join(ROOT, 'scripts/stack.sh'), 'stop'], {
+      env: { ...process.env, STACK_DIR: env.STACK_DIR },
+      stdio: 'ignore',
+    }),
+  );
+
+  const [
+    lookupPort,
+    missPort,
+    authHttp,
+    imap,
+    pop3,
+    imaps,
+    pop3s,
+    http,
+    https,
+    web1,
+    web2,
+    plain,
+    ret,
+  ] = await freePorts(13);
+
+  // Directory: proxy + two mailbox servers, USERS accounts alternating between them.
+  const server = (name, services, attrs) =>
+    [
+      `dn: cn=${name},cn=servers,cn=zimbra`,
+      'objectClass: zimbraServer',
+      `cn: ${name}`,
+      `zimbraServiceHostname: ${name}`,
+      ...services.map((s) => `zimbraServiceEnabled: ${s}`),
+      ...attrs,
+      '',
+    ].join('\n');
+  const accounts = Array.from({ length: USERS }, (_, i) =>
+    [
+      `dn: uid=user${i},ou=people,dc=example,dc=test`,
+      'objectClass: inetOrgPerson',
+      'objectClass: zimbraAccount',
+      `uid: user${i}`,
+      `cn: user${i}`,
+      `sn: user${i}`,
+      `userPassword: pw${i}`,
+      `zimbraId: ${String(i).padStart(8, '0')}-0000-4000-8000-000000000001`,
+      `zimbraMailDeliveryAddress: user${i}@example.test`,
+      `zimbraMailHost: mbx${(i % 2) + 1}.test`,
+      '',
+    ].join('\n'),
+  );
+  const ldif = [
+    [
+      'dn: cn=config,cn=zimbra',
+      'objectClass: organizationalRole',
+      'objectClass: zimbraGlobalConfig',
+      'cn: config',
+      'zimbraDefaultDomainName: example.test',
+      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
+      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
+      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
+      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
+      'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
+      'zimbraReverseProxyHttpPortAttribute: zimbraMailPort',
+      `zimbraMemcachedBindPort: ${env.MEMCACHED_PORT}`,
+      '',
+    ].join('\n'),
+    server(
+      'proxy.test',
+      ['proxy'],
+      [
+        'zimbraReverseProxyMailEnabled: TRUE',
+        'zimbraReverseProxyHttpEnabled: TRUE',
+        'zimbraReverseProxyMailMode: http',
+        'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
+        'zimbraReverseProxyImapStartTlsMode: on',
+        'zimbraReverseProxyPop3StartTlsMode: on',
+        `zimbraImapProxyBindPort: ${imap}`,
+        `zimbraPop3ProxyBindPort: ${pop3}`,
+        `zimbraImapSSLProxyBindPort: ${imaps}`,
+        `zimbraPop3SSLProxyBindPort: ${pop3s}`,
+        `zimbraMailProxyPort: ${http}`,
+        `zimbraMailSSLProxyPort: ${https}`,
+      ],
+    ),
+    ...[1, 2].map((i) =>
+      server(
+        `mbx${i}.test`,
+        ['mailbox', 'service', 'zimbra', ...(i === 1 ? ['memcached'] : [])],
+        [
+          'zimbraReverseProxyLookupTarget: TRUE',
+          'zimbraMailMode: http',
+          `zimbraImapBindPort: ${env[`DOVECOT_IMAP_PORT_${i}`]}`,
+          `zimbraPop3BindPort: ${env[`DOVECOT_POP3_PORT_${i}`]}`,
+          `zimbraMailPort: ${i === 1 ? web1 : web2}`,
+        ],
+      ),
+    ),
+    'dn: dc=example,dc=test\nobjectClass: dcObject\nobjectClass: organization\nobjectClass: zimbraDomain\ndc: example\no: example\nzimbraDomainName: example.test\n',
+    ...accounts,
+  ].join('\n');
+  const ldifFile = join(work, 'directory.ldif');
+  writeFileSync(ldifFile, ldif);
+  spawnSync('bash', [join(ROOT, 'scripts/stack.sh'), 'reset', ldifFile], {
+    env: { ...process.env, STACK_DIR: env.STACK_DIR },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  appendFileSync(
+    env.DOVECOT_USERS_FILE,
+    Array.from({ length: USERS }, (_, i) => `user${i}@example.test:{PLAIN}pw${i}\n`).join(''),
+  );
+  const hostsFile = join(work, 'hosts');
+  writeFileSync(hostsFile, '127.0.0.1 localhost\n127.0.0.1 proxy.test mbx1.test mbx2.test\n');
+  writeFileSync(join(work, 'ldap-password'), `${env.LDAP_BIND_PASSWORD}\n`);
+
+  // Web backends (this process) and the lookup services (2 workers each, child processes).
+  const backends = [web1, web2].map((port, i) => {
+    const s = createServer((req, res) => res.end(`backend-${i + 1}\n`));
+    s.keepAliveTimeout = 65_000;
+    s.listen(port, '127.0.0.1');
+    return s;
+  });
+  cleanups.push(() => backends.forEach((s) => s.close()));
+  const startLookup = (port, extra) => {
+    const args = [
+      '--input-type=module',
+      '-e',
+      `const { run } = await import(${JSON.stringify(join(ROOT, 'dist/cli/lookup.js'))});
+       process.exitCode = await run(process.argv.slice(1), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });`,
+      '--',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--workers',
+      '2',
+      '--source',
+      env.LDAP_URL,
+      '--bind-dn',
+      env.LDAP_BIND_DN,
+      '--bind-password-file',
+      join(work, 'ldap-password'),
+      '--hosts',
+      hostsFile,
+      '--hosts-only',
+      '--log-level',
+      'warn',
+      ...extra,
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          child.once('exit', resolve);
+          child.kill('SIGTERM');
+        }),
+    );
+    return child;
+  };
+  startLookup(lookupPort, []);
+  startLookup(missPort, ['--no-cache']);
+  await waitFor(() => get(lookupPort, '/healthz').then((r) => r.statusCode === 200), 'lookup');
+  await waitFor(
+    () => get(missPort, '/healthz').then((r) => r.statusCode === 200),
+    'lookup (no cache)',
+  );
+
+  // nginx from our templates, plus a hand-written nginx for the baselines.
+  const generation = await generate(
+    {
+      paths: { workdir: join(work, 'nginx'), templateDir: BUNDLED_TEMPLATE_DIR },
+      serverName: 'proxy.test',
+      overrides: parseOverrides([`stock.lookup.:servers=server    127.0.0.1:${lookupPort};`])
+        .overrides,
+    },
+    {
+      source: { description: ldifFile, load: () => readLdifSnapshot([ldifFile]) },
+      localConfig: new Map([
+        ['zimbra_server_hostname', 'proxy.test'],
+        ['zmproxy_auth_http_listen', `127.0.0.1:${authHttp}`],
+      ]),
+      templates: createTemplateStore(),
+      resolver: {
+        resolve: (names) =>
+          resolveHostnames(names, {
+            hosts: new Map(['proxy.test', 'mbx1.test', 'mbx2.test'].map((n) => [n, ['127.0.0.1']])),
+            hostsOnly: true,
+          }),
+      },
+      files: { exists: () => Promise.resolve(false) },
+    },
+  );
+  for (const file of generation.files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.content);
+  }
+  const prefix = join(work, 'nginx');
+  spawnSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    join(prefix, 'conf/nginx.key'),
+    '-out',
+    join(prefix, 'conf/nginx.crt'),
+  ]);
+  for (const dir of ['log', 'data/tmp/nginx', 'data/nginx/html', 'base/logs', 'base/tmp']) {
+    mkdirSync(join(prefix, dir), { recursive: true });
+  }
+  writeFileSync(
+    join(prefix, 'base/nginx.conf'),
+    `worker_processes 1;
+pid nginx.pid;
+error_log logs/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
+    upstream plain { server 127.0.0.1:${web1}; keepalive 32; }
+    server { listen 127.0.0.1:${ret}; location / { return 200; } }
+    server {
+        listen 127.0.0.1:${plain};
+        location / {
+            proxy_pass http://plain;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`,
+  );
+  // The generated config runs 4 workers (zimbraReverseProxyWorkerProcesses); match it to one
+  // worker like the baseline nginx, so that both compare the same CPU share.
+  const mainInc = join(prefix, 'conf/nginx/includes/nginx.conf.main');
+  writeFileSync(
+    mainInc,
+    readFileSync(mainInc, 'utf8').replace(/worker_processes\s+\d+;/, 'worker_processes  1;'),
+  );
+  const script = 'mount --bind "$1" /etc/hosts && exec /usr/sbin/nginx -p "$2/" -c "$3"';
+  for (const [p, conf] of [
+    [prefix, join(prefix, 'conf/nginx.conf')],
+    [join(prefix, 'base'), join(prefix, 'base/nginx.conf')],
+  ]) {
+    const r = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', hostsFile, p, conf], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`nginx: ${r.stderr}`);
+  }
+  cleanups.push(() => {
+    for (const pid of [join(prefix, 'log/nginx.pid'), join(prefix, 'base/nginx.pid')]) {
+      try {
+        process.kill(Number(readFileSync(pid, 'utf8')), 'SIGTERM');
+      } catch {
+        // not running
+      }
+    }
+  });
+  await waitFor(() => canConnect(imap), 'nginx imap');
+  await waitFor(() => canConnect(ret), 'nginx baseline');
+
+  const mailHeaders = (i) => ({
+    'Auth-Method': 'plain',
+    'Auth-User': `user${i % USERS}@example.test`,
+    'Auth-Pass': `pw${i % USERS}`,
+    'Auth-Protocol': 'imap',
+    'Auth-Login-Attempt': '1',
+    'Client-IP': '127.0.0.1',
+  });
+  let n = 0;
+  // Warm the route cache for every user.
+  for (let i = 0; i < USERS; i++)
+    await get(lookupPort, '/service/extension/nginx-lookup', mailHeaders(i));
+
+  log(`measuring, ${SECONDS} s per test, ${CONCURRENCY} concurrent clients`);
+  const results = {};
+  results.nginxReturn = await load(() => get(ret, '/'));
+  results.lookupHit = await load(() =>
+    get(lookupPort, '/service/extension/nginx-lookup', mailHeaders(n++)),
+  );
+  results.lookupHitNoPassword = await load(() =>
+    get(lookupPort, '/service/extension/nginx-lookup', {
+      ...mailHeaders(n++),
+      'Auth-Method': 'username',
+    }),
+  );
+  results.lookupMiss = await load(() =>
+    get(missPort, '/service/extension/nginx-lookup', mailHeaders(n++)),
+  );
+  results.imapDirect = await load(() => {
+    const i = n++ % USERS;
+    return imapLogin(
+      Number(env[`DOVECOT_IMAP_PORT_${(i % 2) + 1}`]),
+      `user${i}@example.test`,
+      `pw${i}`,
+    );
+  });
+  results.imapProxied = await load(() => {
+    const i = n++ % USERS;
+    return imapLogin(imap, `user${i}@example.test`, `pw${i}`);
+  });
+  const keepAlive = { Connection: 'keep-alive' };
+  results.webPlain = await load(() => get(plain, '/home/user0/inbox', keepAlive));
+  results.webRouted = await load(() => get(http, `/home/user${n++ % USERS}/inbox`, keepAlive));
+
+  const row = (name, r) =>
+    `${name.padEnd(34)} ${r.rate.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
+  const lines = [
+    row('nginx return 200 (new conn)', results.nginxReturn),
+    row('lookup, cache hit (new conn)', results.lookupHit),
+    row('lookup, cache hit, no bind (username)', results.lookupHitNoPassword),
+    row('lookup, cache miss (new conn)', results.lookupMiss),
+    row('IMAP login direct to dovecot', results.imapDirect),
+    row('IMAP login via nginx + lookup', results.imapProxied),
+    row('web via nginx, no routing', results.webPlain),
+    row('web via nginx, routed', results.webRouted),
+    '',
+    `ratio lookup hit / nginx return 200:   ${(results.lookupHit.rate / results.nginxReturn.rate).toFixed(2)} (target >= 0.5)`,
+    `ratio lookup hit without password bind / nginx return 200: ${(results.lookupHitNoPassword.rate / results.nginxReturn.rate).toFixed(2)}`,
+    `ratio lookup miss / nginx return 200:  ${(results.lookupMiss.rate / results.nginxReturn.rate).toFixed(2)}`,
+    `ratio IMAP via proxy / direct:         ${(results.imapProxied.rate / results.imapDirect.rate).toFixed(2)} (target >= 0.7)`,
+    `ratio web routed / not routed:         ${(results.webRouted.rate / results.webPlain.rate).toFixed(2)} (target >= 0.7)`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  await cleanup();
+}

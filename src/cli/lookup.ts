@@ -1,0 +1,498 @@
+/**
+ * `zmproxy lookup`: the route lookup service nginx asks (design §3; issue 5). Several worker
+ * processes (node:cluster) share one listener: nginx opens a new connection for every mail login,
+ * so accepting is the cost that has to scale. `--workers 0` runs the service in this process.
+ *
+ * Precedence: flags over localconfig (`ldap_url`, `zimbra_ldap_userdn`, `zimbra_ldap_password`,
+ * `zmproxy_lookup_shared_key`) over Zimbra's defaults. memcached servers: `--memcached`, else the
+ * servers of the directory that run the `memcached` service (zimbraMemcachedBindPort).
+ */
+import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { ProxyConfError } from '../errors.js';
+import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
+import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
+import type { LdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
+import { createLookupHttpServer, createLookupService } from '../lookup/adapters/lookup-server.js';
+import { createClusterRegistry, createLookupMetrics } from '../lookup/adapters/metrics.js';
+import { attrOf } from '../lookup/directory-queries.js';
+import type { LookupCache } from '../lookup/ports.js';
+import type { LdapSourceOptions } from '../sources/ldap/index.js';
+import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
+import { createMemcachedClient } from '../sources/memcached/index.js';
+import type { MemcachedClient } from '../sources/memcached/index.js';
+import { loadLocalConfig, readPasswordFile, resolveLdapOptions } from './shared/inputs.js';
+import type { CliIo } from './shared/io.js';
+import { EXIT, reportError } from './shared/run.js';
+
+const HELP = `usage: zmproxy lookup [options]
+
+Runs the route lookup service nginx asks for mail logins (auth_http, ${'/service/extension/nginx-lookup'})
+and web routes (auth_request, /service/extension/zmproxy-route); /healthz and /metrics.
+
+options:
+  --listen HOST:PORT         where to listen (default 127.0.0.1:7072)
+  --workers N                worker processes on the one listener (default: one per core; 0 = this process)
+  --source ldap://…          LDAP URLs (default: localconfig ldap_url)
+  --localconfig FILE         Zimbra's localconfig.xml
+  --bind-dn DN               LDAP bind DN (default: localconfig zimbra_ldap_userdn)
+  --bind-password-file FILE  LDAP password (default: localconfig zimbra_ldap_password)
+  --shared-key-file FILE     key nginx must send as X-Zmproxy-Key (default: localconfig zmproxy_lookup_shared_key)
+  --tls-cert FILE --tls-key FILE   serve HTTPS (needed when nginx is on another host: passwords cross the hop)
+  --memcached H:P[,H:P…]     memcached servers (default: the directory's memcached servers)
+  --no-cache                 no route cache and no login throttle counters
+  --hosts FILE               host names answered before DNS (/etc/hosts format)
+  --hosts-only               resolve host names from --hosts only
+  --max-wait-attempts N      send Auth-Wait up to this login attempt (default 10)
+  --log-level LEVEL          info (one line per decision), warn, error or silent (default info)
+  --debug                    stack traces on errors
+`;
+
+/** Settings of one lookup process, from flags and localconfig. */
+export interface LookupRunOptions {
+  host: string;
+  port: number;
+  workers: number;
+  ldap: LdapSourceOptions;
+  sharedKey: string;
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  memcached: readonly string[] | undefined;
+  noCache: boolean;
+  hosts: ReadonlyMap<string, readonly string[]> | undefined;
+  hostsOnly: boolean;
+  maxWaitAttempts: number;
+  logLevel: string;
+}
+
+const FLAGS = {
+  listen: { type: 'string' },
+  workers: { type: 'string' },
+  source: { type: 'string' },
+  localconfig: { type: 'string' },
+  'bind-dn': { type: 'string' },
+  'bind-password-file': { type: 'string' },
+  'shared-key-file': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  memcached: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  hosts: { type: 'string' },
+  'hosts-only': { type: 'boolean' },
+  'max-wait-attempts': { type: 'string' },
+  'log-level': { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usage(message: string, hint = 'zmproxy lookup -h lists the options'): ProxyConfError {
+  return new ProxyConfError('E_USAGE', message, { hint });
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[2]);
+  if (match?.[1] === undefined || match[1] === '' || !(port >= 0 && port <= 65535)) {
+    throw usage(`--listen ${text}: expected HOST:PORT`, 'e.g. --listen 127.0.0.1:7072');
+  }
+  return { host: match[1], port };
+}
+
+function count(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw usage(`${flag} ${text}: expected a whole number`);
+  return Number(text);
+}
+
+/** Reads flags, localconfig and the files they name into {@link LookupRunOptions}. */
+export async function resolveLookupRunOptions(argv: readonly string[]): Promise<LookupRunOptions> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: FLAGS,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw usage(error instanceof Error ? error.message : String(error));
+  }
+  const lc = await loadLocalConfig(values.localconfig);
+  const ldap = await resolveLdapOptions(values.source, {
+    localConfig: lc,
+    bindDn: values['bind-dn'],
+    bindPasswordFile: values['bind-password-file'],
+  });
+  const sharedKey =
+    values['shared-key-file'] === undefined
+      ? (lc.get('zmproxy_lookup_shared_key')?.trim() ?? '')
+      : await readPasswordFile(values['shared-key-file']);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw usage('--tls-cert and --tls-key go together');
+  }
+  const readPem = async (file: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new ProxyConfError('E_INPUT', `cannot read ${file}`, {
+        cause: error,
+        hint: 'give a readable PEM file',
+      });
+    }
+  };
+  const tls =
+    values['tls-cert'] === undefined || values['tls-key'] === undefined
+      ? undefined
+      : { cert: await readPem(values['tls-cert']), key: await readPem(values['tls-key']) };
+  const { host, port } = parseListen(values.listen ?? '127.0.0.1:7072');
+  const level = values['log-level'] ?? 'info';
+  if (!['info', 'warn', 'error', 'silent', 'debug'].includes(level)) {
+    throw usage(`--log-level ${level}: expected info, warn, error or silent`);
+  }
+  return {
+    host,
+    port,
+    workers: count('--workers', values.workers, availableParallelism()),
+    ldap,
+    sharedKey,
+    tls,
+    memcached: values.memcached?.split(/[\s,]+/).filter((s) => s !== ''),
+    noCache: values['no-cache'] ?? false,
+    hosts: values.hosts === undefined ? undefined : await readHostsFile(values.hosts),
+    hostsOnly: values['hosts-only'] ?? false,
+    maxWaitAttempts: count('--max-wait-attempts', values['max-wait-attempts'], 10),
+    logLevel: level,
+  };
+}
+
+/** A running lookup server (one process). */
+export interface RunningLookup {
+  server: Server;
+  /** `host:port` it listens on (the real port when 0 was asked). */
+  address: string;
+  /** Reads the global config again now (it is also re-read every minute). */
+  refresh(): Promise<void>;
+  /** Stops accepting, finishes the requests in flight, closes LDAP and memcached. */
+  stop(): Promise<void>;
+}
+
+/** The memcached servers of the directory: servers running the `memcached` service. */
+async function discoverMemcached(
+  directory: LdapLookupDirectory,
+  resolve: (host: string) => Promise<string>,
+): Promise<string[]> {
+  const [config] = await directory.search({
+    base: 'cn=config,cn=zimbra',
+    scope: 'base',
+    filter: '(objectClass=*)',
+    attributes: ['zimbraMemcachedBindPort'],
+  });
+  const globalPort =
+    config === undefined ? undefined : attrOf(config.attrs, 'zimbraMemcachedBindPort');
+  const servers = await directory.search({
+    base: '',
+    filter: '(&(objectClass=zimbraServer)(zimbraServiceEnabled=memcached))',
+    attributes: ['zimbraServiceHostname', 'zimbraMemcachedBindPort'],
+  });
+  const found: string[] = [];
+  for (const server of servers) {
+    const host = attrOf(server.attrs, 'zimbraServiceHostname');
+    if (host === undefined) continue;
+    const port = attrOf(server.attrs, 'zimbraMemcachedBindPort') ?? globalPort ?? '11211';
+    const address = await resolve(host);
+    found.push(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+  }
+  return found.sort();
+}
+
+/** A cache that starts once the memcached servers are known. */
+function lazyCache(
+  servers: () => Promise<readonly string[]>,
+  logger: Logger,
+): { cache: LookupCache; close(): void } {
+  let client: MemcachedClient | undefined;
+  let pending: Promise<void> | undefined;
+  let retryAt = 0;
+  const ensure = async (): Promise<MemcachedClient> => {
+    if (client !== undefined) return client;
+    if (Date.now() < retryAt) throw new Error('memcached servers unknown');
+    pending ??= servers()
+      .then((list) => {
+        if (list.length === 0) throw new Error('the directory names no memcached server');
+        logger.info({ memcached: list }, 'memcached servers');
+        client = createMemcachedClient({ servers: list });
+      })
+      .catch((error: unknown) => {
+        retryAt = Date.now() + 30_000;
+        logger.warn({ err: String(error) }, 'no memcached servers; lookups go to LDAP');
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    await pending;
+    if (client === undefined) throw new Error('memcached servers unknown');
+    return client;
+  };
+  return {
+    cache: {
+      get: async (key) => (await ensure()).get(key),
+      add: async (key, value, ttl) => (await ensure()).add(key, value, ttl),
+      delete: async (key) => (await ensure()).delete(key),
+      increment: async (key, ttl) => (await ensure()).increment(key, ttl),
+    },
+    close: () => client?.close(),
+  };
+}
+
+/** Metrics text for `/metrics`: the primary's aggregate when in a cluster worker. */
+function workerMetricsText(): () => Promise<{ contentType: string; body: string }> {
+  let next = 0;
+  const waiting = new Map<number, (body: string) => void>();
+  process.on('message', (message: unknown) => {
+    const m = message as { type?: string; id?: number; body?: string };
+    if (m.type === 'zmproxy:metrics-reply' && m.id !== undefined) {
+      waiting.get(m.id)?.(m.body ?? '');
+      waiting.delete(m.id);
+    }
+  });
+  return () =>
+    new Promise((resolve) => {
+      const id = ++next;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        resolve({ contentType: 'text/plain', body: '# metrics unavailable\n' });
+      }, 5000);
+      waiting.set(id, (body) => {
+        clearTimeout(timer);
+        resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body });
+      });
+      process.send?.({ type: 'zmproxy:metrics', id });
+    });
+}
+
+/** Starts one lookup server in this process. */
+export async function startLookupServer(
+  options: LookupRunOptions,
+  logger: Logger,
+): Promise<RunningLookup> {
+  const directory = createLdapLookupDirectory(options.ldap);
+  const resolver = createAddressResolver({ hosts: options.hosts, hostsOnly: options.hostsOnly });
+  const metrics = createLookupMetrics();
+  const memcached = options.noCache
+    ? undefined
+    : lazyCache(
+        () =>
+          options.memcached !== undefined
+            ? Promise.resolve(options.memcached)
+            : discoverMemcached(directory, (host) => resolver.resolve(host)),
+        logger,
+      );
+  const service = createLookupService(
+    { sharedKey: options.sharedKey, maxWaitAttempts: options.maxWaitAttempts },
+    { directory, cache: memcached?.cache, resolver, logger, metrics: metrics },
+  );
+  const metricsText = cluster.isWorker
+    ? workerMetricsText()
+    : async () => ({
+        contentType: metrics.registry.contentType,
+        body: await metrics.registry.metrics(),
+      });
+  const server = createLookupHttpServer(service, { logger, metricsText }, options.tls);
+  await service.refresh().catch((error: unknown) => {
+    logger.warn(
+      { err: String(error) },
+      'cannot read the global config yet; retrying in the background',
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const info = server.address() as AddressInfo;
+  const address = `${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`;
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    address,
+    refresh: async () => {
+      await service.refresh();
+    },
+    stop: () => {
+      stopping ??= (async () => {
+        service.stop();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 10_000);
+        await closed;
+        clearTimeout(force);
+        memcached?.close();
+        await directory.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function createLogger(io: CliIo, level: string): Logger {
+  return pino(
+    { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    { write: (text: string) => io.stdout(text) },
+  );
+}
+
+/** Resolves on SIGTERM or SIGINT (or `signal`), once. */
+function stopRequested(signal: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (name: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolve(name);
+    };
+    const onTerm = () => done('SIGTERM');
+    const onInt = () => done('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+    signal?.addEventListener('abort', () => done('abort'), { once: true });
+  });
+}
+
+/** The environment variable that marks a forked worker and carries its argv. */
+const WORKER_ENV = 'ZMPROXY_LOOKUP_WORKER_ARGV';
+
+/** Runs `zmproxy lookup` with `argv`; resolves with the exit code once stopped (SIGTERM). */
+export async function run(
+  argv: readonly string[],
+  io: CliIo,
+  deps: { signal?: AbortSignal } = {},
+): Promise<number> {
+  const debug = argv.includes('--debug');
+  if (argv.includes('-h') || argv.includes('--help')) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  try {
+    const options = await resolveLookupRunOptions(argv);
+    const logger = createLogger(io, options.logLevel);
+    if (options.workers === 0 || cluster.isWorker) {
+      const running = await startLookupServer(options, logger);
+      if (!cluster.isWorker)
+        logger.info(
+          { listen: running.address, tls: options.tls !== undefined },
+          'lookup service ready',
+        );
+      const why = await stopRequested(deps.signal);
+      logger.info({ signal: why }, 'draining');
+      await running.stop();
+      return EXIT.ok;
+    }
+    return await runPrimary(argv, options, logger, deps.signal);
+  } catch (error) {
+    return reportError(error, io, debug);
+  }
+}
+
+/** Node flags for the workers: the primary's, without a script given inline (`-e`, `-p`). */
+function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i] ?? '';
+    if (['-e', '--eval', '-p', '--print'].includes(flag)) i += 1;
+    else if (!/^--(eval|print|input-type)=/.test(flag) && flag !== '--input-type') kept.push(flag);
+    else if (flag === '--input-type') i += 1;
+  }
+  return kept;
+}
+
+/** The cluster primary: forks the workers, restarts crashed ones, aggregates metrics, drains on SIGTERM. */
+async function runPrimary(
+  argv: readonly string[],
+  options: LookupRunOptions,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const registry = createClusterRegistry();
+  cluster.setupPrimary({
+    exec: fileURLToPath(import.meta.url),
+    args: [],
+    execArgv: workerExecArgv(process.execArgv),
+    silent: false,
+  });
+  let stopping = false;
+  const fork = (): Worker => cluster.fork({ [WORKER_ENV]: JSON.stringify(argv) });
+  const onMessage = (worker: Worker, message: unknown): void => {
+    const m = message as { type?: string; id?: number };
+    if (m.type !== 'zmproxy:metrics') return;
+    registry.clusterMetrics().then(
+      (body) => worker.send({ type: 'zmproxy:metrics-reply', id: m.id, body }),
+      () => worker.send({ type: 'zmproxy:metrics-reply', id: m.id, body: '' }),
+    );
+  };
+  const onExit = (worker: Worker, code: number | null, sig: string | null): void => {
+    if (stopping) return;
+    logger.error(
+      { worker: worker.process.pid, code, signal: sig },
+      'worker exited; starting another',
+    );
+    setTimeout(fork, 1000).unref();
+  };
+  cluster.on('message', onMessage);
+  cluster.on('exit', onExit);
+  const ready = new Promise<void>((resolve) => {
+    let listening = 0;
+    cluster.on('listening', () => {
+      listening += 1;
+      if (listening === options.workers) resolve();
+    });
+  });
+  for (let i = 0; i < options.workers; i++) fork();
+  await ready;
+  logger.info(
+    {
+      listen: `${options.host}:${options.port}`,
+      workers: options.workers,
+      tls: options.tls !== undefined,
+    },
+    'lookup service ready',
+  );
+  const why = await stopRequested(signal);
+  stopping = true;
+  logger.info({ signal: why }, 'draining');
+  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          worker.once('exit', () => resolve());
+          worker.process.kill('SIGTERM');
+        }),
+    ),
+  );
+  cluster.off('message', onMessage);
+  cluster.off('exit', onExit);
+  return EXIT.ok;
+}
+
+// A forked worker runs this module as its main script.
+const workerArgv = process.env[WORKER_ENV];
+if (cluster.isWorker && workerArgv !== undefined) {
+  const io: CliIo = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+  };
+  // The primary is gone (killed, not stopped): drain and exit rather than linger.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  run(JSON.parse(workerArgv) as string[], io).then(
+    (code) => process.exit(code),
+    () => process.exit(EXIT.error),
+  );
+}

@@ -1,0 +1,191 @@
+/**
+ * The lookup service's directory over ldapts: targeted searches with the service account (Zimbra's
+ * queries, one entry each; never a full read), and password checks by a simple bind as the
+ * account on a small pool of separate connections (a bind changes a connection's identity, and
+ * LDAP forbids other operations on a connection while a bind is in flight).
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Client, InvalidCredentialsError, ResultCodeError } from 'ldapts';
+import type { Entry } from 'ldapts';
+import { ProxyConfError } from '../../errors.js';
+import type { ResolvedLdapSourceOptions } from '../../sources/ldap/index.js';
+import { resolveLdapSourceOptions } from '../../sources/ldap/index.js';
+import type { LdapSourceOptions } from '../../sources/ldap/index.js';
+import type { DirectoryQuery, DirectoryRecord, LookupDirectory } from '../ports.js';
+
+/** Options of {@link createLdapLookupDirectory}. */
+export interface LdapLookupOptions extends LdapSourceOptions {
+  /** Connections used for password checks. @default 4 */
+  bindPoolSize?: number;
+}
+
+/** The directory, plus `close()`. */
+export interface LdapLookupDirectory extends LookupDirectory {
+  close(): Promise<void>;
+}
+
+function tlsOf(options: ResolvedLdapSourceOptions): ConnectionOptions {
+  const tls: ConnectionOptions = { rejectUnauthorized: options.verifyCertificate };
+  if (options.caFile !== undefined) tls.ca = readFileSync(options.caFile, 'utf8');
+  return tls;
+}
+
+/** Connects (and binds as `dn` when given) to the first URL that answers. */
+async function connect(
+  options: ResolvedLdapSourceOptions,
+  bind: { dn: string; password: string } | undefined,
+): Promise<Client> {
+  const failures: string[] = [];
+  const tls = tlsOf(options);
+  for (const url of options.urls) {
+    const client = new Client({
+      url,
+      connectTimeout: options.connectTimeoutMs,
+      timeout: options.operationTimeoutMs,
+      ...(/^ldaps:/i.test(url) ? { tlsOptions: tls } : {}),
+    });
+    try {
+      if (options.startTls && /^ldap:/i.test(url)) await client.startTLS(tls);
+      if (bind !== undefined) await client.bind(bind.dn, bind.password);
+      return client;
+    } catch (error) {
+      await client.unbind().catch(() => undefined);
+      if (error instanceof ResultCodeError) {
+        throw new ProxyConfError(
+          'E_LDAP_AUTH',
+          `LDAP bind as "${bind?.dn ?? ''}" at ${url} failed: ${error.message}`,
+          {
+            hint: 'check localconfig zimbra_ldap_userdn and zimbra_ldap_password',
+            cause: error,
+          },
+        );
+      }
+      failures.push(`${url}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new ProxyConfError('E_LDAP_CONNECT', `cannot reach LDAP: ${failures.join('; ')}`, {
+    hint: 'check localconfig ldap_url and that slapd is running',
+  });
+}
+
+function toRecord(entry: Entry): DirectoryRecord {
+  const attrs: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(entry)) {
+    if (name === 'dn') continue;
+    const list = (Array.isArray(value) ? value : [value]).map((item) =>
+      typeof item === 'string' ? item : item.toString('utf8'),
+    );
+    if (list.length > 0) attrs[name.split(';')[0] ?? name] = list;
+  }
+  return { dn: entry.dn, attrs };
+}
+
+/** Creates the directory (lazy: the first search connects). */
+export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLookupDirectory {
+  const resolved = resolveLdapSourceOptions(options);
+  const service = { dn: resolved.bindDn, password: resolved.bindPassword };
+  let searcher: Promise<Client> | undefined;
+  const poolSize = Math.max(1, options.bindPoolSize ?? 4);
+  const idle: Client[] = [];
+  let open = 0;
+  const waiters: ((client: Client | undefined) => void)[] = [];
+  let closed = false;
+
+  const searchClient = (): Promise<Client> => {
+    searcher ??= connect(resolved, service).catch((error: unknown) => {
+      searcher = undefined;
+      throw error;
+    });
+    return searcher;
+  };
+
+  const acquire = async (): Promise<Client | undefined> => {
+    const ready = idle.pop();
+    if (ready !== undefined) return ready;
+    if (open < poolSize) {
+      open += 1;
+      try {
+        return await connect(resolved, undefined);
+      } catch (error) {
+        open -= 1;
+        throw error;
+      }
+    }
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+  const release = (client: Client | undefined, broken: boolean): void => {
+    if (client !== undefined && broken) {
+      open -= 1;
+      void client.unbind().catch(() => undefined);
+      client = undefined;
+    }
+    const waiter = waiters.shift();
+    if (waiter !== undefined) {
+      if (client !== undefined) waiter(client);
+      else {
+        // A broken connection: the waiter opens its own.
+        open += 1;
+        connect(resolved, undefined).then(waiter, () => {
+          open -= 1;
+          waiter(undefined);
+        });
+      }
+      return;
+    }
+    if (client !== undefined) {
+      if (closed) void client.unbind().catch(() => undefined);
+      else idle.push(client);
+    }
+  };
+
+  return {
+    async search(query: DirectoryQuery): Promise<readonly DirectoryRecord[]> {
+      const client = await searchClient();
+      try {
+        const { searchEntries } = await client.search(query.base, {
+          scope: query.scope ?? 'sub',
+          filter: query.filter,
+          attributes: [...query.attributes],
+        });
+        const records = searchEntries.map(toRecord);
+        return query.sizeLimit === undefined ? records : records.slice(0, query.sizeLimit);
+      } catch (error) {
+        if (error instanceof ResultCodeError && error.code === 32) return [];
+        // A broken connection: reconnect on the next search.
+        if (!(error instanceof ResultCodeError)) {
+          searcher = undefined;
+          void client.unbind().catch(() => undefined);
+        }
+        throw error;
+      }
+    },
+    async verifyPassword(dn: string, password: string): Promise<boolean> {
+      if (password === '' || dn === '') return false; // an empty password would be an anonymous bind
+      const client = await acquire();
+      if (client === undefined) throw new Error('LDAP connection for password checks failed');
+      try {
+        await client.bind(dn, password);
+        release(client, false);
+        return true;
+      } catch (error) {
+        if (error instanceof InvalidCredentialsError || error instanceof ResultCodeError) {
+          release(client, false);
+          return false;
+        }
+        release(client, true);
+        throw error;
+      }
+    },
+    async close(): Promise<void> {
+      closed = true;
+      const pending = searcher;
+      searcher = undefined;
+      const clients = idle.splice(0);
+      await Promise.all([
+        pending?.then((c) => c.unbind()).catch(() => undefined),
+        ...clients.map((c) => c.unbind().catch(() => undefined)),
+      ]);
+    },
+  };
+}

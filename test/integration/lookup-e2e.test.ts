@@ -1,0 +1,505 @@
+/**
+ * The lookup service end to end with real parts: slapd holding accounts on two mailbox servers,
+ * the stack's two dovecot instances as those servers, nginx rendered from our stock templates
+ * (its auth_http and auth_request going to the lookup service), a memcached of this file's own
+ * (stopped mid-test), and curl as the IMAP, POP3 and HTTP client. Which backend served a login
+ * is read from the dovecot instance's log; which web backend served a request, from its answer.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningLookup } from '../../src/cli/lookup.js';
+import { startLookupServer } from '../../src/cli/lookup.js';
+import { BUNDLED_TEMPLATE_DIR } from '../../src/cli/zmproxyconfgen.js';
+import { generate } from '../../src/engine/generate.js';
+import { resolveHostnames } from '../../src/sources/dns/resolve-hostnames.js';
+import { readLdifSnapshot } from '../../src/sources/ldif/index.js';
+import { parseOverrides } from '../../src/vars/registry.js';
+import { createTemplateStore } from '../../src/writer/template-store.js';
+import { writeSelfSignedCertificate } from '../helpers/certificates.js';
+import { resetDirectory, stackLdapOptions, stackValue, withLdapClient } from '../helpers/stack.js';
+import { Attribute, Change } from 'ldapts';
+
+const NGINX = '/usr/sbin/nginx';
+const SHARED_KEY = 'e2e-shared-key';
+
+/** n distinct free loopback ports. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createNetServer>>((resolve) => {
+          const server = createNetServer();
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Resolves once something accepts connections on the loopback port. */
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
+
+interface Ports {
+  memcached: number;
+  authHttp: number;
+  imap: number;
+  pop3: number;
+  imaps: number;
+  pop3s: number;
+  http: number;
+  https: number;
+  web1: number;
+  web2: number;
+}
+
+/** The directory: a proxy, two mailbox servers, a domain with an alias domain, three accounts. */
+function directoryLdif(ports: Ports): string {
+  const server = (name: string, services: string[], attrs: string[]): string =>
+    [
+      `dn: cn=${name},cn=servers,cn=zimbra`,
+      'objectClass: zimbraServer',
+      `cn: ${name}`,
+      `zimbraId: ${name === 'proxy.test' ? '5' : name === 'mbx1.test' ? '1' : '2'}0000000-0000-4000-8000-00000000000f`,
+      `zimbraServiceHostname: ${name}`,
+      ...services.map((s) => `zimbraServiceEnabled: ${s}`),
+      ...attrs,
+      '',
+    ].join('\n');
+  const account = (uid: string, host: string, extra: string[] = []): string =>
+    [
+      `dn: uid=${uid},ou=people,dc=example,dc=test`,
+      'objectClass: inetOrgPerson',
+      'objectClass: zimbraAccount',
+      `uid: ${uid}`,
+      `cn: ${uid}`,
+      `sn: ${uid}`,
+      `userPassword: ${uid}-pw`,
+      `zimbraId: ${uid.padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000001`,
+      `zimbraMailDeliveryAddress: ${uid}@example.test`,
+      `zimbraMailHost: ${host}`,
+      ...extra,
+      '',
+    ].join('\n');
+  return [
+    [
+      'dn: cn=config,cn=zimbra',
+      'objectClass: organizationalRole',
+      'objectClass: zimbraGlobalConfig',
+      'cn: config',
+      'zimbraDefaultDomainName: example.test',
+      'zimbraReverseProxyAuthWaitInterval: 1s',
+      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
+      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
+      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
+      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
+      'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
+      'zimbraReverseProxyHttpPortAttribute: zimbraMailPort',
+      'zimbraReverseProxyHttpSSLPortAttribute: zimbraMailSSLPort',
+      'zimbraReverseProxyUserLoginLimit: 0',
+      'zimbraReverseProxyUserThrottleMsg: Login rejected for this user',
+      `zimbraMemcachedBindPort: ${ports.memcached}`,
+      '',
+    ].join('\n'),
+    server(
+      'proxy.test',
+      ['proxy'],
+      [
+        'zimbraReverseProxyLookupTarget: TRUE',
+        'zimbraReverseProxyMailEnabled: TRUE',
+        'zimbraReverseProxyHttpEnabled: TRUE',
+        'zimbraReverseProxyMailMode: http',
+        'zimbraReverseProxyImapStartTlsMode: on',
+        'zimbraReverseProxyPop3StartTlsMode: on',
+        'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
+        `zimbraImapProxyBindPort: ${ports.imap}`,
+        `zimbraPop3ProxyBindPort: ${ports.pop3}`,
+        `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
+        `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
+        `zimbraMailProxyPort: ${ports.http}`,
+        `zimbraMailSSLProxyPort: ${ports.https}`,
+      ],
+    ),
+    server(
+      'mbx1.test',
+      ['mailbox', 'service', 'zimbra', 'memcached'],
+      [
+        'zimbraReverseProxyLookupTarget: TRUE',
+        'zimbraMailMode: http',
+        `zimbraImapBindPort: ${stackValue('DOVECOT_IMAP_PORT_1')}`,
+        `zimbraPop3BindPort: ${stackValue('DOVECOT_POP3_PORT_1')}`,
+        `zimbraMailPort: ${ports.web1}`,
+        'zimbraMailSSLPort: 1',
+      ],
+    ),
+    server(
+      'mbx2.test',
+      ['mailbox', 'service', 'zimbra'],
+      [
+        'zimbraReverseProxyLookupTarget: TRUE',
+        'zimbraMailMode: http',
+        `zimbraImapBindPort: ${stackValue('DOVECOT_IMAP_PORT_2')}`,
+        `zimbraPop3BindPort: ${stackValue('DOVECOT_POP3_PORT_2')}`,
+        `zimbraMailPort: ${ports.web2}`,
+        'zimbraMailSSLPort: 1',
+      ],
+    ),
+    [
+      'dn: dc=example,dc=test',
+      'objectClass: dcObject',
+      'objectClass: organization',
+      'objectClass: zimbraDomain',
+      'dc: example',
+      'o: example',
+      'zimbraDomainName: example.test',
+      'zimbraId: d0000000-0000-4000-8000-000000000001',
+      'zimbraVirtualHostname: mail.example.test',
+      '',
+    ].join('\n'),
+    account('alice', 'mbx1.test', ['zimbraMailAlias: ally@example.test']),
+    account('bob', 'mbx2.test'),
+    account('carol', 'mbx2.test'),
+  ].join('\n');
+}
+
+const HOSTS = new Map([
+  ['proxy.test', ['127.0.0.1']],
+  ['mbx1.test', ['127.0.0.1']],
+  ['mbx2.test', ['127.0.0.1']],
+]);
+
+/** A web backend that names itself in every answer. */
+function startWebBackend(name: string, port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(`${name} ${req.url ?? ''}\n`);
+    });
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Runs curl without blocking the event loop: the lookup service runs in this process. */
+function curl(args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('curl', ['-sS', '--max-time', '15', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+/** Login lines of a dovecot instance's log for a user. */
+function dovecotLogins(instance: 1 | 2, user: string): number {
+  const log = readFileSync(
+    join(stackValue('STACK_DIR'), `dovecot${instance}`, 'dovecot.log'),
+    'utf8',
+  );
+  return log.split('\n').filter((line) => line.includes('Login: user=<' + user + '>')).length;
+}
+
+/** A zimbra auth token naming an account id (the HMAC part is not checked by routing). */
+function authToken(id: string): string {
+  const data = `id=${id.length}:${id};exp=13:1999999999999;`;
+  return `0_0123456789abcdef_${Buffer.from(data).toString('hex')}`;
+}
+
+let work = '';
+let ports: Ports;
+let memcached: ChildProcess | undefined;
+let lookup: RunningLookup | undefined;
+let web: Server[] = [];
+let nginxPid = 0;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'zmproxy-lookup-e2e-'));
+  chmodSync(work, 0o755);
+  const list = await freePorts(10);
+  ports = {
+    memcached: list[0]!,
+    authHttp: list[1]!,
+    imap: list[2]!,
+    pop3: list[3]!,
+    imaps: list[4]!,
+    pop3s: list[5]!,
+    http: list[6]!,
+    https: list[7]!,
+    web1: list[8]!,
+    web2: list[9]!,
+  };
+
+  // A memcached of this file's own: the test stops it mid-way.
+  memcached = spawn(
+    'memcached',
+    ['-u', 'memcache', '-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', '-m', '16'],
+    { stdio: 'ignore', detached: false },
+  );
+
+  await waitForPort(ports.memcached);
+
+  const ldif = join(work, 'directory.ldif');
+  writeFileSync(ldif, directoryLdif(ports));
+  await resetDirectory(ldif);
+
+  // The dovecot instances read one passwd-file; add this file's users to it.
+  const users = stackValue('DOVECOT_USERS_FILE');
+  const known = readFileSync(users, 'utf8');
+  for (const user of ['alice', 'bob', 'carol']) {
+    if (!known.includes(`${user}@example.test:`)) {
+      appendFileSync(users, `${user}@example.test:{PLAIN}${user}-pw\n`);
+    }
+  }
+
+  web = await Promise.all([
+    startWebBackend('backend-1', ports.web1),
+    startWebBackend('backend-2', ports.web2),
+  ]);
+
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+  lookup = await startLookupServer(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      workers: 0,
+      ldap: stackLdapOptions(),
+      sharedKey: SHARED_KEY,
+      tls: undefined,
+      memcached: undefined,
+      noCache: false,
+      hosts: HOSTS,
+      hostsOnly: true,
+      maxWaitAttempts: 10,
+      logLevel: 'info',
+    },
+    logger,
+  );
+
+  // nginx from our templates, its lookup upstream pointing at the service.
+  const generation = await generate(
+    {
+      paths: { workdir: work, templateDir: BUNDLED_TEMPLATE_DIR },
+      serverName: 'proxy.test',
+      overrides: parseOverrides([
+        `stock.lookup.:servers=server    ${lookup.address};`,
+        'stock.lookup.scheme=http',
+      ]).overrides,
+    },
+    {
+      source: { description: ldif, load: () => readLdifSnapshot([ldif]) },
+      localConfig: new Map([
+        ['zimbra_server_hostname', 'proxy.test'],
+        ['zmproxy_auth_http_listen', `127.0.0.1:${ports.authHttp}`],
+        ['zmproxy_lookup_shared_key', SHARED_KEY],
+      ]),
+      templates: createTemplateStore(),
+      resolver: { resolve: (names) => resolveHostnames(names, { hosts: HOSTS, hostsOnly: true }) },
+      files: { exists: () => Promise.resolve(false) },
+    },
+  );
+  for (const file of generation.files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.content);
+    chmodSync(file.path, file.mode);
+  }
+  writeSelfSignedCertificate(join(work, 'conf/nginx.crt'), join(work, 'conf/nginx.key'));
+  for (const dir of ['log', 'data/tmp/nginx', 'data/nginx/html'])
+    mkdirSync(join(work, dir), { recursive: true });
+  // nginx resolves the upstream host names when it reads its configuration: give it a private
+  // /etc/hosts naming the mailbox servers (a mount namespace of its own; the master stays in it).
+  const hosts = join(work, 'hosts');
+  writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 proxy.test mbx1.test mbx2.test\n');
+  const script = 'mount --bind "$1" /etc/hosts && exec "$2" -p "$3/" -c "$3/conf/nginx.conf"';
+  const started = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', hosts, NGINX, work], {
+    encoding: 'utf8',
+  });
+  if (started.status !== 0)
+    throw new Error(`nginx did not start: ${started.stdout}${started.stderr}`);
+  for (let i = 0; i < 50 && nginxPid === 0; i++) {
+    try {
+      nginxPid = Number(readFileSync(join(work, 'log/nginx.pid'), 'utf8').trim());
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  if (nginxPid === 0) throw new Error('nginx wrote no pid file');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+});
+
+afterAll(async () => {
+  writeFileSync(join(work, 'lookup.log'), logLines.join(''));
+  if (nginxPid !== 0) {
+    try {
+      process.kill(nginxPid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  await lookup?.stop();
+  await Promise.all(web.map((server) => new Promise((resolve) => server.close(resolve))));
+  memcached?.kill('SIGTERM');
+  if (work !== '' && process.env['ZMPROXY_KEEP_STACK'] === undefined)
+    rmSync(work, { recursive: true, force: true });
+});
+
+const imap = (user: string, password: string, extra: string[] = []) =>
+  curl([...extra, `imap://127.0.0.1:${ports.imap}/`, '--user', `${user}:${password}`]);
+const pop3 = (user: string, password: string) =>
+  curl([`pop3://127.0.0.1:${ports.pop3}/`, '--user', `${user}:${password}`]);
+
+describe('mail logins through nginx and the lookup service', () => {
+  it('lands an IMAP login on the mailbox server of the user', async () => {
+    const before = [dovecotLogins(1, 'alice@example.test'), dovecotLogins(2, 'alice@example.test')];
+    const result = await imap('alice@example.test', 'alice-pw');
+    expect(result.output).toContain('INBOX');
+    expect(result.status).toBe(0);
+    expect(dovecotLogins(1, 'alice@example.test')).toBe(before[0]! + 1);
+    expect(dovecotLogins(2, 'alice@example.test')).toBe(before[1]);
+  });
+
+  it('lands a POP3 login on the other mailbox server for a user living there', async () => {
+    const before = dovecotLogins(2, 'bob@example.test');
+    const result = await pop3('bob@example.test', 'bob-pw');
+    expect(result.status).toBe(0);
+    expect(dovecotLogins(2, 'bob@example.test')).toBe(before + 1);
+  });
+
+  it('qualifies an unqualified login with the default domain', async () => {
+    const before = dovecotLogins(2, 'bob@example.test');
+    expect((await imap('bob', 'bob-pw')).status).toBe(0);
+    expect(dovecotLogins(2, 'bob@example.test')).toBe(before + 1);
+  });
+
+  it('logs an account alias in as the account, on its server', async () => {
+    const before = dovecotLogins(1, 'alice@example.test');
+    expect((await imap('ally@example.test', 'alice-pw')).status).toBe(0);
+    expect(dovecotLogins(1, 'alice@example.test')).toBe(before + 1);
+  });
+
+  it('refuses a wrong password with LOGIN failed after Auth-Wait, before any backend sees it', async () => {
+    const before = dovecotLogins(1, 'alice@example.test');
+    const started = Date.now();
+    const result = await imap('alice@example.test', 'wrong', ['-v']);
+    expect(result.status).toBe(67);
+    expect(result.output).toContain('NO LOGIN failed');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(dovecotLogins(1, 'alice@example.test')).toBe(before);
+    expect(logLines.join('')).not.toContain('wrong"');
+  });
+
+  it('refuses an unknown user with the same message', async () => {
+    const result = await pop3('nobody@example.test', 'x');
+    expect(result.status).toBe(67);
+  });
+
+  it('rejects logins over the user limit with the configured message', async () => {
+    await withLdapClient((client) =>
+      client.modify('cn=config,cn=zimbra', [
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'zimbraReverseProxyUserLoginLimit', values: ['2'] }),
+        }),
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({
+            type: 'zimbraReverseProxyUserThrottleMsg',
+            values: ['Too many logins, carol'],
+          }),
+        }),
+      ]),
+    );
+    await lookup!.refresh();
+    try {
+      expect((await imap('carol@example.test', 'carol-pw')).status).toBe(0);
+      expect((await pop3('carol@example.test', 'carol-pw')).status).toBe(0);
+      const third = await imap('carol@example.test', 'carol-pw', ['-v']);
+      expect(third.status).not.toBe(0);
+      expect(third.output).toContain('Too many logins, carol');
+      // Another user is not affected.
+      expect((await imap('bob@example.test', 'bob-pw')).status).toBe(0);
+    } finally {
+      await withLdapClient((client) =>
+        client.modify('cn=config,cn=zimbra', [
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({
+              type: 'zimbraReverseProxyUserLoginLimit',
+              values: ['0'],
+            }),
+          }),
+        ]),
+      );
+      await lookup!.refresh();
+    }
+  });
+
+  it('keeps logging users in when memcached stops', async () => {
+    expect((await imap('alice@example.test', 'alice-pw')).status).toBe(0);
+    memcached?.kill('SIGTERM');
+    await new Promise((resolve) => memcached?.once('exit', resolve));
+    const before = dovecotLogins(2, 'bob@example.test');
+    expect((await imap('bob@example.test', 'bob-pw')).status).toBe(0);
+    expect((await pop3('bob@example.test', 'bob-pw')).status).toBe(0);
+    expect(dovecotLogins(2, 'bob@example.test')).toBe(before + 2);
+    expect(logLines.some((line) => line.includes('"cache":"down"'))).toBe(true);
+  });
+});
+
+describe('web requests through nginx and the lookup service', () => {
+  const get = (path: string, extra: string[] = []) =>
+    curl([...extra, '-H', 'Host: mail.example.test', `http://127.0.0.1:${ports.http}${path}`]);
+
+  it("sends a REST request to the user's backend", async () => {
+    expect((await get('/home/bob/inbox')).output).toContain('backend-2 /home/bob/inbox');
+    expect((await get('/home/alice/inbox')).output).toContain('backend-1 /home/alice/inbox');
+  });
+
+  it("sends a request with an auth token cookie to the account's backend", async () => {
+    const alice = `ZM_AUTH_TOKEN=${authToken('alice000-0000-4000-8000-000000000001')}`;
+    const bob = `ZM_AUTH_TOKEN=${authToken('bob00000-0000-4000-8000-000000000001')}`;
+    for (let i = 0; i < 3; i++) {
+      expect((await get('/service/soap/', ['-b', alice])).output).toContain('backend-1');
+      expect((await get('/service/soap/', ['-b', bob])).output).toContain('backend-2');
+    }
+  });
+
+  it('answers a request without identity from one of the backends', async () => {
+    expect((await get('/service/soap/')).output).toMatch(/backend-[12] \/service\/soap\//);
+  });
+});
