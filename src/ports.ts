@@ -59,3 +59,117 @@ export interface DirectoryStore extends DirectorySource {
   /** Releases connections. */
   close(): Promise<void>;
 }
+
+/** What `nginx -t` said about a configuration. */
+export interface NginxTestResult {
+  ok: boolean;
+  /** nginx's own messages (stderr), trimmed. */
+  output: string;
+  /** The test did not finish within its timeout and was killed. */
+  timedOut: boolean;
+}
+
+/** nginx as the rewrite loop and zmproxyctl drive it (src/reload/). */
+export interface NginxControl {
+  /** Runs `nginx -t` on a main configuration file; a failing test is a result, not an error. */
+  test(confFile: string): Promise<NginxTestResult>;
+  /** The master's pid when nginx runs (a live pid in `pidFile`), else undefined. */
+  masterPid(pidFile: string): Promise<number | undefined>;
+  /** Asks the master to reload its configuration (SIGHUP). */
+  reload(pid: number): Promise<void>;
+  /**
+   * The generation id nginx serves at its generation marker (`GET /zmproxy-generation` on
+   * `listen`, i.e. `stock.generation.listen`), or undefined when nothing answers there.
+   */
+  servedGeneration(listen: string): Promise<string | undefined>;
+  /** A bookmark in an error log (its current size; 0 when it does not exist). */
+  errorLogMark(logFile: string): Promise<number>;
+  /** The `[emerg]` lines the error log gained since `mark`. */
+  errorsSince(logFile: string, mark: number): Promise<string[]>;
+}
+
+/** One file of a generation, its path relative to the generation directory. */
+export interface GenerationFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+/** What a generation directory records about itself (`zmproxy-generation.json`). */
+export interface GenerationMeta {
+  id: string;
+  /** sha256 over every file's path, mode and content (the marker file excluded). */
+  hash: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  server: string;
+  /** Sizes of the guarded lists (lookup handlers, upstream servers), by name. */
+  counts: Record<string, number>;
+  /** Where this generation's marker answers (`stock.generation.listen`); absent: no marker. */
+  markerListen?: string | undefined;
+}
+
+/** The generation directories of `--apply` and the `current` symlink (src/reload/). */
+export interface GenerationStore {
+  /** The id `current` points at, or undefined when there is none yet. */
+  current(): Promise<string | undefined>;
+  /** Every generation id on disk, in ascending order. */
+  list(): Promise<string[]>;
+  readMeta(id: string): Promise<GenerationMeta | undefined>;
+  /** Every file of a generation (marker and meta excluded), by relative path. */
+  readFiles(id: string): Promise<Map<string, { content: string; mode: number }>>;
+  /**
+   * Writes a complete generation directory (files, marker, meta), fsynced, invisible to nginx
+   * until {@link GenerationStore.switchTo}; returns the absolute path of its main file.
+   */
+  stage(
+    id: string,
+    files: readonly GenerationFile[],
+    marker: string,
+    meta: GenerationMeta,
+  ): Promise<string>;
+  /** Points `current` at a generation with one rename(2) of a temp symlink, then fsyncs. */
+  switchTo(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+/** An exclusive lock between runs (cron and daemon alike). */
+export interface RunLock {
+  /**
+   * Takes the lock, waiting up to `waitMs` for a live holder to let go (a dead holder's lock is
+   * broken); returns the release function, or the holder's description when it stayed locked.
+   */
+  acquire(waitMs: number): Promise<{ release: () => Promise<void> } | { holder: string }>;
+}
+
+/** Persistent counters and timestamps of the rewrite loop (a JSON file next to the generations). */
+export interface ApplyStateStore {
+  read(): Promise<ApplyState>;
+  write(state: ApplyState): Promise<void>;
+}
+
+/** What survives between runs: the minimum reload interval and the Prometheus counters. */
+export interface ApplyState {
+  /** Epoch ms of the last reload (or switch when nginx was not running). */
+  lastReloadAt?: number | undefined;
+  lastSuccessAt?: number | undefined;
+  lastRunAt?: number | undefined;
+  lastResult?: string | undefined;
+  configHash?: string | undefined;
+  generation?: string | undefined;
+  runs: number;
+  reloads: number;
+  reloadFailures: number;
+  validationFailures: number;
+  guardRefusals: number;
+  directoryFailures: number;
+  /** Durations of the last run's phases in seconds, by phase. */
+  durations: Record<string, number>;
+}
+
+/** Time, injectable so that loops and intervals are testable. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or early (without error) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}

@@ -6,7 +6,9 @@ import { EXIT } from './shared/run.js';
 import { run as runConfgen } from './zmproxyconfgen.js';
 import { run as runLookup } from './lookup.js';
 import { run as runPurge } from './purge.js';
+import { run as runConf } from './zmproxyconf.js';
 import { run as runConfig } from './zmproxyconfig.js';
+import { run as runCtl } from './zmproxyctl.js';
 import { run as runProv } from './zmprov.js';
 
 /** The bundled example directory (no LDAP server needed). */
@@ -18,6 +20,8 @@ commands:
   confgen   generate the nginx configuration (= zmproxyconfgen; zmproxy confgen -h for options)
   prov      read and change proxy attributes of the directory (= zmprov, the proxy subset)
   config    enable or disable the mail and web proxy on a host (= zmproxyconfig)
+  ctl       start, stop, restart, reload nginx and the lookup service; status (= zmproxyctl)
+  conf      print nginx.conf with every include expanded (= zmproxyconf)
   lookup    run the route lookup service nginx asks (auth_http, auth_request)
   purge     drop cached routes of accounts from memcached (= zmproxypurge)
   example   render the bundled example directory into ./out/example and say where it went
@@ -35,6 +39,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return runProv(rest, io);
     case 'config':
       return runConfig(rest, io);
+    case 'ctl':
+      return runCtl(rest, io);
+    case 'conf':
+      return runConf(rest, io);
     case 'lookup':
       return runLookup(rest, io);
     case 'purge':

@@ -1,6 +1,7 @@
 /**
  * `zmproxyconfgen` (= `zmproxy confgen`): Zimbra's flags (ref §8) plus --source, --localconfig,
- * --hosts, --diff, --check, --json, --lenient, --marker. Thin: parse, call the engine, print.
+ * --hosts, --diff, --check, --json, --lenient, --marker, and the rewrite loop: --apply (one run)
+ * and --watch (the daemon). Thin: parse, build the adapters, call the engine, print.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +15,27 @@ import { formatDiff, planChanges } from '../plan/plan-changes.js';
 import { formatDefinitions, parseOverrides } from '../vars/registry.js';
 import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
+import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
+import { runApply } from '../engine/apply.js';
+import { formatApplyMetrics } from '../engine/apply-metrics.js';
+import { runWatch } from '../engine/watch.js';
+import { resolvePaths } from '../model/paths.js';
+import type { ApplyStateStore } from '../ports.js';
+import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
+import { createGenerationStore } from '../reload/generation-store.js';
+import { createInputFingerprint } from '../reload/input-probe.js';
+import { startMetricsServer } from '../reload/metrics-server.js';
+import { createNginxControl } from '../reload/nginx-control.js';
+import { createRunLock } from '../reload/run-lock.js';
+import { createSystemClock } from '../reload/system-clock.js';
+import { parseSourceSpec } from '../sources/ldif/index.js';
 import type { CliIo } from './shared/io.js';
-import { createDirectorySource, createHostResolver, loadLocalConfig } from './shared/inputs.js';
+import {
+  createDirectorySource,
+  createHostResolver,
+  loadLocalConfig,
+  resolveLdapOptions,
+} from './shared/inputs.js';
 import { EXIT, reportError } from './shared/run.js';
 
 /** The template set bundled with zmproxy (stock nginx), the default for -t. */
@@ -25,7 +45,31 @@ const USAGE = `zmproxyconfgen [options]
 
 Generates the nginx proxy configuration from the Zimbra directory.
 By default it renders zmproxy's templates for stock nginx; give -t DIR to render Zimbra's own
-templates (/opt/zimbra/conf/nginx/templates) exactly as ProxyConfGen does.`;
+templates (/opt/zimbra/conf/nginx/templates) exactly as ProxyConfGen does.
+
+--apply publishes a new generation in <workdir>/conf/nginx/generations/<id> after nginx -t,
+switches <workdir>/conf/nginx/current to it and reloads nginx; --watch does so whenever the
+inputs change. Exit codes of --apply: ${applyExitSummary()}.`;
+
+/** Exit codes of `--apply` (the other modes keep 0 ok, 1 error, 2 usage, 3 --check differs). */
+export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = {
+  unchanged: 0,
+  // A one-shot run waits out the reload interval instead of deferring; the daemon never exits.
+  deferred: 0,
+  error: 1,
+  reloaded: 10,
+  published: 10,
+  'validation-failed': 11,
+  refused: 12,
+  'rolled-back': 13,
+  'rollback-failed': 14,
+  'directory-unavailable': 15,
+  locked: 16,
+};
+
+function applyExitSummary(): string {
+  return '0 no change, 10 changed and reloaded, 11 nginx -t failed (old kept), 12 sanity guard refused, 13 reload failed (rolled back), 14 rollback failed, 15 directory unavailable, 16 locked, 1 error, 2 usage';
+}
 
 /** Runs zmproxyconfgen with `argv` (without the program name); returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
@@ -166,6 +210,77 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
       default: false,
       describe: 'Append #__SUCCESS__ to nginx.conf, as ProxyConfGen does',
     })
+    .option('apply', {
+      type: 'boolean',
+      default: false,
+      describe: 'Publish a tested generation and reload nginx (see the exit codes above)',
+    })
+    .option('watch', {
+      type: 'boolean',
+      default: false,
+      describe: 'Run as a daemon: --apply whenever the inputs change',
+    })
+    .option('interval', {
+      type: 'number',
+      default: 10,
+      describe: '--watch: seconds between two polls of the inputs',
+    })
+    .option('full-interval', {
+      type: 'number',
+      default: 300,
+      describe: '--watch: a full render at least this often, in seconds',
+    })
+    .option('splay', {
+      type: 'number',
+      default: 0,
+      describe: '--apply: wait a random 0..S seconds first (cron on many proxies)',
+    })
+    .option('min-reload-interval', {
+      type: 'number',
+      default: 5,
+      describe: 'Seconds between two reloads; later changes wait and are coalesced',
+    })
+    .option('lock-wait', {
+      type: 'number',
+      default: 0,
+      describe: 'Seconds to wait for another run to finish before giving up (exit 16)',
+    })
+    .option('max-shrink', {
+      type: 'number',
+      default: 0.5,
+      describe:
+        'Refuse to publish when a lookup handler or upstream list shrinks by more than this share',
+    })
+    .option('force', {
+      type: 'boolean',
+      default: false,
+      describe: 'Publish even when the sanity guard objects',
+    })
+    .option('keep', { type: 'number', default: 5, describe: 'Generations kept on disk' })
+    .option('nginx', { type: 'string', default: 'nginx', describe: 'The nginx binary' })
+    .option('test-timeout', {
+      type: 'number',
+      default: 30,
+      describe: 'Seconds nginx -t may take',
+    })
+    .option('reload-timeout', {
+      type: 'number',
+      default: 10,
+      describe: 'Seconds nginx may take to serve the new generation after the reload',
+    })
+    .option('reload', {
+      type: 'boolean',
+      default: true,
+      describe: 'Reload nginx after publishing (--no-reload: publish only)',
+    })
+    .option('metrics-file', {
+      type: 'string',
+      describe: 'Write Prometheus metrics to FILE after each run (node_exporter textfile)',
+    })
+    .option('metrics-listen', {
+      type: 'string',
+      describe: '--watch: serve Prometheus metrics on HOST:PORT (/metrics, /healthz)',
+    })
     .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces' })
     .help('h')
     .alias('h', 'help')
@@ -195,9 +310,56 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
       hint: 'zmproxyconfgen -h lists the options',
     });
   }
-  if ([parsed.diff, parsed.check, parsed.n].filter(Boolean).length > 1) {
-    throw new ProxyConfError('E_USAGE', '--diff, --check and -n exclude each other', {
-      hint: 'give one of them',
+  if (
+    [parsed.diff, parsed.check, parsed.n, parsed.apply, parsed.watch].filter(Boolean).length > 1
+  ) {
+    throw new ProxyConfError(
+      'E_USAGE',
+      '--diff, --check, -n, --apply and --watch exclude each other',
+      {
+        hint: 'give one of them',
+      },
+    );
+  }
+  if ((parsed.apply || parsed.watch) && parsed.i !== 'nginx/includes') {
+    throw new ProxyConfError('E_USAGE', '-i cannot be combined with --apply or --watch', {
+      hint: 'a generation keeps its includes in <workdir>/conf/nginx/generations/<id>/includes',
+    });
+  }
+  for (const name of [
+    'interval',
+    'full-interval',
+    'splay',
+    'min-reload-interval',
+    'lock-wait',
+    'test-timeout',
+    'reload-timeout',
+  ] as const) {
+    if (!Number.isFinite(parsed[name]) || parsed[name] < 0) {
+      throw new ProxyConfError(
+        'E_USAGE',
+        `--${name} must be a number of seconds (got ${String(parsed[name])})`,
+      );
+    }
+  }
+  if (!(parsed['max-shrink'] >= 0 && parsed['max-shrink'] <= 1)) {
+    throw new ProxyConfError(
+      'E_USAGE',
+      `--max-shrink must be between 0 and 1 (got ${String(parsed['max-shrink'])})`,
+    );
+  }
+  if (!Number.isInteger(parsed.keep) || parsed.keep < 2) {
+    throw new ProxyConfError(
+      'E_USAGE',
+      `--keep must be an integer of at least 2 (got ${String(parsed.keep)})`,
+      {
+        hint: 'the previous generation is what a failed reload rolls back to',
+      },
+    );
+  }
+  if (parsed['metrics-listen'] !== undefined && !parsed.watch) {
+    throw new ProxyConfError('E_USAGE', '--metrics-listen needs --watch', {
+      hint: 'a one-shot run writes --metrics-file instead',
     });
   }
   return {
@@ -226,6 +388,22 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
     lenient: parsed.lenient,
     marker: parsed.marker,
     debug: parsed.debug,
+    apply: parsed.apply,
+    watch: parsed.watch,
+    intervalMs: parsed.interval * 1000,
+    fullIntervalMs: parsed['full-interval'] * 1000,
+    splaySeconds: parsed.splay,
+    minReloadIntervalMs: parsed['min-reload-interval'] * 1000,
+    lockWaitMs: parsed['lock-wait'] * 1000,
+    maxShrink: parsed['max-shrink'],
+    force: parsed.force,
+    keep: parsed.keep,
+    nginx: parsed.nginx,
+    testTimeoutMs: parsed['test-timeout'] * 1000,
+    reloadTimeoutMs: parsed['reload-timeout'] * 1000,
+    noReload: !parsed.reload,
+    metricsFile: parsed['metrics-file'],
+    metricsListen: parsed['metrics-listen'],
   };
 }
 
@@ -248,6 +426,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
       includeDir: args.includeDir,
       configPrefix: args.prefix,
       templatePrefix: args.templatePrefix,
+      generationLayout: args.apply || args.watch,
     },
     serverName: args.server,
     overrides,
@@ -271,6 +450,10 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     printWarnings(computed.warnings, io);
     io.stdout(formatDefinitions(computed.vars));
     return EXIT.ok;
+  }
+  if (args.apply || args.watch) {
+    const render = () => generate(options, { ...deps, templates: createTemplateStore() });
+    return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
   }
   const generation = await generate(options, { ...deps, templates: createTemplateStore() });
   const current = await files.readMany(generation.files.map((file) => file.path));
@@ -338,4 +521,168 @@ function summary(generation: Generation, changes: readonly FileChange[], written
     unchanged: paths('unchanged'),
     warnings: generation.warnings,
   };
+}
+
+/** The adapters and options of the rewrite loop, built from the flags. */
+function applyContext(args: Args, render: () => Promise<Generation>) {
+  const paths = resolvePaths({
+    workdir: args.workdir,
+    configPrefix: args.prefix,
+    generationLayout: true,
+  });
+  const nginxDir = `${paths.confDir}/nginx`;
+  const state = createApplyStateStore(`${nginxDir}/zmproxy-apply-state.json`);
+  const deps: ApplyDeps = {
+    render,
+    generations: createGenerationStore({
+      liveDir: paths.liveDir,
+      generationsDir: paths.generationsDir,
+      configPrefix: paths.configPrefix,
+    }),
+    nginx: createNginxControl({
+      nginx: args.nginx,
+      prefix: `${args.workdir}/`,
+      testTimeoutMs: args.testTimeoutMs,
+    }),
+    lock: createRunLock(`${nginxDir}/zmproxy-apply.lock`),
+    state,
+    clock: createSystemClock(),
+  };
+  const options: ApplyOptions = {
+    splaySeconds: args.splaySeconds,
+    minReloadIntervalMs: args.minReloadIntervalMs,
+    lockWaitMs: args.lockWaitMs,
+    maxShrink: args.maxShrink,
+    force: args.force,
+    keep: args.keep,
+    confirmTimeoutMs: args.reloadTimeoutMs,
+    noReload: args.noReload,
+  };
+  return { deps, options, state };
+}
+
+async function writeMetricsFile(
+  file: string | undefined,
+  state: ApplyStateStore,
+  daemon: boolean,
+): Promise<void> {
+  if (file === undefined) return;
+  await writeTextAtomic(file, formatApplyMetrics(await state.read(), { daemon }));
+}
+
+/** `--apply`: one run; prints what happened; the exit code says how it ended (APPLY_EXIT). */
+async function runApplyOnce(
+  args: Args,
+  render: () => Promise<Generation>,
+  io: CliIo,
+): Promise<number> {
+  const { deps, options, state } = applyContext(args, render);
+  const result = await runApply(options, deps);
+  await writeMetricsFile(args.metricsFile, state, false);
+  if (args.json) {
+    io.stdout(`${JSON.stringify(applyLogLine(result))}\n`);
+  } else {
+    printWarnings(result.warnings, io);
+    const failed = APPLY_EXIT[result.outcome] !== 0 && APPLY_EXIT[result.outcome] !== 10;
+    if (failed && result.error !== undefined) {
+      reportError(result.error, io, args.debug);
+    } else {
+      (failed ? io.stderr : io.stdout)(`${failed ? 'error: ' : ''}${result.message}\n`);
+    }
+    for (const line of result.details) io.stderr(`  ${line}\n`);
+    if (args.verbose) for (const path of result.changed) io.stderr(`changed ${path}\n`);
+  }
+  return APPLY_EXIT[result.outcome];
+}
+
+function applyLogLine(result: ApplyResult): Record<string, unknown> {
+  return {
+    outcome: result.outcome,
+    exitCode: APPLY_EXIT[result.outcome],
+    generation: result.generation,
+    previous: result.previous,
+    hash: result.hash,
+    changed: result.changed,
+    durations: result.durations,
+    message: result.message,
+    details: result.details,
+    warnings: result.warnings.map((warning) => warning.message),
+  };
+}
+
+/** `--watch`: the daemon. SIGTERM/SIGINT end it after the running pass, SIGHUP forces a pass. */
+async function runWatchMode(
+  args: Args,
+  render: () => Promise<Generation>,
+  io: CliIo,
+): Promise<number> {
+  const { deps, options, state } = applyContext(args, render);
+  const stop = new AbortController();
+  const onStop = (): void => stop.abort();
+  let force: (() => void) | undefined;
+  const onHup = (): void => force?.();
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  let metricsText = formatApplyMetrics(await state.read(), { daemon: true });
+  const server =
+    args.metricsListen === undefined
+      ? undefined
+      : await startMetricsServer(args.metricsListen, () => metricsText);
+  const source = args.source === undefined ? undefined : parseSourceSpec(args.source);
+  const ldap =
+    source?.kind === 'ldif'
+      ? undefined
+      : await resolveLdapOptions(args.source, {
+          localConfig: await loadLocalConfig(args.localconfig),
+          bindDn: args.bindDn,
+          bindPasswordFile: args.bindPasswordFile,
+        });
+  const fingerprint = createInputFingerprint({
+    files: [
+      ...(source?.kind === 'ldif' ? source.files : []),
+      ...[args.localconfig, args.hosts].filter((file): file is string => file !== undefined),
+    ],
+    dirs: [args.templateDir],
+    ldap,
+  });
+  io.stdout(
+    `${JSON.stringify({ time: new Date().toISOString(), event: 'start', pid: process.pid, workdir: args.workdir })}\n`,
+  );
+  try {
+    await runWatch(
+      {
+        intervalMs: args.intervalMs,
+        fullIntervalMs: args.fullIntervalMs,
+        signal: stop.signal,
+      },
+      {
+        pass: () =>
+          runApply(
+            { ...options, splaySeconds: 0, deferInsteadOfWait: true, signal: stop.signal },
+            deps,
+          ),
+        fingerprint,
+        clock: deps.clock,
+        log: (line) => io.stdout(`${JSON.stringify(line)}\n`),
+        onForce: (trigger) => {
+          force = trigger;
+        },
+        afterPass: async () => {
+          const current = await state.read();
+          metricsText = formatApplyMetrics(current, { daemon: true });
+          await writeMetricsFile(args.metricsFile, state, true);
+        },
+      },
+    );
+  } finally {
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
+    await server?.close();
+  }
+  io.stdout(
+    `${JSON.stringify({ time: new Date().toISOString(), event: 'stop', pid: process.pid })}\n`,
+  );
+  return EXIT.ok;
 }

@@ -33,6 +33,9 @@ export const STOCK_LC = {
   shutdownTimeout: 'zmproxy_worker_shutdown_timeout',
 } as const;
 
+/** Default of `stock.generation.listen`: where nginx serves the generation marker. */
+export const STOCK_GENERATION_LISTEN = '127.0.0.1:7078';
+
 /** Where the lookup service answers nginx's `auth_http` requests: the NLE's own path (ref §7.2). */
 export const STOCK_LOOKUP_PATH = '/service/extension/nginx-lookup';
 
@@ -441,6 +444,28 @@ function formatStockImapCapabilities(ctx: VarContext): string {
 }
 
 export const STOCK_VARIABLES: readonly VariableDefinition[] = [
+  // zmproxyconfgen --apply (generation directories, see model/paths.ts)
+  customVar({
+    name: 'stock.generation.enabled',
+    area: 'stock',
+    description:
+      'Enables the include of the generation marker (zmproxyconfgen --apply): a loopback-only server answering the generation id',
+    type: 'enabler',
+    defaultText: '#',
+    compute: (ctx) => enabler(ctx.paths.generationLayout),
+  }),
+  constVar(
+    'stock.generation.file',
+    'stock',
+    'The generation marker include, written by zmproxyconfgen --apply into each generation directory',
+    (ctx) => ctx.paths.generationMarkerFile,
+  ),
+  constVar(
+    'stock.generation.listen',
+    'stock',
+    'Loopback address:port where nginx answers GET /zmproxy-generation with the generation id it serves (--apply)',
+    STOCK_GENERATION_LISTEN,
+  ),
   // Process
   customVar({
     name: 'stock.mail.module',

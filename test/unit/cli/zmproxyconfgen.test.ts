@@ -176,3 +176,29 @@ describe('zmproxyconfgen -n', () => {
     expect(listFiles(work)).toEqual([]);
   });
 });
+
+describe('zmproxyconfgen --apply arguments', () => {
+  it.each([
+    [['--apply', '--diff'], /exclude each other/],
+    [['--apply', '-i', 'other'], /-i cannot be combined/],
+    [['--apply', '--max-shrink', '2'], /--max-shrink/],
+    [['--apply', '--keep', '1'], /--keep/],
+    [['--apply', '--metrics-listen', '127.0.0.1:9'], /needs --watch/],
+  ])('rejects %j as a usage error', async (args, message) => {
+    const { io, out } = captureIo();
+    expect(await run([...EXAMPLE_ARGS, '-w', testdir(), ...args], io)).toBe(2);
+    expect(out.stderr).toMatch(message);
+  });
+
+  it('reports an unreadable directory with exit code 15 and writes nothing', async () => {
+    const work = testdir();
+    const { io, out } = captureIo();
+    const code = await run(
+      ['--source', `ldif:${work}/missing.ldif`, '-w', work, '--apply', '--nginx', '/bin/false'],
+      io,
+    );
+    expect(out.stderr).toMatch(/^error: /m);
+    expect(code).toBe(15);
+    expect(readdirSync(join(work, 'conf/nginx')).sort()).toEqual(['zmproxy-apply-state.json']);
+  });
+});

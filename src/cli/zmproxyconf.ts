@@ -1,0 +1,183 @@
+/**
+ * `zmproxy conf` (= Zimbra's `zmproxyconf`, ref §10.2): prints nginx.conf with every `include`
+ * replaced by the included files, recursively. Relative includes are resolved as nginx does,
+ * against the directory of the main file (Zimbra's script needed a `working_directory` line
+ * first; ours does not), and wildcards expand in name order.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { ProxyConfError } from '../errors.js';
+import type { CliIo } from './shared/io.js';
+import { EXIT, reportError } from './shared/run.js';
+
+/** Options of {@link expandNginxConf}. */
+export interface ExpandOptions {
+  /** `-m`: `# begin:<file>` / `# end:<file>` around each included file. @default false */
+  markers?: boolean;
+  /** `-i`: indent included text two spaces per level. @default false */
+  indent?: boolean;
+  /** `-n`: leave comment lines out. @default false */
+  noComments?: boolean;
+  /** `-e`: leave empty lines out. @default false */
+  noEmpty?: boolean;
+}
+
+/** How {@link expandNginxConf} reads files and lists directories (node:fs by default). */
+export interface ExpandDeps {
+  readFile: (path: string) => string;
+  listDir: (path: string) => string[];
+}
+
+const NODE_FS: ExpandDeps = {
+  readFile: (path) => readFileSync(path, 'utf8'),
+  listDir: (path) => readdirSync(path),
+};
+
+const INCLUDE = /^\s*include\s+("?)([^";\s]+)\1\s*;\s*(#.*)?$/;
+
+/** The text of `file` with its includes expanded; throws E_INPUT for a missing file or a loop. */
+export function expandNginxConf(
+  file: string,
+  options: ExpandOptions = {},
+  deps: ExpandDeps = NODE_FS,
+): string {
+  const root = dirname(resolve(file));
+  const out: string[] = [];
+  const visit = (path: string, depth: number, stack: readonly string[]): void => {
+    if (stack.includes(path)) {
+      throw new ProxyConfError('E_INPUT', `include loop: ${[...stack, path].join(' → ')}`);
+    }
+    let text: string;
+    try {
+      text = deps.readFile(path);
+    } catch (error) {
+      throw new ProxyConfError('E_INPUT', `cannot read ${path}: ${(error as Error).message}`, {
+        cause: error,
+        hint: 'generate the configuration first: zmproxyconfgen (--apply)',
+      });
+    }
+    const pad = options.indent === true ? '  '.repeat(depth) : '';
+    if (options.markers === true && depth > 0) out.push(`${pad}# begin:${path}`);
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    for (const line of lines) {
+      const match = INCLUDE.exec(line);
+      if (match !== null) {
+        const target = match[2] ?? '';
+        for (const included of resolveInclude(target, root, deps)) {
+          visit(included, depth + 1, [...stack, path]);
+        }
+        continue;
+      }
+      const trimmed = line.trim();
+      if (options.noEmpty === true && trimmed === '') continue;
+      if (options.noComments === true && trimmed.startsWith('#')) continue;
+      out.push(`${pad}${line}`);
+    }
+    if (options.markers === true && depth > 0) out.push(`${pad}# end:${path}`);
+  };
+  visit(resolve(file), 0, []);
+  return `${out.join('\n')}\n`;
+}
+
+function resolveInclude(target: string, root: string, deps: ExpandDeps): string[] {
+  const path = isAbsolute(target) ? target : join(root, target);
+  const name = basename(path);
+  if (!/[*?[]/.test(name)) return [path];
+  const pattern = new RegExp(
+    `^${name
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+  let names: string[];
+  try {
+    names = deps.listDir(dirname(path));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((entry) => pattern.test(entry))
+    .sort()
+    .map((entry) => join(dirname(path), entry));
+}
+
+/** The main file of a work directory: the served generation when --apply manages it. */
+export function defaultConfFile(workdir: string): string {
+  const live = `${workdir}/conf/nginx/current/nginx.conf`;
+  return existsSync(live) ? live : `${workdir}/conf/nginx.conf`;
+}
+
+const USAGE = `usage: zmproxyconf [-m] [-i] [-n] [-e] [-w DIR] [FILE]
+
+Prints nginx.conf (default: <workdir>/conf/nginx/current/nginx.conf when --apply manages the
+work directory, else <workdir>/conf/nginx.conf) with every include expanded.
+
+  -m, --markers     mark each included file with # begin:<file> and # end:<file>
+  -i, --indent      indent included files two spaces per level
+  -n, --nocomments  leave comment lines out
+  -e, --noempty     leave empty lines out
+  -w DIR            work directory (default /opt/zimbra)
+  -h, --help        this text
+`;
+
+/** Runs zmproxyconf with `argv` (without the program name); returns the exit code. */
+export function run(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const options: ExpandOptions = {};
+    let workdir = '/opt/zimbra';
+    let file: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+      const arg = argv[i] ?? '';
+      if (/^-[mine]{2,}$/.test(arg)) {
+        for (const flag of arg.slice(1)) applyFlag(`-${flag}`, options);
+      } else if (applyFlag(arg, options)) {
+        continue;
+      } else if (arg === '-h' || arg === '--help') {
+        io.stdout(USAGE);
+        return Promise.resolve(EXIT.ok);
+      } else if (arg === '-w' || arg === '--workdir') {
+        const value = argv[++i];
+        if (value === undefined) throw usage(`${arg} needs a directory`);
+        workdir = resolve(value);
+      } else if (arg.startsWith('-')) {
+        throw usage(`unknown option ${arg}`);
+      } else if (file === undefined) {
+        file = arg;
+      } else {
+        throw usage(`unexpected argument ${arg}`);
+      }
+    }
+    io.stdout(expandNginxConf(file ?? defaultConfFile(workdir), options));
+    return Promise.resolve(EXIT.ok);
+  } catch (error) {
+    return Promise.resolve(reportError(error, io, false));
+  }
+}
+
+function applyFlag(arg: string, options: ExpandOptions): boolean {
+  switch (arg) {
+    case '-m':
+    case '--markers':
+      options.markers = true;
+      return true;
+    case '-i':
+    case '--indent':
+      options.indent = true;
+      return true;
+    case '-n':
+    case '--nocomments':
+      options.noComments = true;
+      return true;
+    case '-e':
+    case '--noempty':
+      options.noEmpty = true;
+      return true;
+    default:
+      return false;
+  }
+}
+
+function usage(message: string): ProxyConfError {
+  return new ProxyConfError('E_USAGE', message, { hint: 'zmproxyconf -h lists the options' });
+}

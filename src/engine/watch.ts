@@ -1,0 +1,135 @@
+/**
+ * The `--watch` daemon's loop: poll a cheap fingerprint of the inputs (LDIF mtimes or LDAP
+ * entryCSN/modifyTimestamp, localconfig and template mtimes); run a full pass when it changed,
+ * when a pass is pending (deferred by the reload interval, failed), when forced (SIGHUP), and
+ * every `fullIntervalMs` anyway (DNS answers and anything the fingerprint cannot see). A pass
+ * renders everything and compares the generation hash, so the fingerprint only decides when.
+ * A failing pass keeps the last good generation and is retried with exponential backoff.
+ */
+import type { Clock } from '../ports.js';
+import type { ApplyResult } from './apply.js';
+
+/** Options of {@link runWatch}. */
+export interface WatchOptions {
+  /** Time between two polls of the fingerprint, in ms. @default 10000 */
+  intervalMs?: number;
+  /** A full pass at least this often, in ms. @default 300000 */
+  fullIntervalMs?: number;
+  /** First retry delay after a failed pass, in ms; doubles up to `maxBackoffMs`. @default 1000 */
+  minBackoffMs?: number;
+  /** @default 300000 */
+  maxBackoffMs?: number;
+  /** Ends the loop (SIGTERM); the running pass finishes first. */
+  signal: AbortSignal;
+}
+
+/** What {@link runWatch} uses. */
+export interface WatchDeps {
+  /** One pass (runApply with the daemon's options). */
+  pass: () => Promise<ApplyResult>;
+  /** The cheap fingerprint of the inputs; throws when the directory cannot be asked. */
+  fingerprint: () => Promise<string>;
+  clock: Clock;
+  /** One JSON log line per pass. */
+  log: (line: Record<string, unknown>) => void;
+  /** Registers the "force a pass now" trigger (SIGHUP); returns nothing. */
+  onForce: (trigger: () => void) => void;
+  /** Called after every pass (metrics). */
+  afterPass?: (result: ApplyResult) => void | Promise<void>;
+}
+
+const FAILURES = new Set([
+  'directory-unavailable',
+  'error',
+  'rolled-back',
+  'rollback-failed',
+  'validation-failed',
+  'refused',
+]);
+
+/** Runs until `options.signal` aborts. */
+export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<void> {
+  const { clock } = deps;
+  const interval = options.intervalMs ?? 10_000;
+  const fullInterval = options.fullIntervalMs ?? 300_000;
+  const minBackoff = options.minBackoffMs ?? 1000;
+  const maxBackoff = options.maxBackoffMs ?? 300_000;
+  let wake = new AbortController();
+  let forced = true;
+  deps.onForce(() => {
+    forced = true;
+    wake.abort();
+  });
+  options.signal.addEventListener('abort', () => wake.abort(), { once: true });
+
+  let lastFingerprint: string | undefined;
+  let lastFullAt = -Infinity;
+  let failures = 0;
+  let retryAt: number | undefined;
+  let pass = 0;
+  while (!options.signal.aborted) {
+    let fingerprint: string | undefined;
+    let probeError: string | undefined;
+    try {
+      fingerprint = await deps.fingerprint();
+    } catch (error) {
+      probeError = error instanceof Error ? error.message : String(error);
+    }
+    const now = clock.now();
+    const due =
+      forced ||
+      probeError !== undefined ||
+      fingerprint !== lastFingerprint ||
+      (retryAt !== undefined && now >= retryAt) ||
+      now - lastFullAt >= fullInterval;
+    let delay = interval;
+    if (due && (retryAt === undefined || now >= retryAt || forced)) {
+      const reason = forced
+        ? 'forced'
+        : probeError !== undefined
+          ? 'probe-failed'
+          : fingerprint !== lastFingerprint
+            ? 'inputs-changed'
+            : retryAt !== undefined
+              ? 'retry'
+              : 'periodic';
+      forced = false;
+      pass += 1;
+      const result = await deps.pass();
+      lastFullAt = clock.now();
+      deps.log({
+        time: new Date(clock.now()).toISOString(),
+        pass,
+        reason,
+        outcome: result.outcome,
+        generation: result.generation,
+        previous: result.previous,
+        hash: result.hash,
+        changed: result.changed.length,
+        durations: result.durations,
+        message: result.message,
+        ...(result.details.length > 0 ? { details: result.details.slice(0, 20) } : {}),
+        ...(probeError !== undefined ? { probeError } : {}),
+      });
+      await deps.afterPass?.(result);
+      if (FAILURES.has(result.outcome)) {
+        failures += 1;
+        delay = Math.min(maxBackoff, minBackoff * 2 ** (failures - 1));
+        retryAt = clock.now() + delay;
+      } else if (result.outcome === 'deferred' || result.outcome === 'locked') {
+        failures = 0;
+        retryAt = result.retryAt ?? clock.now() + interval;
+        delay = Math.max(0, Math.min(interval, retryAt - clock.now()));
+      } else {
+        failures = 0;
+        retryAt = undefined;
+        lastFingerprint = fingerprint;
+      }
+    } else if (retryAt !== undefined) {
+      delay = Math.max(0, Math.min(interval, retryAt - now));
+    }
+    if (options.signal.aborted) break;
+    await clock.sleep(delay, wake.signal);
+    if (wake.signal.aborted) wake = new AbortController();
+  }
+}

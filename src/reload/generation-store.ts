@@ -1,0 +1,190 @@
+/**
+ * GenerationStore on node:fs: `<confDir>/nginx/generations/<id>/` directories and the
+ * `<confDir>/nginx/current` symlink, switched by rename(2) of a temp symlink (atomic: nginx opens
+ * either the old or the new generation through it, never a mix of their files).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  unlink,
+} from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { ProxyConfError } from '../errors.js';
+import { GENERATION_MARKER_FILE } from '../model/paths.js';
+import type { GenerationMeta, GenerationStore } from '../ports.js';
+
+/** The file in each generation directory describing it. */
+export const GENERATION_META_FILE = 'zmproxy-generation.json';
+
+/** Options of {@link createGenerationStore}. */
+export interface GenerationStoreOptions {
+  /** The `current` symlink, e.g. `/opt/zimbra/conf/nginx/current`. */
+  liveDir: string;
+  /** The directory of the generations, e.g. `/opt/zimbra/conf/nginx/generations`. */
+  generationsDir: string;
+  /** The main file's name inside a generation. @default 'nginx.conf' */
+  configPrefix?: string | undefined;
+}
+
+/** Creates the GenerationStore of a work directory. */
+export function createGenerationStore(options: GenerationStoreOptions): GenerationStore {
+  const { liveDir, generationsDir } = options;
+  const dirOf = (id: string): string => {
+    if (!/^\d+$/.test(id)) throw new ProxyConfError('E_INTERNAL', `invalid generation id ${id}`);
+    return join(generationsDir, id);
+  };
+  return {
+    async current() {
+      return readCurrent(liveDir, generationsDir);
+    },
+    async list() {
+      try {
+        return (await readdir(generationsDir))
+          .filter((name) => /^\d+$/.test(name))
+          .sort((a, b) => Number(a) - Number(b));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw writeError(generationsDir, error);
+      }
+    },
+    async readMeta(id) {
+      try {
+        return JSON.parse(
+          await readFile(join(dirOf(id), GENERATION_META_FILE), 'utf8'),
+        ) as GenerationMeta;
+      } catch {
+        return undefined;
+      }
+    },
+    async readFiles(id) {
+      const root = dirOf(id);
+      const files = new Map<string, { content: string; mode: number }>();
+      let entries;
+      try {
+        entries = await readdir(root, { recursive: true, withFileTypes: true });
+      } catch {
+        return files;
+      }
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const path = relative(root, join(entry.parentPath, entry.name));
+        if (path === GENERATION_MARKER_FILE || path === GENERATION_META_FILE) continue;
+        const full = join(root, path);
+        files.set(path, {
+          content: await readFile(full, 'utf8'),
+          mode: (await stat(full)).mode & 0o777,
+        });
+      }
+      return files;
+    },
+    async stage(id, files, marker, meta) {
+      const root = dirOf(id);
+      try {
+        await rm(root, { recursive: true, force: true });
+        await mkdir(root, { recursive: true, mode: 0o755 });
+        const dirs = new Set<string>([root]);
+        const all = [...files, { path: GENERATION_MARKER_FILE, content: marker, mode: 0o644 }];
+        for (const file of all) dirs.add(dirname(join(root, file.path)));
+        for (const dir of dirs) await mkdir(dir, { recursive: true, mode: 0o755 });
+        await mapLimit(all, 32, (file) =>
+          writeDurable(join(root, file.path), file.content, file.mode),
+        );
+        // The meta file last: a generation with meta is complete.
+        await writeDurable(
+          join(root, GENERATION_META_FILE),
+          `${JSON.stringify(meta, null, 2)}\n`,
+          0o644,
+        );
+        for (const dir of dirs) await syncDir(dir);
+        await syncDir(generationsDir);
+      } catch (error) {
+        if (error instanceof ProxyConfError) throw error;
+        throw writeError(root, error);
+      }
+      return join(root, options.configPrefix ?? 'nginx.conf');
+    },
+    async switchTo(id) {
+      const target = relative(dirname(liveDir), dirOf(id));
+      const temp = `${liveDir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await symlink(target, temp);
+        await rename(temp, liveDir);
+        await syncDir(dirname(liveDir));
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw writeError(liveDir, error);
+      }
+    },
+    async remove(id) {
+      if ((await readCurrent(liveDir, generationsDir)) === id) return;
+      await rm(dirOf(id), { recursive: true, force: true });
+    },
+  };
+}
+
+async function readCurrent(liveDir: string, generationsDir: string): Promise<string | undefined> {
+  let target: string;
+  try {
+    target = await readlink(liveDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new ProxyConfError('E_WRITE', `${liveDir} is not a symlink to a generation`, {
+      hint: `move ${liveDir} away; --apply manages it`,
+      cause: error,
+    });
+  }
+  const resolved = join(dirname(liveDir), target);
+  return dirname(resolved) === generationsDir ? basename(resolved) : undefined;
+}
+
+async function writeDurable(path: string, content: string, mode: number): Promise<void> {
+  const handle = await open(path, 'wx', mode);
+  try {
+    // Keys must never be visible with a wider mode than asked for, whatever the umask.
+    await handle.chmod(mode);
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function writeError(path: string, error: unknown): ProxyConfError {
+  return new ProxyConfError('E_WRITE', `cannot write ${path}: ${(error as Error).message}`, {
+    cause: error,
+    hint: `check that ${dirname(path)} is writable`,
+  });
+}

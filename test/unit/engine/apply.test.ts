@@ -1,0 +1,330 @@
+import { describe, expect, it } from 'vitest';
+import type { ApplyDeps } from '../../../src/engine/apply.js';
+import {
+  checkGuard,
+  computeGenerationFiles,
+  computeGuardCounts,
+  renderGenerationMarker,
+  runApply,
+} from '../../../src/engine/apply.js';
+import type { Generation } from '../../../src/engine/generate.js';
+import { ProxyConfError } from '../../../src/errors.js';
+import { resolvePaths } from '../../../src/model/paths.js';
+import type { ApplyState, GenerationMeta, NginxTestResult } from '../../../src/ports.js';
+
+const PATHS = resolvePaths({ workdir: '/w', generationLayout: true });
+
+function generation(content: string, vars: Record<string, string> = {}): Generation {
+  return {
+    files: [
+      {
+        path: '/w/conf/nginx.conf',
+        content: 'http {\n    include zmproxy-generation.conf;\n}\n',
+        mode: 0o644,
+      },
+      { path: 'includes/nginx.conf.web', content, mode: 0o644 },
+    ],
+    warnings: [],
+    vars: new Map(
+      Object.entries({
+        'main.pidfile': '/w/log/nginx.pid',
+        'main.logfile': '/w/log/nginx.log',
+        'stock.generation.listen': '127.0.0.1:7078',
+        'zmlookup.:handlers': 'http://10.0.0.1:7072/ http://10.0.0.2:7072/',
+        ...vars,
+      }),
+    ),
+    server: 'proxy',
+    paths: PATHS,
+    snapshot: {
+      globalConfig: { dn: '', attributes: new Map() },
+      servers: [],
+      domains: [],
+    } as never,
+  };
+}
+
+/** An in-memory world: generations, a fake nginx serving what it last loaded, a clock. */
+function world(options: { testOk?: boolean; running?: boolean } = {}) {
+  let reloadBreaks = false;
+  const dirs = new Map<
+    string,
+    { files: Map<string, { content: string; mode: number }>; meta: GenerationMeta }
+  >();
+  let current: string | undefined;
+  let served: string | undefined;
+  let now = 1_000_000;
+  const events: string[] = [];
+  let state: ApplyState = {
+    runs: 0,
+    reloads: 0,
+    reloadFailures: 0,
+    validationFailures: 0,
+    guardRefusals: 0,
+    directoryFailures: 0,
+    durations: {},
+  };
+  let locked = false;
+  let render: () => Promise<Generation> = () => Promise.resolve(generation('a'));
+  const deps: ApplyDeps = {
+    render: () => render(),
+    generations: {
+      current: () => Promise.resolve(current),
+      list: () => Promise.resolve([...dirs.keys()].sort((a, b) => Number(a) - Number(b))),
+      readMeta: (id) => Promise.resolve(dirs.get(id)?.meta),
+      readFiles: (id) => Promise.resolve(new Map(dirs.get(id)?.files ?? [])),
+      stage: (id, files, _marker, meta) => {
+        events.push(`stage ${id}`);
+        dirs.set(id, {
+          files: new Map(files.map((f) => [f.path, { content: f.content, mode: f.mode }])),
+          meta,
+        });
+        return Promise.resolve(`/w/conf/nginx/generations/${id}/nginx.conf`);
+      },
+      switchTo: (id) => {
+        events.push(`switch ${id}`);
+        current = id;
+        return Promise.resolve();
+      },
+      remove: (id) => {
+        events.push(`remove ${id}`);
+        dirs.delete(id);
+        return Promise.resolve();
+      },
+    },
+    nginx: {
+      test: (): Promise<NginxTestResult> =>
+        Promise.resolve(
+          options.testOk === false
+            ? { ok: false, output: 'nginx: [emerg] duplicate', timedOut: false }
+            : { ok: true, output: '', timedOut: false },
+        ),
+      masterPid: () => Promise.resolve(options.running === false ? undefined : 42),
+      reload: () => {
+        events.push('reload');
+        // A broken reload keeps serving what was served (as nginx does after a failed bind).
+        if (!reloadBreaks || current !== [...dirs.keys()].pop()) served = current;
+        return Promise.resolve();
+      },
+      servedGeneration: () => Promise.resolve(served),
+      errorLogMark: () => Promise.resolve(0),
+      errorsSince: () => Promise.resolve([]),
+    },
+    lock: {
+      acquire: () => {
+        if (locked) return Promise.resolve({ holder: 'pid 1' });
+        locked = true;
+        return Promise.resolve({
+          release: () => {
+            locked = false;
+            return Promise.resolve();
+          },
+        });
+      },
+    },
+    state: {
+      read: () => Promise.resolve(state),
+      write: (next) => {
+        state = next;
+        return Promise.resolve();
+      },
+    },
+    clock: {
+      now: () => now,
+      sleep: (ms) => {
+        now += ms;
+        return Promise.resolve();
+      },
+    },
+  };
+  return {
+    deps,
+    events,
+    dirs,
+    get current() {
+      return current;
+    },
+    get served() {
+      return served;
+    },
+    set served(id: string | undefined) {
+      served = id;
+    },
+    get state() {
+      return state;
+    },
+    setRender(fn: () => Promise<Generation>) {
+      render = fn;
+    },
+    advance(ms: number) {
+      now += ms;
+    },
+    lock() {
+      locked = true;
+    },
+    breakReloads() {
+      reloadBreaks = true;
+    },
+  };
+}
+
+describe('runApply', () => {
+  it('publishes the first generation, reloads and confirms it', async () => {
+    const w = world();
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('reloaded');
+    expect(w.events).toEqual(['stage 1', 'switch 1', 'reload']);
+    expect(w.served).toBe('1');
+    expect(w.state.reloads).toBe(1);
+  });
+
+  it('writes nothing and reloads nothing when nothing changed', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    w.events.length = 0;
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('unchanged');
+    expect(w.events).toEqual([]);
+  });
+
+  it('keeps the old generation when nginx -t fails', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    const failing = world({ testOk: false });
+    Object.assign(failing.deps, { generations: w.deps.generations, state: w.deps.state });
+    w.setRender(() => Promise.resolve(generation('b')));
+    failing.deps.render = w.deps.render;
+    const result = await runApply({}, failing.deps);
+    expect(result.outcome).toBe('validation-failed');
+    expect(w.current).toBe('1');
+    expect(w.dirs.has('2')).toBe(false);
+    expect(w.state.validationFailures).toBe(1);
+  });
+
+  it('switches back and reloads the previous generation when the new one is not served', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    expect(w.served).toBe('1');
+    w.breakReloads();
+    w.setRender(() => Promise.resolve(generation('b')));
+    const result = await runApply({ confirmTimeoutMs: 200 }, w.deps);
+    expect(result.outcome).toBe('rolled-back');
+    expect(w.current).toBe('1');
+    expect(w.served).toBe('1');
+    expect(w.events.slice(-4)).toEqual(['reload', 'switch 1', 'reload', 'remove 2']);
+  });
+
+  it('reports a locked run without touching anything', async () => {
+    const w = world();
+    w.lock();
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('locked');
+    expect(w.events).toEqual([]);
+  });
+
+  it('reports an unreachable directory and leaves files untouched', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    w.events.length = 0;
+    w.setRender(() => Promise.reject(new ProxyConfError('E_LDAP_CONNECT', 'connect ECONNREFUSED')));
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('directory-unavailable');
+    expect(w.events).toEqual([]);
+    expect(w.state.directoryFailures).toBe(1);
+  });
+
+  it('refuses to publish when the lookup handlers disappear, unless forced', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    w.setRender(() => Promise.resolve(generation('b', { 'zmlookup.:handlers': '' })));
+    expect((await runApply({}, w.deps)).outcome).toBe('refused');
+    expect(w.current).toBe('1');
+    expect((await runApply({ force: true }, w.deps)).outcome).toBe('reloaded');
+    expect(w.current).toBe('2');
+  });
+
+  it('waits out the minimum reload interval and publishes what changed meanwhile', async () => {
+    const w = world();
+    await runApply({ minReloadIntervalMs: 10_000 }, w.deps);
+    let renders = 0;
+    w.setRender(() => Promise.resolve(generation(++renders === 1 ? 'b' : 'c')));
+    const result = await runApply({ minReloadIntervalMs: 10_000 }, w.deps);
+    expect(result.outcome).toBe('reloaded');
+    expect(renders).toBe(2);
+    expect(w.dirs.get('2')?.files.get('includes/nginx.conf.web')?.content).toBe('c');
+  });
+
+  it('defers instead of waiting for the daemon', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    w.setRender(() => Promise.resolve(generation('b')));
+    const result = await runApply(
+      { minReloadIntervalMs: 10_000, deferInsteadOfWait: true },
+      w.deps,
+    );
+    expect(result.outcome).toBe('deferred');
+    expect(result.retryAt).toBeGreaterThan(0);
+    expect(w.current).toBe('1');
+  });
+
+  it('reloads an unchanged generation that nginx does not serve yet (a run killed mid-switch)', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    w.setRender(() => Promise.resolve(generation('b')));
+    await runApply({ noReload: true }, w.deps);
+    expect(w.current).toBe('2');
+    expect(w.served).toBe('1');
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('reloaded');
+    expect(w.served).toBe('2');
+  });
+
+  it('publishes without reloading when nginx is not running', async () => {
+    const w = world({ running: false });
+    expect((await runApply({}, w.deps)).outcome).toBe('published');
+    expect(w.events).toEqual(['stage 1', 'switch 1']);
+  });
+
+  it('keeps the configured number of generations', async () => {
+    const w = world();
+    for (const text of ['a', 'b', 'c', 'd', 'e']) {
+      w.setRender(() => Promise.resolve(generation(text)));
+      await runApply({ keep: 3 }, w.deps);
+    }
+    expect([...w.dirs.keys()]).toEqual(['3', '4', '5']);
+  });
+});
+
+describe('generation helpers', () => {
+  it('places the main file at the top of the generation directory', () => {
+    expect(computeGenerationFiles(generation('x')).map((file) => file.path)).toEqual([
+      'nginx.conf',
+      'includes/nginx.conf.web',
+    ]);
+  });
+
+  it('counts lookup handlers and upstream servers', () => {
+    expect(
+      computeGuardCounts(
+        new Map([
+          ['zmlookup.:handlers', 'http://a/ http://b/'],
+          ['web.upstream.:servers', 'server    a:8080;\n    server    b:8080;'],
+        ]),
+      ),
+    ).toEqual({ 'lookup handlers': 2, 'http upstream servers': 2 });
+  });
+
+  it('objects to an emptied list and to a shrink beyond the share', () => {
+    expect(checkGuard({ x: 4 }, { x: 0 }, 0.5)).toHaveLength(1);
+    expect(checkGuard({ x: 4 }, { x: 1 }, 0.5)).toHaveLength(1);
+    expect(checkGuard({ x: 4 }, { x: 2 }, 0.5)).toEqual([]);
+    expect(checkGuard(undefined, { x: 0 }, 0.5)).toEqual([]);
+  });
+
+  it('serves the generation id on the loopback listener only', () => {
+    const marker = renderGenerationMarker('7', '127.0.0.1:7078');
+    expect(marker).toContain('listen      127.0.0.1:7078;');
+    expect(marker).toContain('return        200 "7\\n";');
+    expect(marker).toContain('deny        all;');
+  });
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { ApplyOutcome, ApplyResult } from '../../../src/engine/apply.js';
+import { runWatch } from '../../../src/engine/watch.js';
+
+function result(outcome: ApplyOutcome, extra: Partial<ApplyResult> = {}): ApplyResult {
+  return {
+    outcome,
+    changed: [],
+    message: outcome,
+    details: [],
+    durations: {},
+    warnings: [],
+    ...extra,
+  };
+}
+
+/** Runs the loop on a fake clock until `passes` passes ran or `until` ms passed. */
+async function watch(options: {
+  outcomes: (n: number, now: number) => ApplyResult;
+  fingerprint: (now: number) => string | Error;
+  until: number;
+  force?: number[];
+}) {
+  let now = 0;
+  const stop = new AbortController();
+  const passes: { at: number; reason: unknown; outcome: unknown }[] = [];
+  let trigger: (() => void) | undefined;
+  const forces = [...(options.force ?? [])];
+  await runWatch(
+    {
+      intervalMs: 1000,
+      fullIntervalMs: 60_000,
+      minBackoffMs: 1000,
+      maxBackoffMs: 8000,
+      signal: stop.signal,
+    },
+    {
+      pass: () => Promise.resolve(options.outcomes(passes.length + 1, now)),
+      fingerprint: () => {
+        const value = options.fingerprint(now);
+        return value instanceof Error ? Promise.reject(value) : Promise.resolve(value);
+      },
+      clock: {
+        now: () => now,
+        sleep: (ms) => {
+          now += ms;
+          if (forces.length > 0 && now >= (forces[0] ?? Infinity)) {
+            forces.shift();
+            trigger?.();
+          }
+          if (now >= options.until) stop.abort();
+          return Promise.resolve();
+        },
+      },
+      log: (line) => passes.push({ at: now, reason: line['reason'], outcome: line['outcome'] }),
+      onForce: (fn) => {
+        trigger = fn;
+      },
+    },
+  );
+  return passes;
+}
+
+describe('runWatch', () => {
+  it('runs a pass at start and then only when the fingerprint changes', async () => {
+    const passes = await watch({
+      outcomes: () => result('unchanged'),
+      fingerprint: (now) => (now < 5000 ? 'a' : 'b'),
+      until: 10_000,
+    });
+    expect(passes.map((p) => [p.at, p.reason])).toEqual([
+      [0, 'forced'],
+      [5000, 'inputs-changed'],
+    ]);
+  });
+
+  it('retries a failing pass with exponential backoff, keeping nothing else to do', async () => {
+    const passes = await watch({
+      outcomes: () => result('directory-unavailable'),
+      fingerprint: () => new Error('ldap down'),
+      until: 20_000,
+    });
+    expect(passes.map((p) => p.at)).toEqual([0, 1000, 3000, 7000, 15_000]);
+  });
+
+  it('publishes a deferred change when the reload interval allows it', async () => {
+    const passes = await watch({
+      outcomes: (n, now) =>
+        n === 1 ? result('deferred', { retryAt: now + 2500 }) : result('reloaded'),
+      fingerprint: () => 'a',
+      until: 5000,
+    });
+    expect(passes.map((p) => [p.at, p.outcome])).toEqual([
+      [0, 'deferred'],
+      [2500, 'reloaded'],
+    ]);
+  });
+
+  it('runs a pass at once when forced (SIGHUP)', async () => {
+    const passes = await watch({
+      outcomes: () => result('unchanged'),
+      fingerprint: () => 'a',
+      until: 5000,
+      force: [3000],
+    });
+    expect(passes.map((p) => [p.at, p.reason])).toEqual([
+      [0, 'forced'],
+      [3000, 'forced'],
+    ]);
+  });
+});
