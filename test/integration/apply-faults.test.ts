@@ -411,6 +411,8 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
     expect(await servedHeader()).toBe('concurrent');
   });
 
+  // Each round is a full run plus a recovery run (1–3 s each on a loaded 2-core machine).
+  const ROUNDS = 10;
   it('after kill -9 at any point of a run, nginx loads one complete generation, never a mix', async () => {
     const store = createGenerationStore({
       liveDir: join(work, 'conf/nginx/current'),
@@ -418,7 +420,7 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
     });
     const killedAt: number[] = [];
     const recoveries: string[] = [];
-    for (let round = 0; round < 12; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       await setHeader(`X-Zmproxy-Test: round-${round}`);
       const child: ChildProcess = spawn(
         process.execPath,
@@ -427,10 +429,12 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
           stdio: 'ignore',
         },
       );
+      // Listen for the end at once: a run that finishes before the kill has already closed.
+      const closed = new Promise((resolve) => child.once('close', resolve));
       const delay = 150 + ((round * 37) % 300);
       await new Promise((resolve) => setTimeout(resolve, delay));
       child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('close', resolve));
+      await closed;
       killedAt.push(delay);
 
       // What `current` names is complete: its files hash to what its meta recorded.
@@ -480,7 +484,7 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
     console.info(
       `kill -9 after ${killedAt.join(', ')} ms: every round consistent; state found by the next run: ${JSON.stringify(tally(recoveries))}`,
     );
-  });
+  }, 240_000);
 
   it('coalesces 50 changes in 10 s into no more reloads than the interval allows (--watch)', async () => {
     const metrics = join(work, 'metrics.prom');
