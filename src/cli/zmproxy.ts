@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { CliIo } from './shared/io.js';
 import { EXIT } from './shared/run.js';
 import { run as runConfgen } from './zmproxyconfgen.js';
+import { run as runDoctor } from './doctor.js';
 import { run as runLookup } from './lookup.js';
+import { run as runRestUrl } from './rest-url.js';
 import { run as runPurge } from './purge.js';
 import { run as runConf } from './zmproxyconf.js';
 import { run as runConfig } from './zmproxyconfig.js';
@@ -24,6 +26,8 @@ commands:
   conf      print nginx.conf with every include expanded (= zmproxyconf)
   lookup    run the route lookup service nginx asks (auth_http, auth_request)
   purge     drop cached routes of accounts from memcached (= zmproxypurge)
+  doctor    run the proxy troubleshooting checks (human report, or --json)
+  rest-url  print the REST URL Zimbra hands out for an account
   example   render the bundled example directory into ./out/example and say where it went
 
 zmproxy <command> -h shows the options of a command.
@@ -47,6 +51,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return runLookup(rest, io);
     case 'purge':
       return runPurge(rest, io);
+    case 'doctor':
+      return runDoctor(rest, io);
+    case 'rest-url':
+      return runRestUrl(rest, io);
     case 'example':
       return runExample(rest, io);
     case undefined:

@@ -1,0 +1,161 @@
+/**
+ * `zmproxy doctor`: the proxy troubleshooting guide, automated (issue 7). Reads the directory,
+ * probes DNS, TCP, the nginx logs, certificates and templates from this host, and prints each
+ * finding with its evidence and the command that fixes it. Exit 0 when nothing fails, 1 when
+ * something does, 2 on usage errors.
+ *
+ *   zmproxy doctor [--server HOST] [--json] [--source …] [--localconfig F] [--hosts F]
+ *                  [-w WORKDIR] [--log FILE…] [--timeout MS]
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ProxyConfError } from '../errors.js';
+import { formatHumanReport, formatJsonReport } from '../doctor/format-report.js';
+import { probeCertificates } from '../doctor/probes/certificates.js';
+import { readTails } from '../doctor/probes/files.js';
+import { probeTcp } from '../doctor/probes/tcp.js';
+import type { DoctorProbes } from '../doctor/run-doctor.js';
+import { runDoctor } from '../doctor/run-doctor.js';
+import { createFileStore } from '../writer/file-store.js';
+import { createTemplateStore } from '../writer/template-store.js';
+import { createDirectorySource, createHostResolver, loadLocalConfig } from './shared/inputs.js';
+import type { CliIo } from './shared/io.js';
+import { EXIT, reportError } from './shared/run.js';
+import { BUNDLED_TEMPLATE_DIR } from './zmproxyconfgen.js';
+
+const HELP = `usage: zmproxy doctor [options]
+
+Checks this proxy the way the Zimbra proxy troubleshooting guide does, and prints each finding
+with its evidence, why it matters, and the command that fixes it: lookup handlers, reachability
+(DNS and TCP with timings), nginx logs, upstream timeouts, certificates, external POP/IMAP
+servers, trusted IPs, SSL to upstream, REST URLs.
+Exit status: 0 nothing failed, 1 something failed, 2 usage error.
+
+options:
+  -s, --server HOST          the proxy server to check (default: localconfig zimbra_server_hostname)
+  --json                     print the findings as JSON ({ version, server, findings, summary })
+  --source SPEC              directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)
+  --localconfig FILE         Zimbra's localconfig.xml
+  --bind-dn DN / --bind-password-file FILE   LDAP credentials (default: localconfig)
+  --hosts FILE               host names answered before DNS (/etc/hosts format)
+  --hosts-only               resolve host names from --hosts only
+  -w, --workdir DIR          Zimbra's home: certificates in DIR/conf, logs in DIR/log (default /opt/zimbra)
+  -t, --templatedir DIR      templates to check for X-Forwarded-For (default: DIR/conf/nginx/templates, else zmproxy's)
+  --log FILE                 a log to read instead of DIR/log/nginx.log and nginx.access.log (repeatable)
+  --timeout MS               how long each TCP connect may take (default 3000)
+  --debug                    stack traces on errors
+`;
+
+const FLAGS = {
+  server: { type: 'string', short: 's' },
+  json: { type: 'boolean' },
+  source: { type: 'string' },
+  localconfig: { type: 'string' },
+  'bind-dn': { type: 'string' },
+  'bind-password-file': { type: 'string' },
+  hosts: { type: 'string' },
+  'hosts-only': { type: 'boolean' },
+  workdir: { type: 'string', short: 'w' },
+  templatedir: { type: 'string', short: 't' },
+  log: { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Runs `zmproxy doctor` with `argv` (without the program name); returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...argv],
+        options: FLAGS,
+        strict: true,
+        allowPositionals: false,
+      });
+    } catch (error) {
+      throw new ProxyConfError('E_USAGE', error instanceof Error ? error.message : String(error), {
+        hint: 'zmproxy doctor -h lists the options',
+      });
+    }
+    const { values } = parsed;
+    if (values.help === true) {
+      io.stdout(HELP);
+      return EXIT.ok;
+    }
+    const timeoutMs = values.timeout === undefined ? 3000 : Number(values.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+      throw new ProxyConfError(
+        'E_USAGE',
+        `--timeout must be a positive number of milliseconds (got ${values.timeout ?? ''})`,
+      );
+    }
+    const workdir = resolve(values.workdir ?? '/opt/zimbra');
+    const files = createFileStore();
+    const templateDir =
+      values.templatedir !== undefined
+        ? resolve(values.templatedir)
+        : (await isDirectory(`${workdir}/conf/nginx/templates`))
+          ? `${workdir}/conf/nginx/templates`
+          : BUNDLED_TEMPLATE_DIR;
+    const localConfig = await loadLocalConfig(values.localconfig);
+    const report = await runDoctor(
+      {
+        serverName: values.server,
+        paths: { workdir, templateDir },
+        logFiles: values.log?.map((file) => resolve(file)),
+        timeoutMs,
+      },
+      {
+        source: createDirectorySource(values.source, {
+          localConfig,
+          bindDn: values['bind-dn'],
+          bindPasswordFile: values['bind-password-file'],
+        }),
+        localConfig,
+        resolver: await createHostResolver({
+          hosts: values.hosts,
+          hostsOnly: values['hosts-only'],
+        }),
+        probes: createProbes(files.exists.bind(files)),
+        now: () => Date.now(),
+      },
+    );
+    io.stdout(
+      values.json === true
+        ? formatJsonReport(report)
+        : formatHumanReport(report, { colour: io.isTty === true }),
+    );
+    return report.summary.fail > 0 ? EXIT.error : EXIT.ok;
+  } catch (error) {
+    return reportError(error, io, debug);
+  }
+}
+
+function createProbes(exists: (path: string) => Promise<boolean>): DoctorProbes {
+  const templates = createTemplateStore();
+  return {
+    connect: (questions, timeoutMs) => probeTcp(questions, { timeoutMs }),
+    readLogs: (paths) => readTails(paths),
+    readCertificates: (pairs) => probeCertificates(pairs),
+    readTemplates: async (dir, prefix) => {
+      try {
+        return { ok: true, dir, templates: await templates.readTemplates(dir, prefix) };
+      } catch (error) {
+        return { ok: false, dir, error: error instanceof Error ? error.message : String(error) };
+      }
+    },
+    exists,
+  };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * `zmproxy rest-url <account>`: the REST URL Zimbra hands out for an account (issue 7 item 9),
+ * by the rule in src/doctor/rest-url.ts: the domain's public service host name when it has one,
+ * else the home server's mail mode, zimbraServiceHostname and port.
+ */
+import { parseArgs } from 'node:util';
+import { ProxyConfError } from '../errors.js';
+import { computeRestUrl } from '../doctor/rest-url.js';
+import { createDirectorySource, loadLocalConfig } from './shared/inputs.js';
+import type { CliIo } from './shared/io.js';
+import { EXIT, reportError } from './shared/run.js';
+
+const HELP = `usage: zmproxy rest-url [options] ACCOUNT
+
+Prints the REST URL (/home/<account>) the mailbox hands out for ACCOUNT: the domain's
+zimbraPublicServiceProtocol://zimbraPublicServiceHostname[:zimbraPublicServicePort] when the
+domain (or the global config) has a public service host name, else the home server's
+zimbraMailMode, zimbraServiceHostname and zimbraMailSSLPort (zimbraMailPort in http mode).
+
+options:
+  --source SPEC              directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)
+  --localconfig FILE         Zimbra's localconfig.xml
+  --bind-dn DN / --bind-password-file FILE   LDAP credentials (default: localconfig)
+  --json                     print { account, url, rule, explanation }
+  -v, --verbose              say which attributes the URL came from
+  --debug                    stack traces on errors
+`;
+
+const FLAGS = {
+  source: { type: 'string' },
+  localconfig: { type: 'string' },
+  'bind-dn': { type: 'string' },
+  'bind-password-file': { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Runs `zmproxy rest-url`; returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: true });
+    } catch (error) {
+      throw new ProxyConfError('E_USAGE', error instanceof Error ? error.message : String(error), {
+        hint: 'zmproxy rest-url -h lists the options',
+      });
+    }
+    const { values, positionals } = parsed;
+    if (values.help === true) {
+      io.stdout(HELP);
+      return EXIT.ok;
+    }
+    if (positionals.length !== 1) {
+      throw new ProxyConfError(
+        'E_USAGE',
+        positionals.length === 0 ? 'no account given' : 'give one account',
+        { hint: 'zmproxy rest-url user@example.com' },
+      );
+    }
+    const account = positionals[0] ?? '';
+    const localConfig = await loadLocalConfig(values.localconfig);
+    const source = createDirectorySource(values.source, {
+      localConfig,
+      bindDn: values['bind-dn'],
+      bindPasswordFile: values['bind-password-file'],
+    });
+    const result = computeRestUrl(await source.load(), account);
+    if (!result.ok) throw new ProxyConfError('E_INPUT', result.message, { hint: result.hint });
+    if (values.json === true) {
+      const { account: name, url, rule, explanation } = result;
+      io.stdout(`${JSON.stringify({ account: name, url, rule, explanation }, null, 2)}\n`);
+    } else {
+      io.stdout(`${result.url}\n`);
+      if (values.verbose === true) io.stdout(`# from ${result.explanation}\n`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    return reportError(error, io, debug);
+  }
+}

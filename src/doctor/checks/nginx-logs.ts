@@ -1,0 +1,192 @@
+/**
+ * Check `nginx-logs` (issue 7 item 3): counts, in nginx's error log (`nginx.log`) and access log
+ * (`nginx.access.log`), of "No route to host", upstream timeouts, refused connections and each of
+ * the 500, 502, 503 and 504 answers, with what each means for a Zimbra proxy, what to check, and
+ * the upstreams that fail most. Pure: file texts in, findings out.
+ */
+import type { FileRead } from '../probes/files.js';
+import type { Finding } from '../finding.js';
+import { okFinding } from '../finding.js';
+
+/** The upstream failures the logs can show. */
+export type LogEvent = 'no-route' | 'timeout' | 'refused' | '500' | '502' | '503' | '504';
+
+/** What the logs held: per event its count, the upstreams it named, and the last line. */
+export interface LogSummary {
+  lines: number;
+  events: Map<LogEvent, { count: number; upstreams: Map<string, number>; last: string }>;
+}
+
+/** A log file the doctor reads, and whether the user named it (a missing default is no news). */
+export interface LogInput {
+  read: FileRead;
+  given: boolean;
+}
+
+/** One parsed line: the event it shows, and the upstream it names (host:port), if any. */
+export function parseLogLine(
+  line: string,
+): { event: LogEvent; upstream: string | undefined } | undefined {
+  const access = /^\S+ \S+ \S+ \[[^\]]*\]\s+"(?:[^"\\]|\\.)*" (\d{3}) /.exec(line);
+  if (access !== null) {
+    const status = access[1] ?? '';
+    if (status !== '500' && status !== '502' && status !== '503' && status !== '504')
+      return undefined;
+    // Zimbra's `upstream` log_format: … "$http_referer" "$http_user_agent" "$upstream_addr" …
+    const quoted = line.slice(access[0].length).match(/"(?:[^"\\]|\\.)*"/g) ?? [];
+    const upstream = quoted[2]?.slice(1, -1);
+    return {
+      event: status,
+      upstream: upstream === undefined || upstream === '-' ? undefined : upstream,
+    };
+  }
+  if (!/\[(error|crit|alert|emerg|warn)\]/.test(line)) return undefined;
+  let event: LogEvent | undefined;
+  if (/No route to host/i.test(line)) event = 'no-route';
+  else if (/timed out/i.test(line) && /upstream/i.test(line)) event = 'timeout';
+  else if (/Connection refused/i.test(line)) event = 'refused';
+  if (event === undefined) return undefined;
+  return { event, upstream: errorLogUpstream(line) };
+}
+
+/** `upstream: "http://10.0.0.5:8080/x"` or `upstream: 10.0.0.5:7143` → `10.0.0.5:8080`. */
+function errorLogUpstream(line: string): string | undefined {
+  const match = /upstream: "?([^",\s]+)"?/.exec(line);
+  const raw = match?.[1];
+  if (raw === undefined) return undefined;
+  return raw.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+}
+
+/** Counts the events of every line of the texts. */
+export function summarizeLogs(texts: readonly string[]): LogSummary {
+  const summary: LogSummary = { lines: 0, events: new Map() };
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      summary.lines += 1;
+      const parsed = parseLogLine(line);
+      if (parsed === undefined) continue;
+      let entry = summary.events.get(parsed.event);
+      if (entry === undefined) {
+        entry = { count: 0, upstreams: new Map(), last: '' };
+        summary.events.set(parsed.event, entry);
+      }
+      entry.count += 1;
+      entry.last = line.length > 300 ? `${line.slice(0, 300)}…` : line;
+      if (parsed.upstream !== undefined) {
+        entry.upstreams.set(parsed.upstream, (entry.upstreams.get(parsed.upstream) ?? 0) + 1);
+      }
+    }
+  }
+  return summary;
+}
+
+/** True when the logs show upstream failures (what the timeout advice is about). */
+export function hasUpstreamFailures(summary: LogSummary): boolean {
+  return summary.events.size > 0 && [...summary.events.keys()].some((event) => event !== '500');
+}
+
+const MEANING: Readonly<Record<LogEvent, { title: string; explanation: string; fix: string }>> = {
+  'no-route': {
+    title: '"No route to host"',
+    explanation:
+      'the proxy could not even send a packet to the upstream: the server is down or unplugged, its address in DNS is wrong, or a firewall answers with host-unreachable. nginx marks the upstream failed and tries the next one, so logins get slow before they fail.',
+    fix: 'from this proxy: ping -c 3 <upstream> && nc -vz <upstream> <port>; then zmprov gs <server> zimbraServiceHostname',
+  },
+  timeout: {
+    title: 'upstream timeouts',
+    explanation:
+      "the upstream accepted no connection, or sent no answer, within nginx's timeout: a busy or hung mailbox server (look at its load and mailboxd GC), or a firewall that drops instead of rejecting.",
+    fix: 'zmprov gcf zimbraReverseProxyUpstreamConnectTimeout zimbraReverseProxyUpstreamReadTimeout; on the upstream: zmmailboxdctl status && uptime',
+  },
+  refused: {
+    title: 'refused connections',
+    explanation:
+      'the upstream host answered but nothing listened on the port: mailboxd (or the lookup extension, port zimbraExtensionBindPort) is stopped or restarting, or the port in the directory is not the one it listens on.',
+    fix: 'on the upstream: zmmailboxdctl status; ss -ltn | grep -E ":(7072|7143|7110|8080|8443) "',
+  },
+  '500': {
+    title: 'HTTP 500 Internal Server Error',
+    explanation:
+      'an error inside nginx or, far more often for a Zimbra proxy, inside mailboxd, passed on to the browser: look at mailbox.log on the upstream at the same time.',
+    fix: 'on the upstream: grep -i -B2 -A20 exception /opt/zimbra/log/mailbox.log | tail -100',
+  },
+  '502': {
+    title: 'HTTP 502 Bad Gateway',
+    explanation:
+      "nginx got no valid answer from the mailbox server: mailboxd is down or restarting (connection refused or reset), or the proxy speaks the wrong protocol to the port, e.g. plain HTTP to the HTTPS port because zimbraReverseProxySSLToUpstreamEnabled does not match the mailbox server's zimbraMailMode.",
+    fix: 'on the upstream: zmmailboxdctl status; zmprov gs <server> zimbraMailMode zimbraMailPort zimbraMailSSLPort zimbraReverseProxySSLToUpstreamEnabled',
+  },
+  '503': {
+    title: 'HTTP 503 Service Unavailable',
+    explanation:
+      'no upstream was available: every server of the upstream block is marked failed (zimbraMailProxyMaxFails within zimbraMailProxyReconnectTimeout), or mailboxd answered 503 while starting. Check that mailboxd listens on its IMAP, POP3 and HTTP ports.',
+    fix: 'on each mailbox server: zmmailboxdctl status && ss -ltn | grep -E ":(7143|7110|8080|8443) "',
+  },
+  '504': {
+    title: 'HTTP 504 Gateway Timeout',
+    explanation:
+      "the mailbox server took longer than the proxy's timeout to answer (zimbraReverseProxyUpstreamReadTimeout; zimbraReverseProxyUpstreamPollingTimeout for long polls): a busy server or a slow request such as a large search or attachment.",
+    fix: 'zmprov gcf zimbraReverseProxyUpstreamReadTimeout zimbraReverseProxyUpstreamPollingTimeout; on the upstream: uptime && zmmailboxdctl status',
+  },
+};
+
+const ORDER: readonly LogEvent[] = ['no-route', 'timeout', 'refused', '500', '502', '503', '504'];
+
+/** The findings of the log check. */
+export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
+  const findings: Finding[] = [];
+  const readable = inputs.flatMap((input) => (input.read.ok ? [input.read] : []));
+  for (const input of inputs) {
+    if (input.read.ok || (!input.given && input.read.missing)) continue;
+    findings.push({
+      check: 'nginx-logs',
+      severity: 'warn',
+      subject: input.read.path,
+      evidence: `${input.read.path}: ${input.read.error}`,
+      explanation: 'the doctor cannot count upstream errors in a log it cannot read',
+      fix: `ls -l ${input.read.path}`,
+    });
+  }
+  if (readable.length === 0) {
+    findings.push(
+      okFinding(
+        'nginx-logs',
+        'nginx logs',
+        `no log to read (looked for ${inputs.map((input) => input.read.path).join(', ')}); give --log FILE`,
+      ),
+    );
+    return findings;
+  }
+  const summary = summarizeLogs(readable.map((read) => read.text));
+  const files = readable
+    .map((read) => `${read.path}${read.truncated ? ' (last 16 MB)' : ''}`)
+    .join(', ');
+  for (const event of ORDER) {
+    const entry = summary.events.get(event);
+    if (entry === undefined) continue;
+    const meaning = MEANING[event];
+    const top = [...entry.upstreams.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 3)
+      .map(([upstream, count]) => `${upstream} (${count})`);
+    findings.push({
+      check: 'nginx-logs',
+      severity: 'warn',
+      subject: meaning.title,
+      evidence: `${entry.count} in ${files}${top.length > 0 ? `; upstreams failing most: ${top.join(', ')}` : ''}; last: ${entry.last}`,
+      explanation: meaning.explanation,
+      fix: meaning.fix,
+    });
+  }
+  if (summary.events.size === 0) {
+    findings.push(
+      okFinding(
+        'nginx-logs',
+        'nginx logs',
+        `no upstream errors in ${summary.lines} lines of ${files}`,
+      ),
+    );
+  }
+  return findings;
+}

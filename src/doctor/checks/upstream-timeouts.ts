@@ -1,0 +1,80 @@
+/**
+ * Check `upstream-timeouts` (issue 7 item 4): when upstream failures are seen (in the logs, or by
+ * the reachability probe), nginx's passive health check makes things worse: after
+ * zimbraMailProxyMaxFails failures it stops using the upstream for zimbraMailProxyReconnectTimeout
+ * seconds, and with few mailbox servers that is every login. Zimbra's advice is to turn it off
+ * (both 0) and reload. Both values are read per upstream server (ref §5.7).
+ */
+import { entryName } from '../../model/snapshot.js';
+import { hasService } from '../../vars/server-lists.js';
+import type { VarContext } from '../../vars/types.js';
+import type { Finding } from '../finding.js';
+import { okFinding } from '../finding.js';
+
+const RECONNECT = 'zimbraMailProxyReconnectTimeout';
+const MAX_FAILS = 'zimbraMailProxyMaxFails';
+
+/** What the other checks saw fail. */
+export interface FailureEvidence {
+  /** e.g. `nginx logs: 12 × HTTP 502`, `IMAP upstream mbox2 unreachable`. */
+  seen: readonly string[];
+}
+
+/** The findings of the timeout check. */
+export function checkUpstreamTimeouts(ctx: VarContext, evidence: FailureEvidence): Finding[] {
+  const servers = ctx.snapshot.servers.filter((server) => hasService(server, 'mailbox'));
+  // zmprov arguments per entry that holds a non-zero value: the global config or a server.
+  const changes = new Map<string, string[]>();
+  const values: string[] = [];
+  for (const name of [RECONNECT, MAX_FAILS]) {
+    const seenValues = new Map<string, string[]>();
+    for (const server of servers) {
+      const found = ctx.readers.readerFor(server).find(name);
+      // Code defaults: fail_timeout 60 when absent, max_fails 1 (ref §5.7).
+      const value = found?.values[0] ?? (name === RECONNECT ? '60' : '1');
+      const own = found?.from === server;
+      const key = own ? `${value} on ${entryName(server)}` : `${value} (global)`;
+      seenValues.set(key, [...(seenValues.get(key) ?? []), entryName(server)]);
+      if (value.trim() === '0') continue;
+      const command = own ? `zmprov ms ${entryName(server)}` : 'zmprov mcf';
+      const args = changes.get(command) ?? [];
+      if (!args.includes(name)) args.push(name);
+      changes.set(command, args);
+    }
+    values.push(`${name} ${[...seenValues.keys()].join(', ')}`);
+  }
+  if (evidence.seen.length === 0) {
+    return [
+      okFinding(
+        'upstream-timeouts',
+        'upstream failures',
+        'no upstream failure seen in the logs or by the probe',
+      ),
+    ];
+  }
+  if (changes.size === 0) {
+    return [
+      okFinding(
+        'upstream-timeouts',
+        'upstream failures',
+        `upstream failures seen (${evidence.seen.join('; ')}), and the passive health check is already off (${RECONNECT} and ${MAX_FAILS} are 0)`,
+      ),
+    ];
+  }
+  return [
+    {
+      check: 'upstream-timeouts',
+      severity: 'warn',
+      subject: 'upstream failures',
+      evidence: `${evidence.seen.join('; ')}; ${values.join(', ')}`,
+      explanation: `after ${MAX_FAILS} failed connects nginx stops sending anything to that mailbox server for ${RECONNECT} seconds (fail_timeout), even when the failure was one slow answer; with few mailbox servers every login then fails at once. Setting both to 0 turns this off, so one bad moment costs one request, not a whole window; the generator writes the change on its next run, and nginx needs a reload.`,
+      fix: [
+        ...[...changes].map(
+          ([command, names]) => `${command} ${names.map((n) => `${n} 0`).join(' ')}`,
+        ),
+        'zmproxyconfgen',
+        'zmproxyctl reload',
+      ].join(' && '),
+    },
+  ];
+}

@@ -1,0 +1,155 @@
+/**
+ * One doctor run: load the directory, resolve the names that matter, probe (TCP, logs,
+ * certificates, templates) through the ports given, run every check, and return the report.
+ * The checks are pure (src/doctor/checks/); the probes are passed in, so tests run the whole
+ * doctor without a network.
+ */
+import type { LocalConfig } from '../model/localconfig-defaults.js';
+import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import type { PathOptions } from '../model/paths.js';
+import { resolvePaths } from '../model/paths.js';
+import { entryName } from '../model/snapshot.js';
+import { formatProblem } from '../errors.js';
+import { findServerSource } from '../engine/generate.js';
+import type { DirectorySource, HostResolver } from '../ports.js';
+import { createVarContext } from '../vars/context.js';
+import { collectHostnames } from '../vars/dns-questions.js';
+import { checkCertificates, computeCertificatePairs } from './checks/certificates.js';
+import { checkExternalRoutes } from './checks/external-routes.js';
+import { checkLookupHandlers } from './checks/lookup-handlers.js';
+import type { LogInput } from './checks/nginx-logs.js';
+import { checkNginxLogs, summarizeLogs } from './checks/nginx-logs.js';
+import { checkReachability } from './checks/reachability.js';
+import { checkRestUrls } from './checks/rest-urls.js';
+import { checkSslUpstream } from './checks/ssl-upstream.js';
+import type { TemplateFacts } from './checks/trusted-ips.js';
+import { checkTrustedIps } from './checks/trusted-ips.js';
+import { checkUpstreamTimeouts } from './checks/upstream-timeouts.js';
+import type { DoctorReport, Finding } from './finding.js';
+import { okFinding, orderFindings, summarizeFindings } from './finding.js';
+import type { CertificateFacts, CertificatePair } from './probes/certificates.js';
+import type { FileRead } from './probes/files.js';
+import type { TcpAnswer, TcpQuestion } from './probes/tcp.js';
+import { collectServerHostnames, computeProbeTargets } from './targets.js';
+
+/** Options of {@link runDoctor}. */
+export interface DoctorOptions {
+  /** The proxy server to check for, by name or zimbraId. @default localconfig zimbra_server_hostname */
+  serverName?: string | undefined;
+  /** Work directory and template directory (certificate and log paths follow the work directory). */
+  paths?: PathOptions;
+  /** Logs to read; @default `<workdir>/log/nginx.log` and `<workdir>/log/nginx.access.log` */
+  logFiles?: readonly string[] | undefined;
+  /** Milliseconds each TCP connect may take. @default 3000 */
+  timeoutMs?: number;
+}
+
+/** The probes: every bit of I/O the checks need besides the directory and DNS. */
+export interface DoctorProbes {
+  connect(questions: readonly TcpQuestion[], timeoutMs: number): Promise<TcpAnswer[]>;
+  readLogs(paths: readonly string[]): Promise<FileRead[]>;
+  readCertificates(pairs: readonly CertificatePair[]): Promise<CertificateFacts[]>;
+  readTemplates(dir: string, templatePrefix: string): Promise<TemplateFacts>;
+  exists(path: string): Promise<boolean>;
+}
+
+/** The adapters {@link runDoctor} uses. */
+export interface DoctorDeps {
+  source: DirectorySource;
+  localConfig: LocalConfig;
+  resolver: HostResolver;
+  probes: DoctorProbes;
+  /** Milliseconds since the epoch (certificate expiry). */
+  now: () => number;
+}
+
+/** Runs every check and returns the report; throws only when the directory cannot be read. */
+export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<DoctorReport> {
+  const paths = resolvePaths(options.paths);
+  const snapshot = await deps.source.load();
+  const serverSource = findServerSource(
+    snapshot,
+    options.serverName ?? localServerName(deps.localConfig),
+  );
+  const facts = { dhparamExists: await deps.probes.exists(paths.dhparamFile) };
+  const base = { snapshot, serverSource, localConfig: deps.localConfig, paths, facts };
+
+  // As the generator: a first pass without DNS to learn the names, then the real context.
+  const first = createVarContext({ ...base, dns: new Map() }).ctx;
+  const questions = [...new Set([...collectHostnames(first), ...collectServerHostnames(first)])];
+  const handle = createVarContext({ ...base, dns: await deps.resolver.resolve(questions) });
+  const { ctx } = handle;
+
+  const findings: Finding[] = [...checkLookupHandlers(ctx)];
+
+  const targets = computeProbeTargets(ctx);
+  const answers = await deps.probes.connect(
+    targets.flatMap((t) => (t.address === undefined ? [] : [{ address: t.address, port: t.port }])),
+    options.timeoutMs ?? 3000,
+  );
+  const reachability = checkReachability(targets, answers);
+  findings.push(...reachability);
+
+  const logGiven = options.logFiles !== undefined && options.logFiles.length > 0;
+  const logPaths = logGiven
+    ? [...(options.logFiles ?? [])]
+    : [`${paths.logDir}/nginx.log`, `${paths.logDir}/nginx.access.log`];
+  const logInputs: LogInput[] = (await deps.probes.readLogs(logPaths)).map((read) => ({
+    read,
+    given: logGiven,
+  }));
+  findings.push(...checkNginxLogs(logInputs));
+
+  const seen: string[] = [];
+  const logSummary = summarizeLogs(logInputs.flatMap((i) => (i.read.ok ? [i.read.text] : [])));
+  for (const [event, entry] of logSummary.events) {
+    if (event !== '500')
+      seen.push(
+        `${entry.count} × ${event === 'no-route' ? 'No route to host' : event === 'timeout' ? 'upstream timed out' : event === 'refused' ? 'connection refused' : `HTTP ${event}`} in the logs`,
+      );
+  }
+  for (const finding of reachability) {
+    if (finding.severity === 'fail' && !finding.evidence.startsWith('DNS:')) {
+      seen.push(`${finding.subject.replace(/^server /, '')} unreachable`);
+    }
+  }
+  findings.push(...checkUpstreamTimeouts(ctx, { seen }));
+
+  const certificates = await deps.probes.readCertificates(computeCertificatePairs(ctx));
+  findings.push(...checkCertificates(certificates, deps.now()));
+  findings.push(...checkExternalRoutes(ctx));
+  const templates = await deps.probes.readTemplates(paths.templateDir, paths.templatePrefix);
+  findings.push(...checkTrustedIps(ctx, templates));
+  findings.push(...checkSslUpstream(ctx));
+  findings.push(...checkRestUrls(ctx));
+
+  // Values the generator itself would refuse (collected while the checks read the directory).
+  for (const problem of handle.problems) {
+    findings.push({
+      check: 'directory',
+      severity: 'fail',
+      subject: problem.entry,
+      evidence: formatProblem(problem),
+      explanation: 'zmproxyconfgen refuses to generate while the directory holds this value',
+      fix: problem.hint ?? null,
+    });
+  }
+  if (handle.problems.length === 0) {
+    findings.push(okFinding('directory', 'directory', 'every value the generator reads parses'));
+  }
+
+  const ordered = orderFindings(findings);
+  return {
+    version: 1,
+    server: entryName(serverSource),
+    findings: ordered,
+    summary: summarizeFindings(ordered),
+  };
+}
+
+function localServerName(lc: LocalConfig): string {
+  const own = lc.get('zimbra_server_hostname');
+  return own !== undefined && own !== ''
+    ? own
+    : (LOCALCONFIG_DEFAULTS['zimbra_server_hostname'] ?? 'localhost');
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkNginxLogs,
+  parseLogLine,
+  summarizeLogs,
+} from '../../../src/doctor/checks/nginx-logs.js';
+import type { FileRead } from '../../../src/doctor/probes/files.js';
+
+const ZIMBRA_502 =
+  '203.0.113.9:51234 - - [10/Mar/2025:10:00:01 +0000]  "GET https://mail.example.com/ HTTP/1.1" 502 157 "-" "Mozilla/5.0" "10.0.0.12:8443" "10.0.0.1:443"';
+const COMBINED_504 =
+  '203.0.113.9 - - [10/Mar/2025:10:00:02 +0000] "POST /service/soap HTTP/1.1" 504 160 "-" "curl/7.88"';
+const OK_LINE =
+  '203.0.113.9 - - [10/Mar/2025:10:00:03 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/7.88"';
+const NO_ROUTE =
+  '2025/03/10 10:00:04 [error] 812#812: *31 connect() failed (113: No route to host) while connecting to upstream, client: 203.0.113.9, server: mail.example.com, request: "GET / HTTP/1.1", upstream: "https://10.0.0.12:8443/", host: "mail.example.com"';
+const TIMEOUT =
+  '2025/03/10 10:00:05 [error] 812#812: *32 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 203.0.113.9, upstream: "https://10.0.0.12:8443/service/soap"';
+const MAIL_REFUSED =
+  '2025/03/10 10:00:06 [error] 812#812: *33 connect() failed (111: Connection refused) while connecting to upstream, client: 203.0.113.9, server: 0.0.0.0:143, login: "user@example.com", upstream: 10.0.0.11:7143';
+
+function file(path: string, text: string): FileRead {
+  return { path, ok: true, text, truncated: false };
+}
+
+describe('parseLogLine', () => {
+  it("reads the status and Zimbra's $upstream_addr from the upstream log format", () => {
+    expect(parseLogLine(ZIMBRA_502)).toEqual({ event: '502', upstream: '10.0.0.12:8443' });
+  });
+
+  it('reads the status of a combined-format line, which names no upstream', () => {
+    expect(parseLogLine(COMBINED_504)).toEqual({ event: '504', upstream: undefined });
+    expect(parseLogLine(OK_LINE)).toBeUndefined();
+  });
+
+  it('recognises no route, upstream timeouts and refused mail upstreams in the error log', () => {
+    expect(parseLogLine(NO_ROUTE)).toEqual({ event: 'no-route', upstream: '10.0.0.12:8443' });
+    expect(parseLogLine(TIMEOUT)).toEqual({ event: 'timeout', upstream: '10.0.0.12:8443' });
+    expect(parseLogLine(MAIL_REFUSED)).toEqual({ event: 'refused', upstream: '10.0.0.11:7143' });
+  });
+});
+
+describe('checkNginxLogs', () => {
+  it('passes when the logs show no upstream error', () => {
+    const findings = checkNginxLogs([
+      { read: file('/log/nginx.access.log', `${OK_LINE}\n`), given: true },
+    ]);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]?.severity).toBe('ok');
+    expect(findings[0]?.evidence).toContain('no upstream errors in 1 lines');
+  });
+
+  it('explains 502s and names the upstream that fails most', () => {
+    const text = [ZIMBRA_502, ZIMBRA_502, OK_LINE].join('\n');
+    const findings = checkNginxLogs([
+      { read: file('/log/nginx.access.log', text), given: false },
+      { read: file('/log/nginx.log', `${NO_ROUTE}\n${TIMEOUT}\n`), given: false },
+    ]);
+    const bad = findings.find((f) => f.subject === 'HTTP 502 Bad Gateway');
+    expect(bad?.severity).toBe('warn');
+    expect(bad?.evidence).toMatch(/^2 in .*upstreams failing most: 10\.0\.0\.12:8443 \(2\)/);
+    expect(bad?.explanation).toContain('zimbraReverseProxySSLToUpstreamEnabled');
+    expect(findings.map((f) => f.subject)).toEqual([
+      '"No route to host"',
+      'upstream timeouts',
+      'HTTP 502 Bad Gateway',
+    ]);
+  });
+
+  it('says what 503 and 504 mean for a Zimbra proxy', () => {
+    const findings = checkNginxLogs([
+      {
+        read: file('/a', `${COMBINED_504}\n${COMBINED_504.replace(' 504 ', ' 503 ')}`),
+        given: true,
+      },
+    ]);
+    expect(findings.find((f) => f.subject.includes('503'))?.explanation).toContain(
+      'mailboxd listens on its IMAP, POP3 and HTTP ports',
+    );
+    expect(findings.find((f) => f.subject.includes('504'))?.explanation).toContain('timeout');
+  });
+
+  it('warns about a log the user named that cannot be read, but not about a missing default', () => {
+    const missing: FileRead = { path: '/x', ok: false, missing: true, error: 'no such file' };
+    expect(checkNginxLogs([{ read: missing, given: true }])[0]?.severity).toBe('warn');
+    expect(checkNginxLogs([{ read: missing, given: false }]).map((f) => f.severity)).toEqual([
+      'ok',
+    ]);
+  });
+
+  it('counts lines across files', () => {
+    expect(summarizeLogs([`${OK_LINE}\n`, `${ZIMBRA_502}\n`]).lines).toBe(2);
+  });
+});

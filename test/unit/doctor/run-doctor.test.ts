@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { formatHumanReport, formatJsonReport } from '../../../src/doctor/format-report.js';
+import type { DoctorProbes } from '../../../src/doctor/run-doctor.js';
+import { runDoctor } from '../../../src/doctor/run-doctor.js';
+import type { DirectorySnapshot } from '../../../src/model/snapshot.js';
+import { dnsTable, globalConfig, mailboxServer, server, snapshot } from '../../helpers/builders.js';
+
+const SNAPSHOT: DirectorySnapshot = snapshot({
+  globalConfig: globalConfig({
+    zimbraMailTrustedIP: '10.0.0.1',
+    zimbraReverseProxySSLToUpstreamEnabled: 'TRUE',
+  }),
+  servers: [
+    server('proxy1.example.com', { zimbraServiceEnabled: ['proxy', 'memcached'] }),
+    mailboxServer('mbox1.example.com', { zimbraMailSSLPort: '8443' }),
+  ],
+});
+
+function probes(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
+  return {
+    connect: (questions) =>
+      Promise.resolve(questions.map((q) => ({ ...q, ok: true as const, ms: 1 }))),
+    readLogs: (paths) =>
+      Promise.resolve(
+        paths.map((path) => ({ path, ok: false as const, missing: true, error: 'no such file' })),
+      ),
+    readCertificates: (pairs) =>
+      Promise.resolve(
+        pairs.map((pair) => ({
+          pair,
+          cert: {
+            ok: true as const,
+            source: 'file' as const,
+            chain: [{ subject: 'CN=x', issuer: 'CN=x', validFrom: 0, validTo: 400 * 86_400_000 }],
+          },
+          key: { ok: true as const, source: 'file' as const, encrypted: false, matches: true },
+        })),
+      ),
+    readTemplates: (dir) => Promise.resolve({ ok: true as const, dir, templates: [] }),
+    exists: () => Promise.resolve(false),
+    ...overrides,
+  };
+}
+
+function doctor(probeOverrides: Partial<DoctorProbes> = {}) {
+  return runDoctor(
+    { serverName: 'proxy1.example.com', paths: { workdir: '/z' } },
+    {
+      source: { description: 'test', load: () => Promise.resolve(SNAPSHOT) },
+      localConfig: new Map(),
+      resolver: {
+        resolve: () =>
+          Promise.resolve(
+            dnsTable({ 'proxy1.example.com': ['10.0.0.1'], 'mbox1.example.com': ['10.0.0.11'] }),
+          ),
+      },
+      probes: probes(probeOverrides),
+      now: () => 0,
+    },
+  );
+}
+
+describe('runDoctor', () => {
+  it('reports no failure for a healthy proxy, in check order', async () => {
+    const report = await doctor();
+    expect(report.version).toBe(1);
+    expect(report.server).toBe('proxy1.example.com');
+    expect(report.summary.fail).toBe(0);
+    const order = [...new Set(report.findings.map((f) => f.check))];
+    expect(order).toEqual([
+      'lookup-handlers',
+      'reachability',
+      'nginx-logs',
+      'upstream-timeouts',
+      'certificates',
+      'external-routes',
+      'trusted-ips',
+      'ssl-upstream',
+      'rest-urls',
+      'directory',
+    ]);
+  });
+
+  it('turns a refused IMAP port into a failure and the timeout advice', async () => {
+    const report = await doctor({
+      connect: (questions) =>
+        Promise.resolve(
+          questions.map((q) =>
+            q.port === 7143
+              ? { ...q, ok: false as const, ms: 0, code: 'ECONNREFUSED', message: 'refused' }
+              : { ...q, ok: true as const, ms: 1 },
+          ),
+        ),
+    });
+    expect(report.summary.fail).toBe(1);
+    expect(report.findings.find((f) => f.check === 'upstream-timeouts')?.evidence).toContain(
+      'mbox1.example.com unreachable',
+    );
+  });
+
+  it('reads the default logs below the work directory', async () => {
+    const asked: string[] = [];
+    await doctor({
+      readLogs: (paths) => {
+        asked.push(...paths);
+        return Promise.resolve([]);
+      },
+    });
+    expect(asked).toEqual(['/z/log/nginx.log', '/z/log/nginx.access.log']);
+  });
+});
+
+describe('format-report', () => {
+  it('prints the stable JSON schema', async () => {
+    const json = JSON.parse(formatJsonReport(await doctor())) as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(['version', 'server', 'findings', 'summary']);
+    expect(Object.keys((json['findings'] as object[])[0] ?? {})).toEqual([
+      'check',
+      'severity',
+      'subject',
+      'evidence',
+      'explanation',
+      'fix',
+    ]);
+  });
+
+  it('groups findings by check, puts failures first, and colours only when asked', () => {
+    const report = {
+      version: 1 as const,
+      server: 'p',
+      findings: [
+        {
+          check: 'certificates' as const,
+          severity: 'ok' as const,
+          subject: 'default',
+          evidence: 'fine',
+          explanation: '',
+          fix: null,
+        },
+        {
+          check: 'certificates' as const,
+          severity: 'fail' as const,
+          subject: 'domain a',
+          evidence: 'bad',
+          explanation: 'because',
+          fix: 'do it',
+        },
+      ],
+      summary: { ok: 1, warn: 0, fail: 1 },
+    };
+    const text = formatHumanReport(report);
+    expect(text).toContain(
+      'Certificates (certificates)\n  FAIL  domain a: bad\n        why: because\n        fix: do it\n  ok    default: fine',
+    );
+    expect(text).toContain('1 ok, 0 warnings, 1 failure');
+    expect(text).not.toContain('\u001b[');
+    expect(formatHumanReport(report, { colour: true })).toContain('\u001b[31mFAIL\u001b[0m');
+  });
+});
