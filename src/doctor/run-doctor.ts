@@ -5,12 +5,11 @@
  * doctor without a network.
  */
 import type { LocalConfig } from '../model/localconfig-defaults.js';
-import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import type { PathOptions } from '../model/paths.js';
 import { resolvePaths } from '../model/paths.js';
 import { entryName } from '../model/snapshot.js';
 import { formatProblem } from '../errors.js';
-import { findServerSource } from '../engine/generate.js';
+import { findServerSource, localServerName } from '../engine/generate.js';
 import type { DirectorySource, HostResolver } from '../ports.js';
 import { createVarContext } from '../vars/context.js';
 import { collectHostnames } from '../vars/dns-questions.js';
@@ -145,11 +144,4 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
     findings: ordered,
     summary: summarizeFindings(ordered),
   };
-}
-
-function localServerName(lc: LocalConfig): string {
-  const own = lc.get('zimbra_server_hostname');
-  return own !== undefined && own !== ''
-    ? own
-    : (LOCALCONFIG_DEFAULTS['zimbra_server_hostname'] ?? 'localhost');
 }

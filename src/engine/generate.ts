@@ -210,7 +210,8 @@ function expandValueTokens(vars: Map<string, string>): void {
   }
 }
 
-function localServerName(lc: LocalConfig): string {
+/** The local server's name: localconfig zimbra_server_hostname, or Zimbra's default. */
+export function localServerName(lc: LocalConfig): string {
   const own = lc.get('zimbra_server_hostname');
   return own !== undefined && own !== ''
     ? own

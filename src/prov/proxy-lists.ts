@@ -17,10 +17,10 @@ import { hostPort } from '../model/dns.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
 import { entryName, firstValueOf, valuesOf } from '../model/snapshot.js';
-import type { EntryReader } from '../resolve/attribute-reader.js';
 import { createReaders } from '../resolve/attribute-reader.js';
 import { createLocalConfigReader } from '../resolve/localconfig-reader.js';
 import { computeServerLists, hasService } from '../vars/server-lists.js';
+import { isZimbra87OrLater, handlerScheme } from '../vars/lookup.js';
 
 /** What a list command prints, and what it noticed on the way. */
 export interface ListOutput {
@@ -61,13 +61,6 @@ function setup(snapshot: DirectorySnapshot) {
 
 function hostOf(server: DirectoryEntry): string {
   return firstValueOf(server, 'zimbraServiceHostname') ?? '';
-}
-
-/** `https://` for a server at 8.7 or later, else `http://` (ref §7.2 step 4, as the generator). */
-function handlerScheme(reader: EntryReader): string {
-  const major = reader.integer('zimbraServerVersionMajor', 0);
-  const minor = reader.integer('zimbraServerVersionMinor', 0);
-  return major > 8 || (major === 8 && minor >= 7) ? 'https://' : 'http://';
 }
 
 function oneLine(items: readonly string[], warnings: Warning[]): ListOutput {
@@ -138,9 +131,7 @@ export function listMtaAuthUrls(snapshot: DirectorySnapshot, localConfig: LocalC
       continue;
     }
     const reader = readers.readerFor(server);
-    const major = reader.integer('zimbraServerVersionMajor', -1);
-    const minor = reader.integer('zimbraServerVersionMinor', -1);
-    const modern = major > 8 || (major === 8 && minor >= 7);
+    const modern = isZimbra87OrLater(reader);
     let port: number;
     if (modern) {
       const text = rawInherited(snapshot, server, 'zimbraMtaAuthPort') ?? '7073';

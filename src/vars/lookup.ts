@@ -96,14 +96,19 @@ export function readServicePort(reader: EntryReader, name: string, codeDefault: 
   return codeDefault;
 }
 
-/**
- * `https://` for servers at Zimbra 8.7 or later, whose lookup extension speaks TLS, else
- * `http://` (ref §7.2 step 4). A server without version attributes counts as older.
- */
-function handlerScheme(reader: EntryReader): string {
+/** True for a server at Zimbra 8.7 or later; a server without version attributes counts as older. */
+export function isZimbra87OrLater(reader: EntryReader): boolean {
   const major = reader.integer('zimbraServerVersionMajor', 0);
   const minor = reader.integer('zimbraServerVersionMinor', 0);
-  return major > 8 || (major === 8 && minor >= 7) ? 'https://' : 'http://';
+  return major > 8 || (major === 8 && minor >= 7);
+}
+
+/**
+ * `https://` for servers at Zimbra 8.7 or later, whose lookup extension speaks TLS, else
+ * `http://` (ref §7.2 step 4).
+ */
+export function handlerScheme(reader: EntryReader): string {
+  return isZimbra87OrLater(reader) ? 'https://' : 'http://';
 }
 
 const HANDLERS = new WeakMap<VarContext, readonly string[]>();
