@@ -167,6 +167,17 @@ export interface ApplyState {
   durations: Record<string, number>;
 }
 
+/** The state before the first run (and after a damaged state file): every counter at 0. */
+export const EMPTY_APPLY_STATE: Readonly<ApplyState> = {
+  runs: 0,
+  reloads: 0,
+  reloadFailures: 0,
+  validationFailures: 0,
+  guardRefusals: 0,
+  directoryFailures: 0,
+  durations: {},
+};
+
 /** Time, injectable so that loops and intervals are testable. */
 export interface Clock {
   now(): number;

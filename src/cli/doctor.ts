@@ -9,7 +9,6 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ProxyConfError } from '../errors.js';
 import { formatHumanReport, formatJsonReport } from '../doctor/format-report.js';
 import { probeCertificates } from '../doctor/probes/certificates.js';
@@ -21,6 +20,7 @@ import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
 import { createDirectorySource, createHostResolver, loadLocalConfig } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
+import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 import { BUNDLED_TEMPLATE_DIR } from './zmproxyconfgen.js';
 
@@ -68,20 +68,7 @@ const FLAGS = {
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const debug = argv.includes('--debug');
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: FLAGS,
-        strict: true,
-        allowPositionals: false,
-      });
-    } catch (error) {
-      throw new ProxyConfError('E_USAGE', error instanceof Error ? error.message : String(error), {
-        hint: 'zmproxy doctor -h lists the options',
-      });
-    }
-    const { values } = parsed;
+    const { values } = parseCommandArgs(argv, FLAGS, 'doctor');
     if (values.help === true) {
       io.stdout(HELP);
       return EXIT.ok;

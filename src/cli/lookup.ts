@@ -14,7 +14,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ProxyConfError } from '../errors.js';
@@ -31,6 +30,7 @@ import { createMemcachedClient } from '../sources/memcached/index.js';
 import type { MemcachedClient } from '../sources/memcached/index.js';
 import { loadLocalConfig, readPasswordFile, resolveLdapOptions } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
+import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy lookup [options]
@@ -113,17 +113,7 @@ function count(flag: string, text: string | undefined, fallback: number): number
 
 /** Reads flags, localconfig and the files they name into {@link LookupRunOptions}. */
 export async function resolveLookupRunOptions(argv: readonly string[]): Promise<LookupRunOptions> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: FLAGS,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw usage(error instanceof Error ? error.message : String(error));
-  }
+  const { values } = parseCommandArgs(argv, FLAGS, 'lookup');
   const lc = await loadLocalConfig(values.localconfig);
   const ldap = await resolveLdapOptions(values.source, {
     localConfig: lc,

@@ -6,7 +6,6 @@
  *   zmproxy purge -a user@domain[,user2@domain] [-L FILE] [-i] [-v] [host:port …]
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { ProxyConfError } from '../errors.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
 import type { LdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
@@ -18,6 +17,7 @@ import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
 import { createMemcachedClient } from '../sources/memcached/index.js';
 import { loadLocalConfig, resolveLdapOptions } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
+import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy purge -a ACCOUNT[,ACCOUNT…] [-L FILE] [options] [HOST:PORT…]
@@ -108,15 +108,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const debug = argv.includes('--debug');
   let directory: LdapLookupDirectory | undefined;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: true });
-    } catch (error) {
-      throw new ProxyConfError('E_USAGE', error instanceof Error ? error.message : String(error), {
-        hint: 'zmproxy purge -h lists the options',
-      });
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, FLAGS, 'purge', true);
     if (values.help === true) {
       io.stdout(HELP);
       return EXIT.ok;

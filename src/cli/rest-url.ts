@@ -3,11 +3,11 @@
  * by the rule in src/doctor/rest-url.ts: the domain's public service host name when it has one,
  * else the home server's mail mode, zimbraServiceHostname and port.
  */
-import { parseArgs } from 'node:util';
 import { ProxyConfError } from '../errors.js';
 import { computeRestUrl } from '../doctor/rest-url.js';
 import { createDirectorySource, loadLocalConfig } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
+import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy rest-url [options] ACCOUNT
@@ -41,15 +41,7 @@ const FLAGS = {
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const debug = argv.includes('--debug');
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: true });
-    } catch (error) {
-      throw new ProxyConfError('E_USAGE', error instanceof Error ? error.message : String(error), {
-        hint: 'zmproxy rest-url -h lists the options',
-      });
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, FLAGS, 'rest-url', true);
     if (values.help === true) {
       io.stdout(HELP);
       return EXIT.ok;

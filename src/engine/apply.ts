@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Warning } from '../errors.js';
 import { ProxyConfError } from '../errors.js';
 import { GENERATION_MARKER_FILE } from '../model/paths.js';
+import { EMPTY_APPLY_STATE } from '../ports.js';
 import type {
   ApplyState,
   ApplyStateStore,
@@ -256,22 +257,12 @@ function includesMarker(files: readonly GenerationFile[]): boolean {
   return files.some((file) => include.test(file.content));
 }
 
-const EMPTY_STATE: ApplyState = {
-  runs: 0,
-  reloads: 0,
-  reloadFailures: 0,
-  validationFailures: 0,
-  guardRefusals: 0,
-  directoryFailures: 0,
-  durations: {},
-};
-
 /** Reads the state, tolerating a missing or damaged file (counters restart at 0). */
 async function readState(store: ApplyStateStore): Promise<ApplyState> {
   try {
-    return { ...EMPTY_STATE, ...(await store.read()) };
+    return { ...EMPTY_APPLY_STATE, ...(await store.read()) };
   } catch {
-    return { ...EMPTY_STATE };
+    return { ...EMPTY_APPLY_STATE };
   }
 }
 
@@ -426,22 +417,13 @@ async function runLocked(
   const pidFile = rendered.generation.vars.get('main.pidfile') ?? '';
   const logFile = rendered.generation.vars.get('main.logfile') ?? '';
 
-  if (changed.length === 0 && previous !== undefined) {
-    return await recoverIfStale(options, deps, {
-      ...base,
-      rendered: rendered,
-      previous,
-      previousMeta,
-      pidFile,
-      logFile,
-    });
-  }
-
   // The minimum interval between reloads: wait (or defer), then render again so that every
   // change made meanwhile goes into this one reload.
   const interval = options.minReloadIntervalMs ?? 0;
   const readyAt = (state.lastReloadAt ?? -Infinity) + interval;
-  if (interval > 0 && clock.now() < readyAt) {
+  // Only a run that publishes something waits; `previous === undefined` always publishes.
+  const publishes = changed.length > 0 || previous === undefined;
+  if (publishes && interval > 0 && clock.now() < readyAt) {
     if (options.deferInsteadOfWait === true) {
       return {
         ...base,
@@ -460,16 +442,17 @@ async function runLocked(
     if ('outcome' in rendered) return rendered;
     current = previous === undefined ? current : await generations.readFiles(previous);
     changed = computeChangedPaths(rendered.files, current);
-    if (changed.length === 0 && previous !== undefined) {
-      return await recoverIfStale(options, deps, {
-        ...base,
-        rendered: rendered,
-        previous,
-        previousMeta,
-        pidFile,
-        logFile,
-      });
-    }
+  }
+  // Nothing to publish: keep the live generation (recoverIfStale repairs it if nginx lost it).
+  if (changed.length === 0 && previous !== undefined) {
+    return await recoverIfStale(options, deps, {
+      ...base,
+      rendered: rendered,
+      previous,
+      previousMeta,
+      pidFile,
+      logFile,
+    });
   }
   const { generation, files, hash, counts } = rendered;
   const warnings = generation.warnings;

@@ -189,7 +189,9 @@ export function createDirectoryQueries(
   return {
     domainByProxyIp: (settings, ip) =>
       byIp.get(ip, async () => {
-        const filter = settings.domainNameQuery.replaceAll('${IPADDR}', escapeLdapFilterValue(ip));
+        const filter = settings.domainNameQuery.replaceAll('${IPADDR}', () =>
+          escapeLdapFilterValue(ip),
+        );
         const record = await first(settings.domainNameSearchBase, filter, [
           settings.domainNameAttribute,
         ]);
@@ -220,7 +222,9 @@ export function createDirectoryQueries(
         ),
       ),
     async accountByName(settings, name) {
-      const filter = settings.mailHostQuery.replaceAll('${USER}', escapeLdapFilterValue(name));
+      const filter = settings.mailHostQuery.replaceAll('${USER}', () =>
+        escapeLdapFilterValue(name),
+      );
       return toAccount(
         settings,
         await first(settings.mailHostSearchBase, filter, accountAttributes(settings)),
@@ -237,7 +241,9 @@ export function createDirectoryQueries(
     },
     async portOf(settings, host, attribute) {
       const attrs = await ports.get(host.toLowerCase(), async () => {
-        const filter = settings.portQuery.replaceAll('${MAILHOST}', escapeLdapFilterValue(host));
+        const filter = settings.portQuery.replaceAll('${MAILHOST}', () =>
+          escapeLdapFilterValue(host),
+        );
         const names = [...new Set(Object.values(settings.portAttributes))];
         return (await first(settings.portSearchBase, filter, names))?.attrs;
       });

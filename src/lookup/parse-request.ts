@@ -83,7 +83,9 @@ export function parseMailRequest(headers: RequestHeaders): ParsedMailRequest {
       clientIp: headerOf(headers, 'client-ip')?.trim() || undefined,
       proxyIp: headerOf(headers, 'x-proxy-ip')?.trim() || undefined,
       ssl: headerOf(headers, 'auth-ssl')?.trim().toLowerCase() === 'on',
-      admin: headerOf(headers, 'auth-zimbra-admin')?.trim().toLowerCase() === 'true',
+      // Admin routes (ZM_ADMIN_AUTH_TOKEN) need an endpoint of their own that only the admin
+    // templates call; the shared route endpoint never grants one.
+    admin: false,
     },
   };
 }
@@ -139,13 +141,17 @@ export interface WebRouteRequest {
 /** Parses the headers of a web route request. */
 export function parseWebRequest(headers: RequestHeaders): WebRouteRequest {
   const protocol = headerOf(headers, 'auth-protocol')?.trim().toLowerCase();
-  const host = headerOf(headers, 'x-proxy-host') ?? headerOf(headers, 'host');
+  // Host only: our templates forward no client header but Cookie and Authorization, and a
+  // client-chosen X-Proxy-Host or Auth-Zimbra-Admin must never steer a route.
+  const host = headerOf(headers, 'host');
   return {
     uri: headerOf(headers, 'x-original-uri') ?? '/',
     cookie: headerOf(headers, 'cookie'),
     authorization: headerOf(headers, 'authorization'),
     host: host?.trim().replace(/:\d+$/, '').toLowerCase() || undefined,
     protocol: protocol === 'http' ? 'http' : 'httpssl',
-    admin: headerOf(headers, 'auth-zimbra-admin')?.trim().toLowerCase() === 'true',
+    // Admin routes (ZM_ADMIN_AUTH_TOKEN) need an endpoint of their own that only the admin
+    // templates call; the shared route endpoint never grants one.
+    admin: false,
   };
 }

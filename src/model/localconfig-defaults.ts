@@ -30,6 +30,10 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zmproxy_auth_http_listen: '127.0.0.1:7079',
   /** Shared key nginx sends to the lookup service as X-Zmproxy-Key; empty sends none. */
   zmproxy_lookup_shared_key: '',
+  /** CA bundle (PEM) that signs the lookup services' certificates; empty: no verification. */
+  zmproxy_lookup_ca_file: '',
+  /** Name the lookup services' certificates carry (nginx proxy_ssl_name). */
+  zmproxy_lookup_tls_name: 'zmlookup',
   /** nginx worker_shutdown_timeout: old workers close their connections after this long. */
   zmproxy_worker_shutdown_timeout: '5m',
 };

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { EMPTY_APPLY_STATE } from '../ports.js';
 import type { ApplyState, ApplyStateStore } from '../ports.js';
 
 /** Creates the state store of `file`; a missing file reads as zero counters. */
@@ -11,15 +12,7 @@ export function createApplyStateStore(file: string): ApplyStateStore {
       try {
         return JSON.parse(await readFile(file, 'utf8')) as ApplyState;
       } catch {
-        return {
-          runs: 0,
-          reloads: 0,
-          reloadFailures: 0,
-          validationFailures: 0,
-          guardRefusals: 0,
-          directoryFailures: 0,
-          durations: {},
-        };
+        return { ...EMPTY_APPLY_STATE, durations: {} };
       }
     },
     async write(state) {

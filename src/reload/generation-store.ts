@@ -20,6 +20,8 @@ import { basename, dirname, join, relative } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import { GENERATION_MARKER_FILE } from '../model/paths.js';
 import type { GenerationMeta, GenerationStore } from '../ports.js';
+// The node:fs durability primitive, not the FileStore adapter.
+import { syncDirectory } from '../writer/sync-directory.js';
 
 /** The file in each generation directory describing it. */
 export const GENERATION_META_FILE = 'zmproxy-generation.json';
@@ -103,8 +105,8 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
           `${JSON.stringify(meta, null, 2)}\n`,
           0o644,
         );
-        for (const dir of dirs) await syncDir(dir);
-        await syncDir(generationsDir);
+        for (const dir of dirs) await syncDirectory(dir);
+        await syncDirectory(generationsDir);
       } catch (error) {
         if (error instanceof ProxyConfError) throw error;
         throw writeError(root, error);
@@ -117,7 +119,7 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
       try {
         await symlink(target, temp);
         await rename(temp, liveDir);
-        await syncDir(dirname(liveDir));
+        await syncDirectory(dirname(liveDir));
       } catch (error) {
         await unlink(temp).catch(() => undefined);
         throw writeError(liveDir, error);
@@ -152,15 +154,6 @@ async function writeDurable(path: string, content: string, mode: number): Promis
     // Keys must never be visible with a wider mode than asked for, whatever the umask.
     await handle.chmod(mode);
     await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();

@@ -44,7 +44,7 @@ export function createRunLock(file: string, options: RunLockOptions = {}): RunLo
         const owner = await readOwner(file);
         if (owner === 'gone') continue;
         if (await isStale(file, owner, orphanMs)) {
-          await breakStale(file, owner);
+          await breakStale(file, owner, orphanMs);
           continue;
         }
         if (Date.now() >= deadline) {
@@ -108,7 +108,7 @@ async function isStale(file: string, owner: Owner | undefined, orphanMs: number)
   return owner.start !== '' && start !== '' && start !== owner.start;
 }
 
-async function breakStale(file: string, owner: Owner | undefined): Promise<void> {
+async function breakStale(file: string, owner: Owner | undefined, orphanMs: number): Promise<void> {
   const breaker = `${file}.break`;
   if (!(await tryCreate(breaker, `${process.pid}\n`))) {
     // Another run is breaking it; a breaker that died leaves its file behind for 10 s at most.
@@ -121,15 +121,17 @@ async function breakStale(file: string, owner: Owner | undefined): Promise<void>
     return;
   }
   try {
-    // Still the same stale owner? (Another breaker may have finished and a new run taken it.)
+    // Still the same stale owner? Another breaker may have finished and a new run taken the
+    // lock: a file that is gone is left alone, and an ownerless one is broken only while it is
+    // still old (a fresh run may have created it and not written its owner yet).
     const again = await readOwner(file);
     const same =
-      again === 'gone' ||
-      (again === undefined && owner === undefined) ||
-      (again !== undefined &&
-        owner !== undefined &&
-        again.pid === owner.pid &&
-        again.since === owner.since);
+      again !== 'gone' &&
+      ((again === undefined && owner === undefined && (await isStale(file, undefined, orphanMs))) ||
+        (again !== undefined &&
+          owner !== undefined &&
+          again.pid === owner.pid &&
+          again.since === owner.since));
     if (same) await unlink(file).catch(() => undefined);
   } finally {
     await unlink(breaker).catch(() => undefined);

@@ -1,13 +1,15 @@
 /** Typed reads of localconfig keys with Zimbra's defaults (an empty value counts as unset). */
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
-import { controlCharacterReason, parseInteger } from '../model/value-types.js';
+import { controlCharacterReason, parseInteger, unsafeTokenReason } from '../model/value-types.js';
 import type { ProblemSink } from './attribute-reader.js';
 
 /** Reads localconfig keys. */
 export interface LocalConfigReader {
   /** The value, or Zimbra's default, or `codeDefault` for a key Zimbra does not declare. */
   text(key: string, codeDefault?: string): string;
+  /** A value that stands as one bare nginx token (no `;`, braces, quotes, white space, `#` first). */
+  token(key: string, codeDefault?: string): string;
   integer(key: string, codeDefault?: number): number;
   /** Java's Boolean.valueOf: true only for `true` in any case. */
   boolean(key: string, codeDefault?: boolean): boolean;
@@ -32,6 +34,13 @@ export function createLocalConfigReader(lc: LocalConfig, sink: ProblemSink): Loc
     text(key, codeDefault) {
       const value = raw(key, codeDefault);
       const why = controlCharacterReason(value);
+      if (why === undefined) return value;
+      report(key, value, why);
+      return LOCALCONFIG_DEFAULTS[key] ?? codeDefault ?? '';
+    },
+    token(key, codeDefault) {
+      const value = raw(key, codeDefault);
+      const why = unsafeTokenReason(value);
       if (why === undefined) return value;
       report(key, value, why);
       return LOCALCONFIG_DEFAULTS[key] ?? codeDefault ?? '';

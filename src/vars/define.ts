@@ -136,7 +136,8 @@ export function lcVar(options: LcVarOptions): VariableDefinition {
         case 'boolean':
           return onOff(ctx.lc.boolean(options.key));
         case 'string':
-          return ctx.lc.text(options.key);
+          // Placed as a bare nginx token (e.g. a path): nothing that could end the directive.
+          return ctx.lc.token(options.key);
       }
     },
   };

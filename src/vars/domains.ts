@@ -188,9 +188,18 @@ function domainItems(ctx: VarContext, domain: DirectoryEntry): DomainResult | un
   }
 
   const certDir = ctx.paths.domainCertDir;
+  // The domain's files exist only when it has both (src/engine/domain-certs.ts writes the pair,
+  // as zmdomaincertmgr does): with one of the two, nginx would load a file never written.
+  const ownPair = hasCert && hasKey;
+  if (hasCert !== hasKey) {
+    ctx.warn({
+      message: `domain ${name} has ${hasCert ? 'zimbraSSLCertificate but no zimbraSSLPrivateKey' : 'zimbraSSLPrivateKey but no zimbraSSLCertificate'}; its virtual hosts use the default certificate`,
+      hint: `zmprov md ${name} ${hasCert ? 'zimbraSSLPrivateKey' : 'zimbraSSLCertificate'} "$(cat FILE.pem)"`,
+    });
+  }
   const common = {
-    'ssl.crt': hasCert ? `${certDir}/${name}.crt` : ctx.paths.sslCrtDefault,
-    'ssl.key': hasKey ? `${certDir}/${name}.key` : ctx.paths.sslKeyDefault,
+    'ssl.crt': ownPair ? `${certDir}/${name}.crt` : ctx.paths.sslCrtDefault,
+    'ssl.key': ownPair ? `${certDir}/${name}.key` : ctx.paths.sslKeyDefault,
     'ssl.clientcertmode': mode ?? ctx.server.enumValue(CLIENT_CERT_MODE, 'off'),
     'ssl.clientcertca':
       ca === undefined ? ctx.paths.clientCaBundle : `${certDir}/${name}.client.ca.crt`,

@@ -10,6 +10,7 @@ import { computeLookupHandlers } from './lookup.js';
 import { hasService } from './server-lists.js';
 import {
   STOCK_LC,
+  computeLookupTlsVerify,
   computeStockLookupUpstream,
   computeStockMailVips,
   isSslToUpstream,
@@ -42,6 +43,12 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
       warnings.push({
         message: `lookup handlers ${upstream.leftOut.map((h) => h.address).join(', ')} speak ${upstream.leftOut[0]?.scheme ?? 'http'}:// (zimbraServerVersion before 8.7) while the others speak ${upstream.scheme}://; one nginx upstream has one scheme, so they are left out of the lookup upstream`,
         hint: 'upgrade those servers, or zmprov ms <server> zimbraReverseProxyLookupTarget FALSE',
+      });
+    }
+    if (upstream.scheme === 'https' && !computeLookupTlsVerify(ctx)) {
+      warnings.push({
+        message: `localconfig ${STOCK_LC.lookupCaFile} is empty: nginx reaches the lookup handlers over TLS without checking their certificates, and stock nginx sends users' real passwords there`,
+        hint: `zmlocalconfig -e ${STOCK_LC.lookupCaFile}=/opt/zimbra/conf/ca/ca.pem (the CA that signs the lookup services' certificates, which carry the name in ${STOCK_LC.lookupTlsName})`,
       });
     }
     if (ctx.lc.text(STOCK_LC.sharedKey) === '') {

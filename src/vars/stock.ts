@@ -31,7 +31,20 @@ export const STOCK_LC = {
   authListen: 'zmproxy_auth_http_listen',
   sharedKey: 'zmproxy_lookup_shared_key',
   shutdownTimeout: 'zmproxy_worker_shutdown_timeout',
+  lookupCaFile: 'zmproxy_lookup_ca_file',
+  lookupTlsName: 'zmproxy_lookup_tls_name',
 } as const;
+
+/**
+ * Whether nginx verifies the lookup services' certificates: over https, with a CA configured.
+ * Stock nginx sends the user's real password to the lookup service, so an unverified TLS hop lets
+ * anyone on the path between proxy and mailbox hosts impersonate the service.
+ */
+export function computeLookupTlsVerify(ctx: VarContext): boolean {
+  return (
+    computeStockLookupUpstream(ctx).scheme === 'https' && ctx.lc.token(STOCK_LC.lookupCaFile) !== ''
+  );
+}
 
 /** Default of `stock.generation.listen`: where nginx serves the generation marker. */
 export const STOCK_GENERATION_LISTEN = '127.0.0.1:7078';
@@ -599,6 +612,37 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     source: 'localconfig',
     defaultText: '#',
     compute: (ctx) => enabler(computeSharedKey(ctx) !== ''),
+  }),
+  customVar({
+    name: 'stock.lookup.tls.verify.enabled',
+    area: 'stock',
+    description:
+      "Enables verification of the lookup services' certificates (https handlers and localconfig zmproxy_lookup_ca_file set)",
+    attribute: STOCK_LC.lookupCaFile,
+    type: 'enabler',
+    source: 'localconfig',
+    defaultText: '#',
+    compute: (ctx) => enabler(computeLookupTlsVerify(ctx)),
+  }),
+  customVar({
+    name: 'stock.lookup.tls.ca',
+    area: 'stock',
+    description: "CA bundle nginx trusts for the lookup services' certificates",
+    attribute: STOCK_LC.lookupCaFile,
+    type: 'string',
+    source: 'localconfig',
+    defaultText: '',
+    compute: (ctx) => ctx.lc.token(STOCK_LC.lookupCaFile),
+  }),
+  customVar({
+    name: 'stock.lookup.tls.name',
+    area: 'stock',
+    description: "Name the lookup services' certificates must carry (proxy_ssl_name)",
+    attribute: STOCK_LC.lookupTlsName,
+    type: 'string',
+    source: 'localconfig',
+    defaultText: 'zmlookup',
+    compute: (ctx) => ctx.lc.token(STOCK_LC.lookupTlsName),
   }),
   customVar({
     name: 'stock.lookup.scheme',

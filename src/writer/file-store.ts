@@ -6,6 +6,7 @@ import { dirname, join, basename } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import type { FileStore } from '../ports.js';
 import { mapConcurrent } from './map-concurrent.js';
+import { syncDirectory } from './sync-directory.js';
 
 /** Creates the node:fs FileStore. */
 export function createFileStore(): FileStore {
@@ -54,7 +55,7 @@ function readSyncOrUndefined(path: string): string | undefined {
 /** Writes one file atomically and makes the rename durable. */
 export async function writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
   await replaceFile(path, content, mode);
-  await syncDirectory(dirname(path));
+  await syncWrittenDirectory(dirname(path));
 }
 
 /**
@@ -71,18 +72,13 @@ export async function writeFilesAtomic(
   await mapConcurrent(
     [...new Set(files.map((file) => dirname(file.path)))],
     concurrency,
-    syncDirectory,
+    syncWrittenDirectory,
   );
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+async function syncWrittenDirectory(dir: string): Promise<void> {
   try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await syncDirectory(dir);
   } catch (error) {
     throw new ProxyConfError(
       'E_WRITE',

@@ -3,6 +3,8 @@
  * after another (the integration project sets fileParallelism: false); each file starts with
  * `resetDirectory(...)`, so no file sees what another one left behind.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from 'ldapts';
 import type { LdapSourceOptions } from '../../src/sources/ldap/options.js';
@@ -49,6 +51,23 @@ export function stackLdapOptions(overrides: Partial<LdapSourceOptions> = {}): Ld
     operationTimeoutMs: 10_000,
     ...overrides,
   };
+}
+
+/**
+ * The CLI flags that point a command at the stack's slapd as its rootdn (`--source`, `--bind-dn`,
+ * `--bind-password-file`); writes the password file to `<dir>/password`.
+ */
+export function stackLdapArgs(dir: string): string[] {
+  const passwordFile = join(dir, 'password');
+  writeFileSync(passwordFile, `${stackValue('LDAP_BIND_PASSWORD')}\n`);
+  return [
+    '--source',
+    stackValue('LDAP_URL'),
+    '--bind-dn',
+    stackValue('LDAP_BIND_DN'),
+    '--bind-password-file',
+    passwordFile,
+  ];
 }
 
 /** Runs `use` with an ldapts client bound as the stack's rootdn, and always unbinds. */

@@ -3,6 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { onTestFinished } from 'vitest';
+import type { CliIo } from '../../src/cli/shared/io.js';
 
 /** A temp directory holding `files` (relative path → content), removed after the test. */
 export function testdir(files: Record<string, string> = {}): string {
@@ -29,4 +30,14 @@ export function captureIo() {
       },
     },
   };
+}
+
+/** Runs a CLI command's `run(argv, io)` in-process; returns its exit code and what it printed. */
+export async function runCli(
+  run: (argv: readonly string[], io: CliIo) => Promise<number>,
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { io, out } = captureIo();
+  const code = await run(args, io);
+  return { code, ...out };
 }

@@ -31,7 +31,7 @@ import { run as ctl } from '../../src/cli/zmproxyctl.js';
 import { computeGenerationHash } from '../../src/engine/apply.js';
 import { createGenerationStore } from '../../src/reload/generation-store.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
-import { resetDirectory, stackValue, withLdapClient } from '../helpers/stack.js';
+import { resetDirectory, stackLdapArgs, stackValue, withLdapClient } from '../helpers/stack.js';
 import { captureIo } from '../helpers/testdir.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -223,7 +223,6 @@ beforeAll(async () => {
   ldifFile = join(work, 'directory.ldif');
   writeFileSync(ldifFile, ldif());
   writeFileSync(join(work, 'hosts'), '127.0.0.1 localhost\n');
-  writeFileSync(join(work, 'password'), `${stackValue('LDAP_BIND_PASSWORD')}\n`);
   writeFileSync(
     join(work, 'localconfig.xml'),
     `<?xml version="1.0" encoding="UTF-8"?>\n<localconfig>\n` +
@@ -234,12 +233,7 @@ beforeAll(async () => {
       `</localconfig>\n`,
   );
   args = [
-    '--source',
-    stackValue('LDAP_URL'),
-    '--bind-dn',
-    stackValue('LDAP_BIND_DN'),
-    '--bind-password-file',
-    join(work, 'password'),
+    ...stackLdapArgs(work),
     '--localconfig',
     join(work, 'localconfig.xml'),
     '--hosts',

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/doctor.js';
 import type { DoctorReport } from '../../src/doctor/finding.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
-import { resetDirectory, stackValue } from '../helpers/stack.js';
+import { resetDirectory, stackLdapArgs, stackValue } from '../helpers/stack.js';
 import { captureIo } from '../helpers/testdir.js';
 
 /** A loopback port nothing listens on (bound, then closed). */
@@ -111,7 +111,6 @@ describe('zmproxy doctor on the stack', () => {
     cleanup = () => rmSync(dir, { recursive: true, force: true });
     for (const [path, text] of Object.entries({
       'directory.ldif': directoryLdif(closed),
-      password: `${stackValue('LDAP_BIND_PASSWORD')}\n`,
       'zimbra/log/nginx.access.log': `${ACCESS_LOG}\n`,
     })) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -136,12 +135,7 @@ describe('zmproxy doctor on the stack', () => {
     ]);
     writeFileSync(join(dir, 'localconfig.xml'), '<localconfig></localconfig>\n');
     const args = [
-      '--source',
-      stackValue('LDAP_URL'),
-      '--bind-dn',
-      stackValue('LDAP_BIND_DN'),
-      '--bind-password-file',
-      join(dir, 'password'),
+      ...stackLdapArgs(dir),
       '--localconfig',
       join(dir, 'localconfig.xml'),
       '--server',

@@ -9,28 +9,24 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EXAMPLE_DIR } from '../../src/cli/zmproxy.js';
 import { run } from '../../src/cli/zmprov.js';
 import { createLdapDirectory } from '../../src/sources/ldap/index.js';
-import { loadLdif, resetDirectory, stackLdapOptions, stackValue } from '../helpers/stack.js';
-import { captureIo, testdir } from '../helpers/testdir.js';
+import {
+  loadLdif,
+  resetDirectory,
+  stackLdapArgs,
+  stackLdapOptions,
+  stackValue,
+} from '../helpers/stack.js';
+import { runCli, testdir } from '../helpers/testdir.js';
 
 const EXAMPLE_LDIF = join(EXAMPLE_DIR, 'directory.ldif');
 
 /** The options that point zmprov at the stack's slapd. */
 function ldapArgs(): string[] {
-  const dir = testdir({ password: `${stackValue('LDAP_BIND_PASSWORD')}\n` });
-  return [
-    '--source',
-    stackValue('LDAP_URL'),
-    '--bind-dn',
-    stackValue('LDAP_BIND_DN'),
-    '--bind-password-file',
-    join(dir, 'password'),
-  ];
+  return stackLdapArgs(testdir());
 }
 
-async function prov(...args: string[]) {
-  const { io, out } = captureIo();
-  const code = await run(args, io);
-  return { code, ...out };
+function prov(...args: string[]) {
+  return runCli(run, args);
 }
 
 async function loadLdap() {

@@ -9,8 +9,14 @@ import { run } from '../../src/cli/zmproxyconfig.js';
 import type { AttributeMap, DirectorySnapshot } from '../../src/model/snapshot.js';
 import { createLdapDirectory } from '../../src/sources/ldap/index.js';
 import { createLdifStore } from '../../src/sources/ldif-store/index.js';
-import { loadLdif, resetDirectory, stackLdapOptions, stackValue } from '../helpers/stack.js';
-import { captureIo, testdir } from '../helpers/testdir.js';
+import {
+  loadLdif,
+  resetDirectory,
+  stackLdapArgs,
+  stackLdapOptions,
+  stackValue,
+} from '../helpers/stack.js';
+import { runCli, testdir } from '../helpers/testdir.js';
 
 const LDIF = `dn: cn=config,cn=zimbra
 objectClass: organizationalRole
@@ -48,26 +54,17 @@ zimbraServiceEnabled: memcached
 let dir: string;
 
 beforeEach(async () => {
-  dir = testdir({ 'dir.ldif': LDIF, password: stackValue('LDAP_BIND_PASSWORD') });
+  dir = testdir({ 'dir.ldif': LDIF });
   await resetDirectory();
   await loadLdif(join(dir, 'dir.ldif'));
 });
 
-async function config(source: string[], args: string) {
-  const { io, out } = captureIo();
-  const code = await run([...source, ...args.split(' '), '-r'], io);
-  return { code, ...out };
+function config(source: string[], args: string) {
+  return runCli(run, [...source, ...args.split(' '), '-r']);
 }
 
 function ldapSource(): string[] {
-  return [
-    '--source',
-    stackValue('LDAP_URL'),
-    '--bind-dn',
-    stackValue('LDAP_BIND_DN'),
-    '--bind-password-file',
-    join(dir, 'password'),
-  ];
+  return stackLdapArgs(dir);
 }
 
 /** Servers and global config with sorted values and no operational noise, to compare. */

@@ -4,13 +4,9 @@
  * account on a small pool of separate connections (a bind changes a connection's identity, and
  * LDAP forbids other operations on a connection while a bind is in flight).
  */
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
-import { Client, InvalidCredentialsError, ResultCodeError } from 'ldapts';
-import type { Entry } from 'ldapts';
-import { ProxyConfError } from '../../errors.js';
-import type { ResolvedLdapSourceOptions } from '../../sources/ldap/index.js';
-import { resolveLdapSourceOptions } from '../../sources/ldap/index.js';
+import { InvalidCredentialsError, ResultCodeError } from 'ldapts';
+import type { Client, Entry } from 'ldapts';
+import { connectLdap, resolveLdapSourceOptions } from '../../sources/ldap/index.js';
 import type { LdapSourceOptions } from '../../sources/ldap/index.js';
 import type { DirectoryQuery, DirectoryRecord, LookupDirectory } from '../ports.js';
 
@@ -23,50 +19,6 @@ export interface LdapLookupOptions extends LdapSourceOptions {
 /** The directory, plus `close()`. */
 export interface LdapLookupDirectory extends LookupDirectory {
   close(): Promise<void>;
-}
-
-function tlsOf(options: ResolvedLdapSourceOptions): ConnectionOptions {
-  const tls: ConnectionOptions = { rejectUnauthorized: options.verifyCertificate };
-  if (options.caFile !== undefined) tls.ca = readFileSync(options.caFile, 'utf8');
-  return tls;
-}
-
-/** Connects (and binds as `dn` when given) to the first URL that answers. */
-async function connect(
-  options: ResolvedLdapSourceOptions,
-  bind: { dn: string; password: string } | undefined,
-): Promise<Client> {
-  const failures: string[] = [];
-  const tls = tlsOf(options);
-  for (const url of options.urls) {
-    const client = new Client({
-      url,
-      connectTimeout: options.connectTimeoutMs,
-      timeout: options.operationTimeoutMs,
-      ...(/^ldaps:/i.test(url) ? { tlsOptions: tls } : {}),
-    });
-    try {
-      if (options.startTls && /^ldap:/i.test(url)) await client.startTLS(tls);
-      if (bind !== undefined) await client.bind(bind.dn, bind.password);
-      return client;
-    } catch (error) {
-      await client.unbind().catch(() => undefined);
-      if (error instanceof ResultCodeError) {
-        throw new ProxyConfError(
-          'E_LDAP_AUTH',
-          `LDAP bind as "${bind?.dn ?? ''}" at ${url} failed: ${error.message}`,
-          {
-            hint: 'check localconfig zimbra_ldap_userdn and zimbra_ldap_password',
-            cause: error,
-          },
-        );
-      }
-      failures.push(`${url}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  throw new ProxyConfError('E_LDAP_CONNECT', `cannot reach LDAP: ${failures.join('; ')}`, {
-    hint: 'check localconfig ldap_url and that slapd is running',
-  });
 }
 
 function toRecord(entry: Entry): DirectoryRecord {
@@ -93,7 +45,7 @@ export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLooku
   let closed = false;
 
   const searchClient = (): Promise<Client> => {
-    searcher ??= connect(resolved, service).catch((error: unknown) => {
+    searcher ??= connectLdap(resolved, { bind: service }).catch((error: unknown) => {
       searcher = undefined;
       throw error;
     });
@@ -106,7 +58,7 @@ export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLooku
     if (open < poolSize) {
       open += 1;
       try {
-        return await connect(resolved, undefined);
+        return await connectLdap(resolved);
       } catch (error) {
         open -= 1;
         throw error;
@@ -126,7 +78,7 @@ export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLooku
       else {
         // A broken connection: the waiter opens its own.
         open += 1;
-        connect(resolved, undefined).then(waiter, () => {
+        connectLdap(resolved).then(waiter, () => {
           open -= 1;
           waiter(undefined);
         });

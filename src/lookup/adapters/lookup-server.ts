@@ -275,11 +275,21 @@ export function createLookupHttpServer(
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const send = (answer: LookupAnswer): void => {
       const body = answer.body ?? '';
-      res.writeHead(answer.status, {
-        ...answer.headers,
-        'Content-Length': Buffer.byteLength(body),
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      try {
+        res.writeHead(answer.status, {
+          ...headerSafe(answer.headers),
+          'Content-Length': Buffer.byteLength(body),
+        });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      } catch (error) {
+        // A header node:http refuses must never take the process down.
+        deps.logger.error(
+          { err: error instanceof Error ? error.message : String(error), path },
+          'answer refused',
+        );
+        if (!res.headersSent) res.writeHead(500, { 'Content-Length': 0 });
+        res.end();
+      }
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send({ status: 405, headers: { Allow: 'GET, HEAD' } });
@@ -325,4 +335,21 @@ export function createLookupHttpServer(
   const server = tls === undefined ? createHttpServer(handle) : createHttpsServer(tls, handle);
   server.keepAliveTimeout = 65_000;
   return server;
+}
+
+/**
+ * Header values as node:http can send them: UTF-8 text carried byte for byte (as nginx reads
+ * it), line breaks and other control characters replaced by spaces. A throttle message from LDAP
+ * with an en dash, or a cached value with a line break, would otherwise throw in writeHead.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what is replaced
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f]/g;
+
+function headerSafe(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const safe: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const text = value.replace(CONTROL_CHARACTERS, ' ');
+    safe[name] = Buffer.from(text, 'utf8').toString('latin1');
+  }
+  return safe;
 }

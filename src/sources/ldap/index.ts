@@ -1,4 +1,6 @@
 /** The LDAP directory source (ldapts) and the Zimbra schema subset for OpenLDAP. */
+export { connectLdap } from './connect.js';
+export type { ConnectLdapOptions } from './connect.js';
 export { createLdapDirectory, resolveLdapSourceOptions } from './ldap-directory.js';
 export type { ResolvedLdapSourceOptions } from './ldap-directory.js';
 export { ldapOptionsFromLocalConfig } from './localconfig-options.js';

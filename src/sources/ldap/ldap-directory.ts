@@ -3,10 +3,8 @@
  * (classified by objectClass, canonical attribute names) and applies zmprov-style modifications.
  * ldapts errors are translated here, once, into ProxyConfError with a hint.
  */
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
-import { Attribute, Change, Client, InvalidCredentialsError, ResultCodeError } from 'ldapts';
-import type { Entry } from 'ldapts';
+import { Attribute, Change, InvalidCredentialsError, ResultCodeError } from 'ldapts';
+import type { Client, Entry } from 'ldapts';
 import { ProxyConfError } from '../../errors.js';
 import { canonicalAttributeName } from '../../model/attribute-catalog.js';
 import { buildSnapshot } from '../../model/build-snapshot.js';
@@ -14,6 +12,13 @@ import type { RawEntry } from '../../model/classify-entry.js';
 import { classifyEntries } from '../../model/classify-entry.js';
 import type { DirectorySnapshot } from '../../model/snapshot.js';
 import type { DirectoryStore, EntryModification } from '../../ports.js';
+import {
+  connectLdap,
+  describeLdapError,
+  describeLdapResultError,
+  LDAP_AUTH_HINT,
+  LDAP_CONNECT_HINT,
+} from './connect.js';
 import type { LdapSourceOptions } from './options.js';
 
 /** {@link LdapSourceOptions} with every default applied. */
@@ -35,16 +40,11 @@ const ZIMBRA_OBJECT_FILTER =
   '(objectClass=zimbraAccount)(objectClass=zimbraCalendarResource)(objectClass=zimbraAlias)' +
   '(objectClass=zimbraCOS))';
 
-const AUTH_HINT =
-  'check localconfig zimbra_ldap_userdn and zimbra_ldap_password (zmlocalconfig -s), or give --bind-dn and --bind-password-file';
-const CONNECT_HINT =
-  'check localconfig ldap_url (space-separated URLs, tried in order) or --source ldap://host:port, and that slapd is running and reachable';
-
 /** Normalises options once, at the entry point. */
 export function resolveLdapSourceOptions(options: LdapSourceOptions): ResolvedLdapSourceOptions {
   const urls = options.urls.map((url) => url.trim()).filter((url) => url !== '');
   if (urls.length === 0) {
-    throw new ProxyConfError('E_USAGE', 'no LDAP URL given', { hint: CONNECT_HINT });
+    throw new ProxyConfError('E_USAGE', 'no LDAP URL given', { hint: LDAP_CONNECT_HINT });
   }
   return {
     urls,
@@ -70,7 +70,11 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
   let connection: Promise<Client> | undefined;
 
   const connected = (): Promise<Client> => {
-    connection ??= connectFirst(resolved).catch((error: unknown) => {
+    connection ??= connectLdap(resolved, {
+      bind: { dn: resolved.bindDn, password: resolved.bindPassword },
+      // Replays the bind when ldapts reconnects after the server closed an idle connection.
+      autoRebind: true,
+    }).catch((error: unknown) => {
       connection = undefined;
       throw error;
     });
@@ -114,66 +118,6 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
       await client?.unbind().catch(() => undefined);
     },
   };
-}
-
-/** Connects and binds to the first URL that answers; throws E_LDAP_AUTH or E_LDAP_CONNECT. */
-async function connectFirst(options: ResolvedLdapSourceOptions): Promise<Client> {
-  const failures: string[] = [];
-  const tlsOptions = tlsOptionsOf(options);
-  for (const url of options.urls) {
-    const client = new Client({
-      url,
-      connectTimeout: options.connectTimeoutMs,
-      timeout: options.operationTimeoutMs,
-      // ldapts speaks TLS from the first byte whenever tlsOptions is set: only for ldaps://.
-      ...(/^ldaps:/i.test(url) ? { tlsOptions } : {}),
-      // Replays the bind when ldapts reconnects after the server closed an idle connection; not
-      // applied to StartTLS sessions (the replay would precede the upgrade).
-      autoRebind: true,
-    });
-    try {
-      await withTimeout(
-        (async () => {
-          if (options.startTls && /^ldap:/i.test(url)) await client.startTLS(tlsOptions);
-          await client.bind(options.bindDn, options.bindPassword);
-        })(),
-        options.connectTimeoutMs,
-        `no answer within ${options.connectTimeoutMs} ms`,
-      );
-      return client;
-    } catch (error) {
-      // After a failed bind ldapts keeps the socket open, which would keep Node alive.
-      await client.unbind().catch(() => undefined);
-      if (error instanceof ResultCodeError) {
-        throw new ProxyConfError(
-          'E_LDAP_AUTH',
-          `LDAP bind as "${options.bindDn}" at ${url} failed: ${describeResultError(error)}`,
-          { hint: AUTH_HINT, cause: error },
-        );
-      }
-      failures.push(`${url}: ${describeError(error)}`);
-    }
-  }
-  throw new ProxyConfError(
-    'E_LDAP_CONNECT',
-    `cannot reach LDAP; tried ${failures.length} URL${failures.length === 1 ? '' : 's'}:\n  ${failures.join('\n  ')}`,
-    { hint: CONNECT_HINT },
-  );
-}
-
-function tlsOptionsOf(options: ResolvedLdapSourceOptions): ConnectionOptions {
-  const tls: ConnectionOptions = { rejectUnauthorized: options.verifyCertificate };
-  if (options.caFile !== undefined) {
-    try {
-      tls.ca = readFileSync(options.caFile, 'utf8');
-    } catch (error) {
-      throw new ProxyConfError('E_INPUT', `cannot read the LDAP CA file ${options.caFile}`, {
-        hint: 'give a readable PEM file of the CA that signed the LDAP server certificate',
-        cause: error,
-      });
-    }
-  }
-  return tls;
 }
 
 /** Reads every Zimbra entry of every naming context into one snapshot. */
@@ -257,8 +201,8 @@ function translateOperationError(
   if (error instanceof InvalidCredentialsError || isResultCode(error, 50)) {
     return new ProxyConfError(
       'E_LDAP_AUTH',
-      `LDAP refused to ${what} for "${options.bindDn}": ${describeResultError(error as ResultCodeError)}`,
-      { hint: `${AUTH_HINT}; the bind DN needs read and write access`, cause: error },
+      `LDAP refused to ${what} for "${options.bindDn}": ${describeLdapResultError(error as ResultCodeError)}`,
+      { hint: `${LDAP_AUTH_HINT}; the bind DN needs read and write access`, cause: error },
     );
   }
   if (isResultCode(error, 32)) {
@@ -270,7 +214,7 @@ function translateOperationError(
   if (error instanceof ResultCodeError) {
     return new ProxyConfError(
       'E_ATTR_INVALID',
-      `LDAP refused to ${what}: ${describeResultError(error)}`,
+      `LDAP refused to ${what}: ${describeLdapResultError(error)}`,
       {
         hint: 'the directory schema rejected the change; check the attribute names and values',
         cause: error,
@@ -279,48 +223,11 @@ function translateOperationError(
   }
   return new ProxyConfError(
     'E_LDAP_CONNECT',
-    `lost the LDAP connection while trying to ${what} (${options.urls.join(' ')}): ${describeError(error)}`,
-    { hint: CONNECT_HINT, cause: error },
+    `lost the LDAP connection while trying to ${what} (${options.urls.join(' ')}): ${describeLdapError(error)}`,
+    { hint: LDAP_CONNECT_HINT, cause: error },
   );
 }
 
 function isResultCode(error: unknown, code: number): boolean {
   return error instanceof ResultCodeError && error.code === code;
-}
-
-function describeResultError(error: ResultCodeError): string {
-  return `${error.message.trim() || error.name} (LDAP result code ${error.code})`;
-}
-
-/** `connect ECONNREFUSED 127.0.0.1:1` → `connection refused (ECONNREFUSED)`, and so on. */
-function describeError(error: unknown): string {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-  const known: Record<string, string> = {
-    ECONNREFUSED: 'connection refused',
-    ECONNRESET: 'connection reset',
-    EHOSTUNREACH: 'host unreachable',
-    ENETUNREACH: 'network unreachable',
-    ENOTFOUND: 'host name not found',
-    EAI_AGAIN: 'host name lookup failed',
-    ETIMEDOUT: 'connection timed out',
-  };
-  const text = known[code];
-  if (text !== undefined) return `${text} (${code})`;
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-    // The losing promise must not become an unhandled rejection.
-    work.catch(() => undefined);
-  }
 }

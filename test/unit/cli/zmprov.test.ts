@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_DIR } from '../../../src/cli/zmproxy.js';
 import { run } from '../../../src/cli/zmprov.js';
-import { captureIo, testdir } from '../../helpers/testdir.js';
+import { runCli, testdir } from '../../helpers/testdir.js';
 
 const EXAMPLE = readFileSync(join(EXAMPLE_DIR, 'directory.ldif'), 'utf8');
 
@@ -11,10 +11,8 @@ function exampleFile(): string {
   return join(testdir({ 'dir.ldif': EXAMPLE }), 'dir.ldif');
 }
 
-async function prov(...args: string[]) {
-  const { io, out } = captureIo();
-  const code = await run(args, io);
-  return { code, ...out };
+function prov(...args: string[]) {
+  return runCli(run, args);
 }
 
 describe('zmprov', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run as prov } from '../../../src/cli/zmprov.js';
 import { run } from '../../../src/cli/zmproxyconfig.js';
-import { captureIo, testdir } from '../../helpers/testdir.js';
+import { captureIo, runCli, testdir } from '../../helpers/testdir.js';
 
 const LDIF = `# a small directory: one store+proxy host, one store, one proxy
 dn: cn=config,cn=zimbra
@@ -46,10 +46,8 @@ function setup() {
   };
 }
 
-async function config(...args: string[]) {
-  const { io, out } = captureIo();
-  const code = await run(args, io);
-  return { code, ...out };
+function config(...args: string[]) {
+  return runCli(run, args);
 }
 
 async function gs(source: string, host: string, ...attrs: string[]): Promise<string> {

@@ -10,6 +10,7 @@ import {
 import type { Generation } from '../../../src/engine/generate.js';
 import { ProxyConfError } from '../../../src/errors.js';
 import { resolvePaths } from '../../../src/model/paths.js';
+import { EMPTY_APPLY_STATE } from '../../../src/ports.js';
 import type { ApplyState, GenerationMeta, NginxTestResult } from '../../../src/ports.js';
 
 const PATHS = resolvePaths({ workdir: '/w', generationLayout: true });
@@ -55,15 +56,7 @@ function world(options: { testOk?: boolean; running?: boolean } = {}) {
   let served: string | undefined;
   let now = 1_000_000;
   const events: string[] = [];
-  let state: ApplyState = {
-    runs: 0,
-    reloads: 0,
-    reloadFailures: 0,
-    validationFailures: 0,
-    guardRefusals: 0,
-    directoryFailures: 0,
-    durations: {},
-  };
+  let state: ApplyState = { ...EMPTY_APPLY_STATE, durations: {} };
   let locked = false;
   let render: () => Promise<Generation> = () => Promise.resolve(generation('a'));
   const deps: ApplyDeps = {

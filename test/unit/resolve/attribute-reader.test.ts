@@ -82,4 +82,26 @@ describe('attribute reader', () => {
     handle.ctx.server.token('zimbraReverseProxyAcceptMutex', 'on');
     expect(handle.problems[0]?.message).toMatch(/would end or open an nginx directive/);
   });
+
+  it('rejects a token that starts with #, which nginx would read as a comment', () => {
+    const handle = context({
+      snapshot: snapshot({
+        globalConfig: globalConfig({ zimbraReverseProxySSLCiphers: '#HIGH' }),
+        servers: [server('p1')],
+      }),
+    });
+    handle.ctx.config.token('zimbraReverseProxySSLCiphers', 'HIGH');
+    expect(handle.problems[0]?.message).toMatch(/starts with #/);
+  });
+
+  it('rejects a localconfig path that would end its directive', () => {
+    const handle = context({
+      snapshot: snapshot({ servers: [server('p1')] }),
+      localConfig: { krb5_keytab: '/k;load_module /tmp/evil.so' },
+    });
+    expect(handle.ctx.lc.token('krb5_keytab')).toBe('/opt/zimbra/conf/krb5.keytab');
+    expect(handle.problems).toEqual([
+      expect.objectContaining({ subject: 'krb5_keytab', entry: 'localconfig' }),
+    ]);
+  });
 });

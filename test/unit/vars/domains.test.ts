@@ -8,6 +8,7 @@ import {
   server,
   snapshot,
 } from '../../helpers/builders.js';
+import { containing } from '../../helpers/matchers.js';
 import type { DnsTable } from '../../../src/model/dns.js';
 import type { DirectoryEntry } from '../../../src/model/snapshot.js';
 import {
@@ -17,9 +18,6 @@ import {
   formatResponseHeaders,
   parseResponseHeader,
 } from '../../../src/vars/domains.js';
-
-/** A typed stand-in for expect.stringContaining (which is typed any). */
-const containing = (text: string): string => expect.stringContaining(text) as string;
 
 const CA_A = '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----';
 const CA_B = '-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----';
@@ -49,6 +47,23 @@ function setup(options: {
 }
 
 describe('domain items', () => {
+  it('uses the default certificate, with a warning, for a domain with a certificate but no key', () => {
+    const handle = setup({
+      domains: [
+        domain('example.com', {
+          zimbraVirtualHostname: 'mail.example.com',
+          zimbraSSLCertificate: CA_A,
+        }),
+      ],
+    });
+    const [item] = computeDomainItems(handle.ctx);
+    expect(item?.vars['ssl.crt']).toBe('/opt/zimbra/conf/nginx.crt');
+    expect(item?.vars['ssl.key']).toBe('/opt/zimbra/conf/nginx.key');
+    expect(handle.warnings.map((w) => w.message)).toContainEqual(
+      expect.stringContaining('zimbraSSLCertificate but no zimbraSSLPrivateKey'),
+    );
+  });
+
   it('yields no items when zimbraReverseProxyGenConfigPerVirtualHostname is unset (code default FALSE)', () => {
     const handle = setup({
       domains: [domain('example.com', { zimbraVirtualHostname: 'mail.example.com' })],

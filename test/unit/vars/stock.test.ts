@@ -211,7 +211,7 @@ describe('computeStockWarnings', () => {
         zimbraReverseProxyMailEnabled: 'TRUE',
         zimbraReverseProxyImapSaslGssapiEnabled: 'TRUE',
       },
-      localConfig: { zmproxy_lookup_shared_key: 'k' },
+      localConfig: { zmproxy_lookup_shared_key: 'k', zmproxy_lookup_ca_file: '/ca.pem' },
     });
     const messages = computeStockWarnings(ctx).map((w) => w.message.split(' ')[0]);
     expect(messages).toEqual([
@@ -225,8 +225,25 @@ describe('computeStockWarnings', () => {
   it('says nothing about mail when mail is not proxied', () => {
     const { ctx } = setup({
       config: { zimbraReverseProxyMailEnabled: 'FALSE' },
-      localConfig: { zmproxy_lookup_shared_key: 'k' },
+      localConfig: { zmproxy_lookup_shared_key: 'k', zmproxy_lookup_ca_file: '/ca.pem' },
     });
     expect(computeStockWarnings(ctx)).toEqual([]);
+  });
+
+  it('warns that lookup handlers are reached over TLS without verification until a CA is set', () => {
+    const unverified = setup({ localConfig: { zmproxy_lookup_shared_key: 'k' } }).ctx;
+    expect(computeStockWarnings(unverified).map((w) => w.message)).toContainEqual(
+      expect.stringContaining('zmproxy_lookup_ca_file is empty'),
+    );
+    expect(value(unverified, 'stock.lookup.tls.verify.enabled')).toBe('#');
+    const verified = setup({
+      localConfig: {
+        zmproxy_lookup_shared_key: 'k',
+        zmproxy_lookup_ca_file: '/opt/zimbra/conf/ca/ca.pem',
+      },
+    }).ctx;
+    expect(value(verified, 'stock.lookup.tls.verify.enabled')).toBe('');
+    expect(value(verified, 'stock.lookup.tls.ca')).toBe('/opt/zimbra/conf/ca/ca.pem');
+    expect(value(verified, 'stock.lookup.tls.name')).toBe('zmlookup');
   });
 });

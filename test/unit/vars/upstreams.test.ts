@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Attrs } from '../../helpers/builders.js';
 import { context, globalConfig, mailboxServer, server, snapshot } from '../../helpers/builders.js';
+import { containing } from '../../helpers/matchers.js';
 import type { UpstreamServer } from '../../../src/vars/upstreams.js';
 import {
   computeUpstreamServers,
   formatUpstreamServer,
   formatUpstreamServers,
 } from '../../../src/vars/upstreams.js';
-
-/** A typed stand-in for expect.stringContaining (which is typed any). */
-const containing = (text: string): string => expect.stringContaining(text) as string;
 
 const GC: Attrs = {
   zimbraMailPort: '8080',

@@ -8,6 +8,7 @@ import {
   server,
   snapshot,
 } from '../../helpers/builders.js';
+import { containing } from '../../helpers/matchers.js';
 import type { DirectoryEntry } from '../../../src/model/snapshot.js';
 import { ADMIN_VARIABLES } from '../../../src/vars/admin.js';
 import { DOCS_VARIABLES } from '../../../src/vars/docs.js';
@@ -16,9 +17,6 @@ import { SSO_VARIABLES } from '../../../src/vars/sso.js';
 import type { VarContextHandle } from '../../../src/vars/context.js';
 import { WEB_VARIABLES } from '../../../src/vars/web.js';
 import { XMPP_VARIABLES } from '../../../src/vars/xmpp.js';
-
-/** A typed stand-in for expect.stringContaining (which is typed any). */
-const containing = (text: string): string => expect.stringContaining(text) as string;
 
 const GC: Attrs = {
   zimbraMailPort: '8080',
