@@ -84,8 +84,8 @@ export function parseMailRequest(headers: RequestHeaders): ParsedMailRequest {
       proxyIp: headerOf(headers, 'x-proxy-ip')?.trim() || undefined,
       ssl: headerOf(headers, 'auth-ssl')?.trim().toLowerCase() === 'on',
       // Admin routes (ZM_ADMIN_AUTH_TOKEN) need an endpoint of their own that only the admin
-    // templates call; the shared route endpoint never grants one.
-    admin: false,
+      // templates call; the shared route endpoint never grants one.
+      admin: false,
     },
   };
 }
