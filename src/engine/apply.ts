@@ -303,6 +303,13 @@ export async function runApply(options: ApplyOptions, deps: ApplyDeps): Promise<
   result.durations['total'] = seconds(clock.now() - started);
   try {
     await deps.state.write(updateState(state, result, clock.now()));
+  } catch (error) {
+    // The pass itself is done (and published or not); a state file that cannot be written (a
+    // full disk) is reported with the result, never thrown: the daemon keeps running.
+    result.warnings.push({
+      message: `cannot write the apply state: ${error instanceof Error ? error.message : String(error)}`,
+      hint: 'check the free space and permissions of the workdir',
+    });
   } finally {
     await lock.release();
   }

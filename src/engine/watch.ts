@@ -111,7 +111,17 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
         ...(result.details.length > 0 ? { details: result.details.slice(0, 20) } : {}),
         ...(probeError !== undefined ? { probeError } : {}),
       });
-      await deps.afterPass?.(result);
+      try {
+        await deps.afterPass?.(result);
+      } catch (error) {
+        // A metrics file that cannot be written must not end the daemon.
+        deps.log({
+          time: new Date(clock.now()).toISOString(),
+          pass,
+          event: 'after-pass-failed',
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
       if (FAILURES.has(result.outcome)) {
         failures += 1;
         delay = Math.min(maxBackoff, minBackoff * 2 ** (failures - 1));

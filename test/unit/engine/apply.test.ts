@@ -162,6 +162,19 @@ function world(options: { testOk?: boolean; running?: boolean } = {}) {
 }
 
 describe('runApply', () => {
+  it('reports a state file it cannot write as a warning and still returns the pass', async () => {
+    const w = world();
+    w.deps.state = {
+      ...w.deps.state,
+      write: () => Promise.reject(new Error('ENOSPC: no space left')),
+    };
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('reloaded');
+    expect(result.warnings.map((x) => x.message)).toContainEqual(
+      'cannot write the apply state: ENOSPC: no space left',
+    );
+  });
+
   it('publishes the first generation, reloads and confirms it', async () => {
     const w = world();
     const result = await runApply({}, w.deps);

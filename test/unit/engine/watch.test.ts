@@ -20,6 +20,7 @@ async function watch(options: {
   fingerprint: (now: number) => string | Error;
   until: number;
   force?: number[];
+  afterPass?: () => Promise<void>;
 }) {
   let now = 0;
   const stop = new AbortController();
@@ -56,12 +57,26 @@ async function watch(options: {
       onForce: (fn) => {
         trigger = fn;
       },
+      ...(options.afterPass === undefined ? {} : { afterPass: options.afterPass }),
     },
   );
   return passes;
 }
 
 describe('runWatch', () => {
+  it('keeps running when the after-pass hook (the metrics file) fails', async () => {
+    const passes = await watch({
+      outcomes: () => result('unchanged'),
+      fingerprint: (now) => (now < 5000 ? 'a' : 'b'),
+      until: 10_000,
+      afterPass: () => Promise.reject(new Error('EACCES')),
+    });
+    expect(passes.filter((p) => p.reason !== undefined).map((p) => p.reason)).toEqual([
+      'forced',
+      'inputs-changed',
+    ]);
+  });
+
   it('runs a pass at start and then only when the fingerprint changes', async () => {
     const passes = await watch({
       outcomes: () => result('unchanged'),
