@@ -7,6 +7,8 @@
  * `zmproxy_lookup_shared_key`) over Zimbra's defaults. memcached servers: `--memcached`, else the
  * servers of the directory that run the `memcached` service (zimbraMemcachedBindPort).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { readFile } from 'node:fs/promises';
@@ -17,10 +19,15 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ProxyConfError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
 import type { LdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
-import { createLookupHttpServer, createLookupService } from '../lookup/adapters/lookup-server.js';
+import {
+  computeListenExposure,
+  createLookupHttpServer,
+  createLookupService,
+} from '../lookup/adapters/lookup-server.js';
 import { createClusterRegistry, createLookupMetrics } from '../lookup/adapters/metrics.js';
 import { attrOf } from '../lookup/directory-queries.js';
 import type { LookupCache } from '../lookup/ports.js';
@@ -31,7 +38,7 @@ import type { MemcachedClient } from '../sources/memcached/index.js';
 import { loadLocalConfig, readPasswordFile, resolveLdapOptions } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { parseCommandArgs } from './shared/parse-command-args.js';
-import { EXIT, reportError } from './shared/run.js';
+import { EXIT, exitCodeOf, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy lookup [options]
 
@@ -39,10 +46,13 @@ Runs the route lookup service nginx asks for mail logins (auth_http, ${'/service
 and web routes (auth_request, /service/extension/zmproxy-route); /healthz and /metrics.
 
 options:
-  --listen HOST:PORT         where to listen (default 127.0.0.1:7072)
+  --listen HOST:PORT         where to listen (default 127.0.0.1:7072); off loopback it needs
+                             --tls-cert/--tls-key and a shared key
+  --insecure                 allow a listener off loopback without TLS or shared key (logs a warning)
   --workers N                worker processes on the one listener (default: one per core; 0 = this process)
   --source ldap://…          LDAP URLs (default: localconfig ldap_url)
   --localconfig FILE         Zimbra's localconfig.xml
+  -w, --workdir DIR          take localconfig from DIR/conf/localconfig.xml (as zmproxyctl starts it)
   --bind-dn DN               LDAP bind DN (default: localconfig zimbra_ldap_userdn)
   --bind-password-file FILE  LDAP password (default: localconfig zimbra_ldap_password)
   --shared-key-file FILE     key nginx must send as X-Zmproxy-Key (default: localconfig zmproxy_lookup_shared_key)
@@ -70,6 +80,11 @@ export interface LookupRunOptions {
   hostsOnly: boolean;
   maxWaitAttempts: number;
   logLevel: string;
+  /**
+   * What the listener lacks off loopback (TLS, shared key), accepted with `--insecure`; logged as
+   * a warning at start. @default [] (none)
+   */
+  insecureListen?: readonly string[];
 }
 
 const FLAGS = {
@@ -77,11 +92,13 @@ const FLAGS = {
   workers: { type: 'string' },
   source: { type: 'string' },
   localconfig: { type: 'string' },
+  workdir: { type: 'string', short: 'w' },
   'bind-dn': { type: 'string' },
   'bind-password-file': { type: 'string' },
   'shared-key-file': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  insecure: { type: 'boolean' },
   memcached: { type: 'string' },
   'no-cache': { type: 'boolean' },
   hosts: { type: 'string' },
@@ -114,7 +131,13 @@ function count(flag: string, text: string | undefined, fallback: number): number
 /** Reads flags, localconfig and the files they name into {@link LookupRunOptions}. */
 export async function resolveLookupRunOptions(argv: readonly string[]): Promise<LookupRunOptions> {
   const { values } = parseCommandArgs(argv, FLAGS, 'lookup');
-  const lc = await loadLocalConfig(values.localconfig);
+  // -w DIR (what zmproxyctl passes): the host's own localconfig, as Zimbra's tools read it.
+  const workdirLc =
+    values.workdir === undefined ? undefined : join(values.workdir, 'conf/localconfig.xml');
+  const lc = await loadLocalConfig(
+    values.localconfig ??
+      (workdirLc !== undefined && existsSync(workdirLc) ? workdirLc : undefined),
+  );
   const ldap = await resolveLdapOptions(values.source, {
     localConfig: lc,
     bindDn: values['bind-dn'],
@@ -141,7 +164,16 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
     values['tls-cert'] === undefined || values['tls-key'] === undefined
       ? undefined
       : { cert: await readPem(values['tls-cert']), key: await readPem(values['tls-key']) };
-  const { host, port } = parseListen(values.listen ?? '127.0.0.1:7072');
+  const listen = values.listen ?? '127.0.0.1:7072';
+  const { host, port } = parseListen(listen);
+  // design §3: plain HTTP only for loopback. Off loopback nginx sends passwords over the network.
+  const missing = computeListenExposure({ host, tls: tls !== undefined, sharedKey });
+  if (missing.length > 0 && values.insecure !== true) {
+    throw usage(
+      `--listen ${listen}: not a loopback address, and the service has no ${missing.join(' and no ')} (got "${host}")`,
+      "nginx sends the users' passwords: give --tls-cert and --tls-key and a shared key (--shared-key-file or localconfig zmproxy_lookup_shared_key), listen on 127.0.0.1, or add --insecure to run without them",
+    );
+  }
   const level = values['log-level'] ?? 'info';
   if (!['info', 'warn', 'error', 'silent', 'debug'].includes(level)) {
     throw usage(`--log-level ${level}: expected info, warn, error or silent`);
@@ -159,7 +191,40 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
     hostsOnly: values['hosts-only'] ?? false,
     maxWaitAttempts: count('--max-wait-attempts', values['max-wait-attempts'], 10),
     logLevel: level,
+    insecureListen: missing,
   };
+}
+
+/** What a listen error means, and what to do, by errno code. */
+const LISTEN_ERRORS: Readonly<Record<string, { what: string; hint: string }>> = {
+  EADDRINUSE: {
+    what: 'the address is already in use',
+    hint: 'another process listens there (ss -ltnp shows which): stop it, or give --listen another port',
+  },
+  EACCES: {
+    what: 'permission denied',
+    hint: 'ports below 1024 need root or CAP_NET_BIND_SERVICE: give --listen a port of 1024 or above',
+  },
+  EADDRNOTAVAIL: {
+    what: 'no interface of this host has that address',
+    hint: 'give --listen an address of this host (ip -brief address lists them), or 127.0.0.1',
+  },
+  ENOTFOUND: {
+    what: 'the host name does not resolve',
+    hint: 'give --listen an IP address of this host, or 127.0.0.1',
+  },
+};
+
+/** A listen error as ProxyConfError when the user can act on it; anything else unchanged. */
+function translateListenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const known = code === undefined ? undefined : LISTEN_ERRORS[code];
+  if (known === undefined) return error;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new ProxyConfError('E_INPUT', `cannot listen on ${address}: ${known.what} (${code})`, {
+    hint: known.hint,
+    cause: error,
+  });
 }
 
 /** A running lookup server (one process). */
@@ -301,13 +366,20 @@ export async function startLookupServer(
       'cannot read the global config yet; retrying in the background',
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: options.host, port: options.port }, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: options.host, port: options.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    service.stop();
+    memcached?.close();
+    await directory.close();
+    throw translateListenError(error, options.host, options.port);
+  }
   const info = server.address() as AddressInfo;
   const address = `${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`;
   let stopping: Promise<void> | undefined;
@@ -373,6 +445,12 @@ export async function run(
   try {
     const options = await resolveLookupRunOptions(argv);
     const logger = createLogger(io, options.logLevel);
+    if (!cluster.isWorker && (options.insecureListen ?? []).length > 0) {
+      logger.warn(
+        { listen: `${options.host}:${options.port}`, missing: options.insecureListen },
+        'listening off loopback without TLS or shared key (--insecure): passwords cross the network unprotected',
+      );
+    }
     if (options.workers === 0 || cluster.isWorker) {
       const running = await startLookupServer(options, logger);
       if (!cluster.isWorker)
@@ -387,8 +465,39 @@ export async function run(
     }
     return await runPrimary(argv, options, logger, deps.signal);
   } catch (error) {
+    if (cluster.isWorker && error instanceof ProxyConfError) {
+      // The primary prints it, once for all workers, and exits with its code.
+      await tellPrimary({
+        type: START_FAILED,
+        code: error.code,
+        message: error.message,
+        hint: error.hint,
+      });
+      return exitCodeOf(error);
+    }
     return reportError(error, io, debug);
   }
+}
+
+/** The message a worker sends its primary when it cannot start: a ProxyConfError's parts. */
+const START_FAILED = 'zmproxy:start-failed';
+
+interface StartFailedMessage {
+  type: typeof START_FAILED;
+  code: ErrorCode;
+  message: string;
+  hint: string | undefined;
+}
+
+/** Sends `message` to the cluster primary; resolves once it is written (or there is no channel). */
+function tellPrimary(message: StartFailedMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined || !process.connected) {
+      resolve();
+      return;
+    }
+    process.send(message, undefined, {}, () => resolve());
+  });
 }
 
 /** Node flags for the workers: the primary's, without a script given inline (`-e`, `-p`). */
@@ -418,9 +527,27 @@ async function runPrimary(
     silent: false,
   });
   let stopping = false;
+  let started = false;
   const fork = (): Worker => cluster.fork({ [WORKER_ENV]: JSON.stringify(argv) });
+  // Workers that listened, and why those that could not start said they could not.
+  const listened = new Set<number>();
+  const startFailures = new Map<number, StartFailedMessage>();
+  let resolveStart: () => void = () => undefined;
+  let failStart: (error: ProxyConfError) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveStart = resolve;
+    failStart = reject;
+  });
+  const onListening = (worker: Worker): void => {
+    listened.add(worker.id);
+    if (!started && listened.size === options.workers) resolveStart();
+  };
   const onMessage = (worker: Worker, message: unknown): void => {
     const m = message as { type?: string; id?: number };
+    if (m.type === START_FAILED) {
+      startFailures.set(worker.id, message as StartFailedMessage);
+      return;
+    }
     if (m.type !== 'zmproxy:metrics') return;
     registry.clusterMetrics().then(
       (body) => worker.send({ type: 'zmproxy:metrics-reply', id: m.id, body }),
@@ -429,23 +556,62 @@ async function runPrimary(
   };
   const onExit = (worker: Worker, code: number | null, sig: string | null): void => {
     if (stopping) return;
+    if (!started && !listened.has(worker.id)) {
+      // A worker that cannot start (the port in use, say) would fail again on every restart:
+      // stop with its reason instead. Its message arrives before its channel closes.
+      const fail = (): void => {
+        const reason = startFailures.get(worker.id);
+        failStart(
+          reason === undefined
+            ? new ProxyConfError(
+                'E_INTERNAL',
+                `lookup worker ${worker.process.pid ?? '?'} exited (${sig ?? `code ${code ?? '?'}`}) before it started listening`,
+                { hint: 'its output is above; --workers 0 runs the service in this process' },
+              )
+            : new ProxyConfError(reason.code, reason.message, { hint: reason.hint }),
+        );
+      };
+      if (worker.isConnected()) worker.once('disconnect', fail);
+      else fail();
+      return;
+    }
     logger.error(
       { worker: worker.process.pid, code, signal: sig },
       'worker exited; starting another',
     );
-    setTimeout(fork, 1000).unref();
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, 1000).unref();
   };
   cluster.on('message', onMessage);
   cluster.on('exit', onExit);
-  const ready = new Promise<void>((resolve) => {
-    let listening = 0;
-    cluster.on('listening', () => {
-      listening += 1;
-      if (listening === options.workers) resolve();
-    });
-  });
+  cluster.on('listening', onListening);
+  const stopWorkers = async (): Promise<void> => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => w !== undefined && !w.isDead(),
+    );
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve());
+            worker.process.kill('SIGTERM');
+          }),
+      ),
+    );
+    cluster.off('message', onMessage);
+    cluster.off('exit', onExit);
+    cluster.off('listening', onListening);
+  };
   for (let i = 0; i < options.workers; i++) fork();
-  await ready;
+  try {
+    await ready;
+  } catch (error) {
+    await stopWorkers();
+    throw error;
+  }
+  started = true;
   logger.info(
     {
       listen: `${options.host}:${options.port}`,
@@ -457,18 +623,7 @@ async function runPrimary(
   const why = await stopRequested(signal);
   stopping = true;
   logger.info({ signal: why }, 'draining');
-  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-  await Promise.all(
-    workers.map(
-      (worker) =>
-        new Promise<void>((resolve) => {
-          worker.once('exit', () => resolve());
-          worker.process.kill('SIGTERM');
-        }),
-    ),
-  );
-  cluster.off('message', onMessage);
-  cluster.off('exit', onExit);
+  await stopWorkers();
   return EXIT.ok;
 }
 

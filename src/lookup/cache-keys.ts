@@ -38,6 +38,16 @@ export function dnKeyOf(routeKey: string): string {
   return `zmproxy:dn=${routeKey.slice(routeKey.indexOf(';') + 1)}`;
 }
 
+/**
+ * zmproxy's own key beside a route key: the account's domain and its zimbraDomainAllowedIPs, as
+ * JSON, so that a cached route is still refused to a client outside the domain's allowed IPs
+ * while LDAP is down (route keys do not carry the client IP). Shared by every protocol, like
+ * {@link dnKeyOf}: `zmproxy:allowedips=user=<account>` or `zmproxy:allowedips=id=<zimbraId>`.
+ */
+export function allowedIpsKeyOf(routeKey: string): string {
+  return `zmproxy:allowedips=${routeKey.slice(routeKey.indexOf(';') + 1)}`;
+}
+
 /** `alias:user=<login>;ip=<proxy interface IP>` (mail). */
 export function aliasIpKey(login: string, proxyIp: string): string {
   return `alias:user=${escapeKeyPart(login)};ip=${escapeKeyPart(proxyIp)}`;
@@ -90,8 +100,10 @@ export function computePurgeKeys(target: PurgeTarget): string[] {
       keys.add(routeUserKey(protocol, local));
       for (const vip of target.vips ?? []) keys.add(routeUserKey(protocol, `${local}@${vip}`));
     }
-    keys.add(dnKeyOf(routeUserKey('imap', name)));
-    keys.add(dnKeyOf(routeUserKey('imap', local)));
+    for (const user of [name, local]) {
+      keys.add(dnKeyOf(routeUserKey('imap', user)));
+      keys.add(allowedIpsKeyOf(routeUserKey('imap', user)));
+    }
     for (const login of [name, local]) {
       if (domain !== '') keys.add(aliasIpKey(login, domain));
       keys.add(aliasIpKey(login, ''));
@@ -104,6 +116,7 @@ export function computePurgeKeys(target: PurgeTarget): string[] {
     keys.add(routeIdKey('httpssl', target.id));
     keys.add(routeIdKey('httpssl', target.id, true));
     keys.add(dnKeyOf(routeIdKey('imap', target.id)));
+    keys.add(allowedIpsKeyOf(routeIdKey('imap', target.id)));
   }
   return [...keys];
 }

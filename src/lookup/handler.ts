@@ -8,7 +8,14 @@
  * route, answer. Web: classify like zmauth (ref §11.1), route when a user is known; never deny.
  */
 import { matchesAnyAddress } from './address-match.js';
-import { aliasIpKey, aliasVhostKey, dnKeyOf, routeIdKey, routeUserKey } from './cache-keys.js';
+import {
+  aliasIpKey,
+  aliasVhostKey,
+  allowedIpsKeyOf,
+  dnKeyOf,
+  routeIdKey,
+  routeUserKey,
+} from './cache-keys.js';
 import { classifyWebRequest } from './classify-web-request.js';
 import type { WebIdentity } from './classify-web-request.js';
 import type { AccountRecord, DirectoryQueries } from './directory-queries.js';
@@ -234,6 +241,52 @@ async function routeOf(
   return { server: await deps.resolver.resolve(account.mailHost), port };
 }
 
+/** What {@link allowedIpsKeyOf} holds: the account's domain and its zimbraDomainAllowedIPs. */
+interface CachedIpPolicy {
+  domain: string;
+  allowedIPs: readonly string[];
+}
+
+function formatIpPolicy(policy: CachedIpPolicy): string {
+  return JSON.stringify(policy);
+}
+
+/** The cached policy, or undefined when absent or not ours (a foreign or damaged value). */
+function parseIpPolicy(text: string | undefined): CachedIpPolicy | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as { domain?: unknown; allowedIPs?: unknown };
+    const { domain, allowedIPs } = value;
+    if (typeof domain !== 'string' || !Array.isArray(allowedIPs)) return undefined;
+    if (!allowedIPs.every((ip): ip is string => typeof ip === 'string')) return undefined;
+    return { domain, allowedIPs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `clientIp` may log in to a domain whose zimbraDomainAllowedIPs is `allowed`. */
+function isClientAllowed(clientIp: string | undefined, allowed: readonly string[]): boolean {
+  return allowed.length === 0 || (clientIp !== undefined && matchesAnyAddress(clientIp, allowed));
+}
+
+/**
+ * The zimbraDomainAllowedIPs that apply to a cached route: the domain entry as the in-process memo
+ * (or LDAP) has it now, else, while LDAP is down, the list cached with the route.
+ */
+async function allowedIpsOfCachedRoute(
+  deps: LookupDeps,
+  policy: CachedIpPolicy,
+): Promise<readonly string[]> {
+  try {
+    const domain = await ldap(deps, () => deps.queries.domainByName(policy.domain));
+    return domain === undefined ? [] : attrValues(domain.attrs, 'zimbraDomainAllowedIPs');
+  } catch (error) {
+    if (!(error instanceof DirectoryDown)) throw error;
+    return policy.allowedIPs;
+  }
+}
+
 /** Applies one throttle: increments its counter; true when over the limit. memcached down → allow. */
 async function throttled(
   ops: ReturnType<typeof cacheOps>,
@@ -297,18 +350,46 @@ export async function decideMailLookup(
       ? routeIdKey(request.protocol, qualified, request.admin)
       : routeUserKey(request.protocol, qualified, request.proxyIp);
     const dnKey = dnKeyOf(routeKey);
-    const [cachedRoute, cachedDn] =
-      (await ops.run((cache) => Promise.all([cache.get(routeKey), cache.get(dnKey)]))) ?? [];
+    const policyKey = allowedIpsKeyOf(routeKey);
+    const [cachedRoute, cachedDn, cachedPolicy] =
+      (await ops.run((cache) =>
+        Promise.all([cache.get(routeKey), cache.get(dnKey), cache.get(policyKey)]),
+      )) ?? [];
     const hit = cachedRoute === undefined ? undefined : parseRoute(cachedRoute);
+    const policy = parseIpPolicy(cachedPolicy);
 
     const forget = async (): Promise<void> => {
       await ops.run((cache) =>
-        Promise.all([cache.delete(aliasKey), cache.delete(routeKey), cache.delete(dnKey)]),
+        Promise.all([
+          cache.delete(aliasKey),
+          cache.delete(routeKey),
+          cache.delete(dnKey),
+          cache.delete(policyKey),
+        ]),
       );
     };
 
-    // A cached route: only the password remains to check.
-    if (hit !== undefined && (request.password === undefined || cachedDn !== undefined)) {
+    // A cached route: the client IP and the password remain to check. Route keys do not carry
+    // the client IP, so zimbraDomainAllowedIPs is applied again on every hit. A route cached
+    // without its allowed-IP policy (written by an older zmproxy or by Zimbra's nginx, or the
+    // policy evicted) is not served: the lookup goes to LDAP as a miss and writes the policy,
+    // which fails closed (temporary failure, Auth-Wait) while LDAP is down. The policy cached
+    // with the route is what keeps cached routes working through an LDAP outage, even in a
+    // process that never read the domain.
+    if (
+      hit !== undefined &&
+      policy !== undefined &&
+      (request.password === undefined || cachedDn !== undefined)
+    ) {
+      const allowed = await allowedIpsOfCachedRoute(deps, policy);
+      if (!isClientAllowed(request.clientIp, allowed)) {
+        return fail(
+          'ip_not_allowed',
+          `Client-IP ${request.clientIp ?? ''} is not allowed on this domain`,
+          `client ${request.clientIp ?? ''} not in zimbraDomainAllowedIPs of ${policy.domain}`,
+          { account: qualified },
+        );
+      }
       let verified = request.password === undefined;
       if (request.password !== undefined && cachedDn !== undefined) {
         try {
@@ -378,10 +459,7 @@ export async function decideMailLookup(
       if (!isAdmin) return fail('not_admin', LOGIN_FAILED, `${account.name} is not an admin`);
     }
     const allowed = domain === undefined ? [] : attrValues(domain.attrs, 'zimbraDomainAllowedIPs');
-    if (
-      allowed.length > 0 &&
-      (request.clientIp === undefined || !matchesAnyAddress(request.clientIp, allowed))
-    ) {
+    if (!isClientAllowed(request.clientIp, allowed)) {
       return fail(
         'ip_not_allowed',
         `Client-IP ${request.clientIp ?? ''} is not allowed on this domain`,
@@ -415,10 +493,18 @@ export async function decideMailLookup(
     const finalDnKey = dnKeyOf(finalKey);
     const cacheAlias =
       !byId && request.user !== account.name && domainOf(account.name) === settings.defaultDomain;
+    // Without a domain name there is nothing to re-check on a hit: no policy, no hit.
+    const policyText =
+      domainName === undefined
+        ? undefined
+        : formatIpPolicy({ domain: domainName, allowedIPs: allowed });
     await ops.run((cache) =>
       Promise.all([
         cache.add(finalKey, formatRoute(route.server, route.port), ttl),
         cache.add(finalDnKey, account.dn, ttl),
+        ...(policyText === undefined
+          ? []
+          : [cache.add(allowedIpsKeyOf(finalKey), policyText, ttl)]),
         ...(cacheAlias ? [cache.add(aliasKey, account.name, ttl)] : []),
       ]),
     );

@@ -26,6 +26,11 @@ const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   E_INTERNAL: EXIT.error,
 };
 
+/** The exit code {@link reportError} returns for `error`, without printing anything. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof ProxyConfError ? EXIT_BY_CODE[error.code] : EXIT.error;
+}
+
 /** Prints an error the user can act on, or a bug report for anything else; returns the exit code. */
 export function reportError(error: unknown, io: CliIo, debug: boolean): number {
   if (error instanceof ProblemsError) {
@@ -45,5 +50,5 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
     return EXIT.error;
   }
   if (debug && error instanceof Error && error.stack !== undefined) io.stderr(`${error.stack}\n`);
-  return error instanceof ProxyConfError ? EXIT_BY_CODE[error.code] : EXIT.error;
+  return exitCodeOf(error);
 }

@@ -4,7 +4,7 @@
  * account on a small pool of separate connections (a bind changes a connection's identity, and
  * LDAP forbids other operations on a connection while a bind is in flight).
  */
-import { InvalidCredentialsError, ResultCodeError } from 'ldapts';
+import { ResultCodeError } from 'ldapts';
 import type { Client, Entry } from 'ldapts';
 import { connectLdap, resolveLdapSourceOptions } from '../../sources/ldap/index.js';
 import type { LdapSourceOptions } from '../../sources/ldap/index.js';
@@ -20,6 +20,22 @@ export interface LdapLookupOptions extends LdapSourceOptions {
 export interface LdapLookupDirectory extends LookupDirectory {
   close(): Promise<void>;
 }
+
+/**
+ * LDAP result codes of a bind that answer "these credentials are not valid". Every other result
+ * code (busy 51, unavailable 52, timeLimitExceeded 3, adminLimitExceeded 11, unwillingToPerform
+ * 53, ...) says something about the server, not the password: the bind rejects, the core answers
+ * a temporary failure with Auth-Wait and keeps the cached route. As Zimbra's own bind check
+ * (LdapProvisioning: only LDAP_INVALID_CREDENTIALS is an auth failure, the rest a service error).
+ * - 49 invalidCredentials: the wrong password (OpenLDAP also answers it for an unknown DN and
+ *   for an account locked by ppolicy).
+ * - 32 noSuchObject: some servers answer it for a DN that does not exist (a stale cached DN after
+ *   a rename or delete): no password can be right, and "false" drops the stale route.
+ * 53 unwillingToPerform is deliberately not here: OpenLDAP sends it for a disabled database, a
+ * read-only or shutting-down replica and bind policies, none of which is about this password; an
+ * account Zimbra disables is refused by the mailbox server anyway.
+ */
+const WRONG_CREDENTIALS_CODES: ReadonlySet<number> = new Set([49, 32]);
 
 function toRecord(entry: Entry): DirectoryRecord {
   const attrs: Record<string, string[]> = {};
@@ -121,11 +137,10 @@ export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLooku
         release(client, false);
         return true;
       } catch (error) {
-        if (error instanceof InvalidCredentialsError || error instanceof ResultCodeError) {
-          release(client, false);
-          return false;
-        }
-        release(client, true);
+        // A result code is an answer: the connection itself is fine (and anonymous again).
+        const answered = error instanceof ResultCodeError;
+        release(client, !answered);
+        if (answered && WRONG_CREDENTIALS_CODES.has(error.code)) return false;
         throw error;
       }
     },

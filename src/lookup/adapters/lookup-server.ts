@@ -11,6 +11,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { STOCK_LOOKUP_PATH, STOCK_ROUTE_PATH } from '../../vars/stock.js';
+import { matchesAnyAddress } from '../address-match.js';
 import type { DirectoryQueries } from '../directory-queries.js';
 import { createDirectoryQueries } from '../directory-queries.js';
 import type { HandlerOptions, LookupDeps, MailDecision } from '../handler.js';
@@ -257,6 +258,32 @@ export function createLookupService(
       clearInterval(timer);
     },
   };
+}
+
+/** Addresses only processes of this host can reach: 127.0.0.0/8 and ::1 (IPv4-mapped too). */
+const LOOPBACK_BLOCKS = ['127.0.0.0/8', '::1'];
+
+/** True when `host` is a loopback address (127.0.0.0/8, ::1) or `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  return host.toLowerCase() === 'localhost' || matchesAnyAddress(host, LOOPBACK_BLOCKS);
+}
+
+/**
+ * What a listener on `host` lacks to be reachable from other hosts (design §3): stock nginx sends
+ * the users' real passwords, so off loopback they must travel in TLS, and a shared key keeps
+ * anyone else who reaches the port from using the service to test passwords. Empty on loopback,
+ * or when both are there.
+ */
+export function computeListenExposure(listen: {
+  host: string;
+  tls: boolean;
+  sharedKey: string | undefined;
+}): string[] {
+  if (isLoopbackHost(listen.host)) return [];
+  const missing: string[] = [];
+  if (!listen.tls) missing.push('TLS (--tls-cert and --tls-key)');
+  if ((listen.sharedKey ?? '') === '') missing.push('shared key');
+  return missing;
 }
 
 /** TLS material for HTTPS. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   aliasIpKey,
   aliasVhostKey,
+  allowedIpsKeyOf,
   computePurgeKeys,
   dnKeyOf,
   routeIdKey,
@@ -22,6 +23,9 @@ describe('memcached keys (ref §11.5)', () => {
     expect(throttleIpKey('pop3', '192.0.2.1')).toBe('throttle:proto=p,ip=192.0.2.1');
     expect(throttleUserKey('u@d.test')).toBe('throttle:user=u@d.test');
     expect(dnKeyOf('route:proto=imap;user=u@d.test')).toBe('zmproxy:dn=user=u@d.test');
+    expect(allowedIpsKeyOf('route:proto=pop3;user=u@d.test')).toBe(
+      'zmproxy:allowedips=user=u@d.test',
+    );
   });
 
   it('escapes spaces and control characters as nginx does', () => {
@@ -44,6 +48,8 @@ describe('memcached keys (ref §11.5)', () => {
     expect(keys).toContain('alias:user=x;vhost=mail.d.test');
     expect(keys).toContain('route:proto=httpssl;admin=1;id=id-1');
     expect(keys).toContain('zmproxy:dn=user=u@d.test');
+    expect(keys).toContain('zmproxy:allowedips=user=u@d.test');
+    expect(keys).toContain('zmproxy:allowedips=id=id-1');
     expect(new Set(keys).size).toBe(keys.length);
   });
 });

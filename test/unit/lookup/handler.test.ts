@@ -18,19 +18,25 @@ const ALICE: DirectoryRecord = {
   dn: 'uid=alice,ou=people,dc=d,dc=test',
   attrs: { zimbraMailDeliveryAddress: ['alice@d.test'], zimbraMailHost: ['mbx1.test'] },
 };
+const RESTRICTED_DOMAIN: DirectoryRecord = {
+  dn: 'dc=d,dc=test',
+  attrs: { zimbraDomainName: ['d.test'], zimbraDomainAllowedIPs: ['192.0.2.0/24'] },
+};
 const MBX1: DirectoryRecord = {
   dn: 'cn=mbx1.test,cn=servers,cn=zimbra',
   attrs: { zimbraPop3BindPort: ['7110'] },
 };
 
 /** A directory answering by filter text; `down` makes every call reject. */
-function fakeDirectory(state: { down: boolean; binds: string[] }) {
+function fakeDirectory(state: { down: boolean; binds: string[]; domain?: DirectoryRecord }) {
   return {
     search(query: DirectoryQuery): Promise<readonly DirectoryRecord[]> {
       if (state.down) return Promise.reject(new Error('ECONNREFUSED'));
       if (query.filter.includes('zimbraMailDeliveryAddress=alice@d.test'))
         return Promise.resolve([ALICE]);
       if (query.filter.includes('zimbraServiceHostname=mbx1.test')) return Promise.resolve([MBX1]);
+      if (query.filter.includes('zimbraDomainName=d.test') && state.domain !== undefined)
+        return Promise.resolve([state.domain]);
       return Promise.resolve([]);
     },
     verifyPassword(dn: string, password: string): Promise<boolean> {
@@ -64,8 +70,8 @@ function fakeCache(state: { down: boolean; data: Map<string, string> }): LookupC
   };
 }
 
-function setup() {
-  const ldap = { down: false, binds: [] as string[] };
+function setup(domain?: DirectoryRecord) {
+  const ldap = { down: false, binds: [] as string[], domain };
   const mem = { down: false, data: new Map<string, string>() };
   const directory = fakeDirectory(ldap);
   const clock = { now: () => 0 };
@@ -170,6 +176,50 @@ describe('decideMailLookup', () => {
       cache: 'hit',
       passwordVerified: false,
     });
+  });
+
+  it('refuses a cached route to a client outside the domain zimbraDomainAllowedIPs', async () => {
+    const { deps, ldap } = setup(RESTRICTED_DOMAIN);
+    const inside = request({ clientIp: '192.0.2.7' });
+    expect(await decideMailLookup(inside, settings(), deps)).toMatchObject({ cache: 'miss' });
+    ldap.binds.length = 0;
+    const outside = await decideMailLookup(request({ clientIp: '198.51.100.9' }), settings(), deps);
+    expect(outside).toMatchObject({ ok: false, result: 'ip_not_allowed', wait: true });
+    expect(ldap.binds).toEqual([]);
+    expect(await decideMailLookup(inside, settings(), deps)).toMatchObject({
+      ok: true,
+      cache: 'hit',
+      passwordVerified: true,
+    });
+  });
+
+  it('checks a cached route against the allowed IPs cached with it while LDAP is down', async () => {
+    const { deps, ldap } = setup(RESTRICTED_DOMAIN);
+    await decideMailLookup(request({ clientIp: '192.0.2.7' }), settings(), deps);
+    ldap.down = true;
+    // Another process: its in-process memo never read the domain.
+    const other = { ...deps, queries: createDirectoryQueries(deps.directory, deps.clock) };
+    expect(
+      await decideMailLookup(request({ clientIp: '198.51.100.9' }), settings(), other),
+    ).toMatchObject({ ok: false, result: 'ip_not_allowed' });
+    expect(
+      await decideMailLookup(request({ clientIp: '192.0.2.7' }), settings(), other),
+    ).toMatchObject({ ok: true, cache: 'hit', passwordVerified: false });
+  });
+
+  it('fails closed, keeping the route, when a cached route has no allowed-IP policy and LDAP is down', async () => {
+    const { deps, ldap, mem } = setup(RESTRICTED_DOMAIN);
+    await decideMailLookup(request({ clientIp: '192.0.2.7' }), settings(), deps);
+    mem.data.delete('zmproxy:allowedips=user=alice@d.test');
+    ldap.down = true;
+    const decision = await decideMailLookup(
+      request({ clientIp: '198.51.100.9' }),
+      settings(),
+      deps,
+    );
+    expect(decision).toMatchObject({ ok: false, result: 'unavailable', wait: true });
+    expect(formatMailAnswer(decision, 1, settings())['Auth-Wait']).toBe('3');
+    expect(mem.data.get('route:proto=imap;user=alice@d.test')).toBe('10.0.0.1:7143');
   });
 
   it('answers a temporary failure with Auth-Wait when both are down', async () => {
