@@ -99,6 +99,42 @@ const request = (overrides: Partial<MailLookupRequest> = {}): MailLookupRequest 
 });
 
 describe('decideMailLookup', () => {
+  it('finds the account of a login at an alias domain in the target domain', async () => {
+    const { deps } = setup();
+    const aliasDomain: DirectoryRecord = {
+      dn: 'dc=alias,dc=test',
+      attrs: {
+        zimbraDomainName: ['alias.test'],
+        zimbraDomainType: ['alias'],
+        zimbraDomainAliasTargetId: ['domain-d-test'],
+      },
+    };
+    const target: DirectoryRecord = { dn: 'dc=d,dc=test', attrs: { zimbraDomainName: ['d.test'] } };
+    const base = deps.directory;
+    const directory = {
+      ...base,
+      search(query: DirectoryQuery): Promise<readonly DirectoryRecord[]> {
+        if (query.filter.includes('zimbraDomainName=alias.test'))
+          return Promise.resolve([aliasDomain]);
+        if (query.filter.includes('zimbraId=domain-d-test')) return Promise.resolve([target]);
+        return base.search(query);
+      },
+    };
+    const clock = { now: () => 0 };
+    const aliased = { ...deps, directory, queries: createDirectoryQueries(directory, clock) };
+    const decision = await decideMailLookup(
+      request({ user: 'alice@alias.test' }),
+      settings(),
+      aliased,
+    );
+    expect(decision).toMatchObject({
+      ok: true,
+      server: '10.0.0.1',
+      port: 7143,
+      user: 'alice@d.test',
+    });
+  });
+
   it('qualifies, resolves, checks the password, caches the route and answers with an IP', async () => {
     const { deps, mem, ldap } = setup();
     const decision = await decideMailLookup(request(), settings(), deps);
