@@ -562,6 +562,25 @@ function sanitizeHeader(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 
+/** An account's route as `ip:port` text, reading its domain for external routes. */
+async function accountRoute(
+  deps: LookupDeps,
+  settings: LookupSettings,
+  account: AccountRecord,
+  protocol: RouteProtocol,
+  admin: boolean,
+): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
+  const domainName = domainOf(account.name);
+  const domain =
+    domainName === undefined
+      ? undefined
+      : await ldap(deps, () => deps.queries.domainByName(domainName));
+  const route = await ldap(deps, () => routeOf(deps, settings, account, domain, protocol, admin));
+  return typeof route === 'string'
+    ? { ok: false, reason: route }
+    : { ok: true, text: formatRoute(route.server, route.port) };
+}
+
 /** Decides a web route request; never throws for directory or cache failures. */
 export async function decideWebRoute(
   request: WebRouteRequest,
@@ -585,24 +604,17 @@ export async function decideWebRoute(
       if (account === undefined) {
         return { route: undefined, identity, result: 'not_found', cache: ops.outcome(false) };
       }
-      const domainName = domainOf(account.name);
-      const domain =
-        domainName === undefined
-          ? undefined
-          : await ldap(deps, () => deps.queries.domainByName(domainName));
-      const route = await ldap(deps, () =>
-        routeOf(deps, settings, account, domain, protocol, request.admin),
-      );
-      if (typeof route === 'string') {
+      const routed = await accountRoute(deps, settings, account, protocol, request.admin);
+      if (!routed.ok) {
         return {
           route: undefined,
           identity,
           result: 'unavailable',
           cache: ops.outcome(false),
-          reason: route,
+          reason: routed.reason,
         };
       }
-      const text = formatRoute(route.server, route.port);
+      const text = routed.text;
       await ops.run((cache) => cache.add(key, text, settings.cacheTtlSeconds));
       return {
         route: text,
@@ -628,22 +640,17 @@ export async function decideWebRoute(
     if (account === undefined) {
       return { route: undefined, identity, result: 'not_found', cache: ops.outcome(false) };
     }
-    const domainName = domainOf(account.name);
-    const domain =
-      domainName === undefined
-        ? undefined
-        : await ldap(deps, () => deps.queries.domainByName(domainName));
-    const route = await ldap(deps, () => routeOf(deps, settings, account, domain, protocol, false));
-    if (typeof route === 'string') {
+    const routed = await accountRoute(deps, settings, account, protocol, false);
+    if (!routed.ok) {
       return {
         route: undefined,
         identity,
         result: 'unavailable',
         cache: ops.outcome(false),
-        reason: route,
+        reason: routed.reason,
       };
     }
-    const text = formatRoute(route.server, route.port);
+    const text = routed.text;
     const ttl = settings.cacheTtlSeconds;
     await ops.run((cache) =>
       Promise.all([
