@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   mkdir,
-  open,
   readdir,
   readFile,
   readlink,
@@ -21,7 +20,8 @@ import { ProxyConfError } from '../errors.js';
 import { GENERATION_MARKER_FILE } from '../model/paths.js';
 import type { GenerationMeta, GenerationStore } from '../ports.js';
 // The node:fs durability primitive, not the FileStore adapter.
-import { syncDirectory } from '../writer/sync-directory.js';
+import { syncDirectory, writeNewFileDurable } from '../writer/durable-files.js';
+import { mapConcurrent } from '../writer/map-concurrent.js';
 
 /** The file in each generation directory describing it. */
 export const GENERATION_META_FILE = 'zmproxy-generation.json';
@@ -96,11 +96,11 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
         const all = [...files, { path: GENERATION_MARKER_FILE, content: marker, mode: 0o644 }];
         for (const file of all) dirs.add(dirname(join(root, file.path)));
         for (const dir of dirs) await mkdir(dir, { recursive: true, mode: 0o755 });
-        await mapLimit(all, 32, (file) =>
-          writeDurable(join(root, file.path), file.content, file.mode),
+        await mapConcurrent(all, 32, (file) =>
+          writeNewFileDurable(join(root, file.path), file.content, file.mode),
         );
         // The meta file last: a generation with meta is complete.
-        await writeDurable(
+        await writeNewFileDurable(
           join(root, GENERATION_META_FILE),
           `${JSON.stringify(meta, null, 2)}\n`,
           0o644,
@@ -146,33 +146,6 @@ async function readCurrent(liveDir: string, generationsDir: string): Promise<str
   }
   const resolved = join(dirname(liveDir), target);
   return dirname(resolved) === generationsDir ? basename(resolved) : undefined;
-}
-
-async function writeDurable(path: string, content: string, mode: number): Promise<void> {
-  const handle = await open(path, 'wx', mode);
-  try {
-    // Keys must never be visible with a wider mode than asked for, whatever the umask.
-    await handle.chmod(mode);
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 function writeError(path: string, error: unknown): ProxyConfError {

@@ -1,12 +1,12 @@
 /** FileStore on node:fs: atomic writes with the mode set before the file becomes visible. */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import type { FileStore } from '../ports.js';
 import { mapConcurrent } from './map-concurrent.js';
-import { syncDirectory } from './sync-directory.js';
+import { syncDirectory, writeNewFileDurable } from './durable-files.js';
 
 /** Creates the node:fs FileStore. */
 export function createFileStore(): FileStore {
@@ -97,16 +97,7 @@ async function replaceFile(path: string, content: string, mode: number): Promise
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await mkdir(dir, { recursive: true });
-    const handle = await open(temp, 'wx', mode);
-    try {
-      // The umask may have narrowed or widened nothing, but set the mode explicitly anyway:
-      // a key must never be visible with a wider mode, even for a moment.
-      await handle.chmod(mode);
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewFileDurable(temp, content, mode);
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
