@@ -22,17 +22,16 @@ import { ProxyConfError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
-import type { LdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
 import {
   computeListenExposure,
   createLookupHttpServer,
   createLookupService,
 } from '../lookup/adapters/lookup-server.js';
 import { createClusterRegistry, createLookupMetrics } from '../lookup/adapters/metrics.js';
-import { attrOf } from '../lookup/directory-queries.js';
 import type { LookupCache } from '../lookup/ports.js';
 import type { LdapSourceOptions } from '../sources/ldap/index.js';
 import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
+import { discoverMemcachedServers } from '../lookup/adapters/memcached-servers.js';
 import { createMemcachedClient } from '../sources/memcached/index.js';
 import type { MemcachedClient } from '../sources/memcached/index.js';
 import { loadLocalConfig, readPasswordFile, resolveLdapOptions } from './shared/inputs.js';
@@ -238,35 +237,6 @@ export interface RunningLookup {
   stop(): Promise<void>;
 }
 
-/** The memcached servers of the directory: servers running the `memcached` service. */
-async function discoverMemcached(
-  directory: LdapLookupDirectory,
-  resolve: (host: string) => Promise<string>,
-): Promise<string[]> {
-  const [config] = await directory.search({
-    base: 'cn=config,cn=zimbra',
-    scope: 'base',
-    filter: '(objectClass=*)',
-    attributes: ['zimbraMemcachedBindPort'],
-  });
-  const globalPort =
-    config === undefined ? undefined : attrOf(config.attrs, 'zimbraMemcachedBindPort');
-  const servers = await directory.search({
-    base: '',
-    filter: '(&(objectClass=zimbraServer)(zimbraServiceEnabled=memcached))',
-    attributes: ['zimbraServiceHostname', 'zimbraMemcachedBindPort'],
-  });
-  const found: string[] = [];
-  for (const server of servers) {
-    const host = attrOf(server.attrs, 'zimbraServiceHostname');
-    if (host === undefined) continue;
-    const port = attrOf(server.attrs, 'zimbraMemcachedBindPort') ?? globalPort ?? '11211';
-    const address = await resolve(host);
-    found.push(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
-  }
-  return found.sort();
-}
-
 /** A cache that starts once the memcached servers are known. */
 function lazyCache(
   servers: () => Promise<readonly string[]>,
@@ -346,7 +316,7 @@ export async function startLookupServer(
         () =>
           options.memcached !== undefined
             ? Promise.resolve(options.memcached)
-            : discoverMemcached(directory, (host) => resolver.resolve(host)),
+            : discoverMemcachedServers(directory, (host) => resolver.resolve(host)),
         logger,
       );
   const service = createLookupService(

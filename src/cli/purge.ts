@@ -14,6 +14,7 @@ import type { PurgeTarget } from '../lookup/cache-keys.js';
 import { computePurgeKeys } from '../lookup/cache-keys.js';
 import { attrOf, attrValues, escapeLdapFilterValue } from '../lookup/directory-queries.js';
 import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
+import { discoverMemcachedServers } from '../lookup/adapters/memcached-servers.js';
 import { createMemcachedClient } from '../sources/memcached/index.js';
 import { loadLocalConfig, resolveLdapOptions } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
@@ -141,25 +142,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       const resolver = createAddressResolver({
         hosts: values.hosts === undefined ? undefined : await readHostsFile(values.hosts),
       });
-      const [config] = await directory.search({
-        base: 'cn=config,cn=zimbra',
-        scope: 'base',
-        filter: '(objectClass=*)',
-        attributes: ['zimbraMemcachedBindPort'],
-      });
-      const globalPort =
-        config === undefined ? undefined : attrOf(config.attrs, 'zimbraMemcachedBindPort');
-      for (const server of await directory.search({
-        base: '',
-        filter: '(&(objectClass=zimbraServer)(zimbraServiceEnabled=memcached))',
-        attributes: ['zimbraServiceHostname', 'zimbraMemcachedBindPort'],
-      })) {
-        const host = attrOf(server.attrs, 'zimbraServiceHostname');
-        if (host === undefined) continue;
-        const port = attrOf(server.attrs, 'zimbraMemcachedBindPort') ?? globalPort ?? '11211';
-        const address = await resolver.resolve(host).catch(() => host);
-        servers.add(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
-      }
+      const discovered = await discoverMemcachedServers(directory, (host) =>
+        resolver.resolve(host).catch(() => host),
+      );
+      for (const server of discovered) servers.add(server);
     }
     const keys = [...new Set(targets.flatMap(computePurgeKeys))];
     const template = values.output ?? '[%1$s] %2$s -- %3$s';
