@@ -39,3 +39,36 @@ export function hostPort(address: ResolvedAddress | string, port: number): strin
   const text = typeof address === 'string' ? address : address.address;
   return text.includes(':') ? `[${text}]:${port}` : `${text}:${port}`;
 }
+
+/**
+ * `ip:port` as ProxyConfGen writes a resolved address (`InetAddress.getHostAddress()`): an IPv6
+ * address in full, eight groups of lower-case hex without leading zeros and without `::`
+ * (`[2001:db8:0:0:0:0:0:60]:11211`). nginx reads both forms; this keeps the text Zimbra's.
+ */
+export function javaHostPort(address: ResolvedAddress | string, port: number): string {
+  const text = typeof address === 'string' ? address : address.address;
+  // Java turns an IPv4-mapped address into an Inet4Address, written without brackets.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  if (mapped !== null) return `${mapped[1]}:${port}`;
+  return text.includes(':') ? `[${javaIpv6Text(text)}]:${port}` : `${text}:${port}`;
+}
+
+/** An IPv6 address in Java's getHostAddress() form; a zone (`%eth0`) is kept as it is. */
+export function javaIpv6Text(address: string): string {
+  const zoneAt = address.indexOf('%');
+  const zone = zoneAt < 0 ? '' : address.slice(zoneAt);
+  let text = zoneAt < 0 ? address : address.slice(0, zoneAt);
+  // A dotted IPv4 tail (`::ffff:192.0.2.1`) is two groups.
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted !== null) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::') as [string, string | undefined];
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros =
+    tail === undefined ? [] : Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
+  const groups = [...headGroups, ...zeros, ...tailGroups];
+  return `${groups.map((group) => parseInt(group, 16).toString(16)).join(':')}${zone}`;
+}

@@ -1,6 +1,7 @@
 /** Expands one template line against the variables, collecting problems instead of throwing. */
 import type { Problem, Warning } from '../errors.js';
-import { fillCompiled, fillTemplate } from './interpolate.js';
+import type { FillResult } from './interpolate.js';
+import { MAX_EXPANDED_LINE_LENGTH, fillCompiled, fillTemplate } from './interpolate.js';
 import type { TemplateLine } from './template-lines.js';
 
 /** Variables of one explode repetition (`vhn`, `server_id`, …), laid over the global ones. */
@@ -87,13 +88,32 @@ export function createLineExpander(
     const key = `runaway\0${currentEntry}`;
     if (!reported.has(key)) {
       reported.add(key);
-      report.problems.push({
-        subject: `\${${result.variable}}`,
-        entry: currentEntry,
-        message: 'variable expansion does not terminate (a value contains its own token?)',
-        hint: `check the value of ${result.variable} and of the variables it refers to (-c overrides too): none may expand back to \${${result.variable}}`,
-      });
+      report.problems.push(runawayProblem(result, currentEntry, options.maxSubstitutionsPerLine));
     }
     return undefined;
+  };
+}
+
+/** The problem for a line whose expansion loops or outgrows the limits. */
+function runawayProblem(
+  result: Extract<FillResult, { ok: false }>,
+  entry: string,
+  maxSubstitutions: number,
+): Problem {
+  const subject = `\${${result.variable}}`;
+  if (result.reason === 'cycle') {
+    const chain = result.chain.join(' → ');
+    return {
+      subject,
+      entry,
+      message: `variable expansion does not terminate: ${subject} expands to itself (${chain})`,
+      hint: `change the value of one of ${result.chain.slice(0, -1).join(', ')} (-c overrides too) so that it no longer leads back to ${subject}`,
+    };
+  }
+  return {
+    subject,
+    entry,
+    message: `variable expansion too large: more than ${maxSubstitutions} substitutions or ${MAX_EXPANDED_LINE_LENGTH} characters on one line`,
+    hint: `check the value of ${result.variable} and of the variables it refers to (-c overrides too)`,
   };
 }

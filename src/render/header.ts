@@ -19,9 +19,9 @@ const DOMAIN_ARG_SEPARATOR = /,[ \t]*/;
 
 /** Parses a template's first line as ProxyConfGen.expandTemplate does. */
 export function parseHeader(firstLine: string): TemplateHeader {
-  // Compared with the whole line before anything else, ignoring case (equalsIgnoreCase in Java;
-  // the two agree on every line that could matter, as the directive is ASCII).
-  if (firstLine.toLowerCase() === LEGACY_HEADER) {
+  // Compared with the whole line before anything else, ignoring case as Java's equalsIgnoreCase
+  // does: `ſ`, `ı` and `İ` match `s` and `i` there, which toLowerCase() would not do.
+  if (equalsIgnoreCaseJava(firstLine, LEGACY_HEADER)) {
     return { kind: 'legacy' };
   }
   // `(.*)\!\{([^\}]+)\}(.*)` picks the last `!{…}` of the line, like `${…}`; text around it is ignored.
@@ -55,4 +55,38 @@ export function parseHeader(firstLine: string): TemplateHeader {
     return { kind: 'domain', args: list === '' ? [] : list.split(DOMAIN_ARG_SEPARATOR) };
   }
   return illegal;
+}
+
+/**
+ * Java's String.equalsIgnoreCase: equal UTF-16 lengths, and each pair of code units equal, or equal
+ * after Character.toUpperCase, or after Character.toLowerCase. Those are Unicode's simple (one
+ * character) case mappings; JavaScript's String methods apply the full ones, so a mapping that
+ * would change the length (`ß` → `SS`, `İ` → `i̇`) is replaced by its simple form here.
+ */
+export function equalsIgnoreCaseJava(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (simpleUpper(x) === simpleUpper(y)) continue;
+    if (simpleLower(x) === simpleLower(y)) continue;
+    return false;
+  }
+  return true;
+}
+
+// U+0130 (İ) lower-cases to `i` followed by a combining dot in full mapping, to `i` in the simple one.
+const SIMPLE_LOWER_EXCEPTIONS: Readonly<Record<string, string>> = { '\u0130': 'i' };
+
+function simpleUpper(unit: string): string {
+  const upper = unit.toUpperCase();
+  return upper.length === 1 ? upper : unit;
+}
+
+function simpleLower(unit: string): string {
+  const exception = SIMPLE_LOWER_EXCEPTIONS[unit];
+  if (exception !== undefined) return exception;
+  const lower = unit.toLowerCase();
+  return lower.length === 1 ? lower : unit;
 }

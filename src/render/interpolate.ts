@@ -1,7 +1,15 @@
 /** `${name}` substitution with ProxyConfGen's semantics (ref §3.2). */
 
-/** Substitutions allowed on one line before it counts as runaway recursion. */
-export const DEFAULT_MAX_SUBSTITUTIONS_PER_LINE = 10_000;
+/**
+ * A safety net, not the loop detector: loops are found by the variables involved (see
+ * {@link fillTemplate}), so a long finite expansion (10 001 tokens on a line, a value doubled 13
+ * times) renders as in Zimbra. A line past this many substitutions, or past
+ * {@link MAX_EXPANDED_LINE_LENGTH} characters, is refused instead of exhausting memory.
+ */
+export const DEFAULT_MAX_SUBSTITUTIONS_PER_LINE = 1_000_000;
+
+/** Characters one expanded line may reach (Zimbra would go on until the JVM runs out of heap). */
+export const MAX_EXPANDED_LINE_LENGTH = 64 * 1024 * 1024;
 
 /** A `${name}` (or `!{name}`) token found in a line. */
 export interface Token {
@@ -54,13 +62,32 @@ export function findLastToken(
 /** What {@link fillTemplate} returns. */
 export type FillResult =
   | { ok: true; text: string }
-  /** More than the allowed substitutions: `variable` is the one being expanded when it gave up. */
-  | { ok: false; variable: string };
+  /**
+   * `cycle`: a token lies wholly inside an expansion of the same variable, so the expansion repeats
+   * for ever; `chain` is the path of variables from the first to the repeated one (`a → b → a`).
+   * `limit`: more substitutions (or characters) than allowed; `variable` is the one being expanded.
+   */
+  | { ok: false; reason: 'cycle' | 'limit'; variable: string; chain: readonly string[] };
+
+/** One substituted value still being scanned: its variable and where its text now lies. */
+interface ActiveExpansion {
+  name: string;
+  start: number;
+  end: number;
+}
 
 /**
  * Expands every `${name}` token of a line, last token first, rescanning after each substitution as
  * StringUtil.fillTemplate (Zimbra/zm-mailbox common/src/java/com/zimbra/common/util/StringUtil.java).
  * `resolve` supplies the value of a name (it decides what an unknown name becomes).
+ *
+ * Conscious fix: Zimbra loops for ever when a value (directly or through others) contains its own
+ * token. Because tokens are taken last-first and everything right of a token is already final, the
+ * values being expanded form a stack of nested text ranges. A token found wholly inside the range
+ * of an expansion of the same name will be expanded again inside its own copy, and so on without
+ * end: that is reported as a cycle with the variables involved. A token that merely touches such a
+ * range (built from a value's `$` and the text after it) is not a cycle by itself; the limits catch
+ * what this rule does not.
  */
 export function fillTemplate(
   line: string,
@@ -69,12 +96,32 @@ export function fillTemplate(
 ): FillResult {
   let text = line;
   let count = 0;
+  const active: ActiveExpansion[] = [];
   let token = findLastToken(text);
   while (token !== undefined) {
-    // Conscious fix: Zimbra loops forever when a value contains its own token; we give up and say so.
-    if (++count > maxSubstitutions) return { ok: false, variable: token.name };
-    const value = resolve(token.name);
+    // Ranges that do not hold the whole token are finished: the scan only moves left of them.
+    while (active.length > 0) {
+      const top = active[active.length - 1]!;
+      if (top.start <= token.start && token.end <= top.end) break;
+      active.pop();
+    }
+    const name = token.name;
+    const repeated = active.findIndex((expansion) => expansion.name === name);
+    if (repeated >= 0) {
+      const chain = [...active.slice(repeated).map((expansion) => expansion.name), name];
+      return { ok: false, reason: 'cycle', variable: name, chain };
+    }
+    if (++count > maxSubstitutions) {
+      return { ok: false, reason: 'limit', variable: name, chain: [name] };
+    }
+    const value = resolve(name);
+    const delta = value.length - (token.end - token.start);
+    if (text.length + delta > MAX_EXPANDED_LINE_LENGTH) {
+      return { ok: false, reason: 'limit', variable: name, chain: [name] };
+    }
     text = text.slice(0, token.start) + value + text.slice(token.end);
+    for (const expansion of active) expansion.end += delta;
+    active.push({ name, start: token.start, end: token.start + value.length });
     // The suffix after the replaced token held no token before and its characters are unchanged,
     // so the next token starts at most one character before it (a `$` ending the value or the
     // prefix, followed by a `{` starting the suffix).

@@ -83,8 +83,9 @@ export function javaUrlSafeBase64(text: string): string {
 }
 
 /**
- * Upstream blocks, one per document server: `upstream <prefix>_<b64url(id)> {`, a tab-indented
- * `server` line, `}` and an empty line (ref §3.6), so the value ends with a newline.
+ * Upstream blocks, one per document server: `upstream <prefix>_<b64url(id)> {`, a `server`
+ * line written as ProxyConfGen writes it (tab, `server`, tab, space, address), `}` and an empty
+ * line, so the value ends with a newline.
  */
 function formatBlocks(
   servers: readonly DocumentServer[],
@@ -111,7 +112,7 @@ export const DOCS_VARIABLES: readonly VariableDefinition[] = [
       formatBlocks(
         computeDocumentServers(ctx),
         'docservice',
-        (s) => `server ${s.host}:${DOCSERVICE_PORT} fail_timeout=0s max_fails=0;`,
+        (s) => `server\t ${s.host}:${DOCSERVICE_PORT} fail_timeout=0s max_fails=0;`,
       ),
   }),
   customVar({
@@ -125,7 +126,7 @@ export const DOCS_VARIABLES: readonly VariableDefinition[] = [
       formatBlocks(
         computeDocumentServers(ctx),
         'spellchecker',
-        (s) => `server ${s.host}:${SPELLCHECKER_PORT};`,
+        (s) => `server\t ${s.host}:${SPELLCHECKER_PORT};`,
       ),
   }),
 ];

@@ -6,7 +6,7 @@
  * server list: both bake resolved addresses, not host names, into the config.
  */
 import type { ResolvedAddress } from '../model/dns.js';
-import { hostPort, pickAddress } from '../model/dns.js';
+import { javaHostPort, pickAddress } from '../model/dns.js';
 import type { DirectoryEntry } from '../model/snapshot.js';
 import { entryLabel, entryName } from '../model/snapshot.js';
 import { escapeNginxString, ipFamily } from '../model/value-types.js';
@@ -135,7 +135,7 @@ export function computeLookupHandlers(ctx: VarContext): readonly string[] {
     }
     const reader = ctx.readers.readerFor(server);
     const port = readServicePort(reader, 'zimbraExtensionBindPort', DEFAULT_EXTENSION_PORT);
-    urls.push(`${handlerScheme(reader)}${hostPort(resolved.address, port)}${HANDLER_PATH}`);
+    urls.push(`${handlerScheme(reader)}${javaHostPort(resolved.address, port)}${HANDLER_PATH}`);
   }
   if (urls.length === 0 && failures.length > 0) {
     for (const failure of failures) {

@@ -2,7 +2,7 @@
  * Variables of the memcache area (ref §5.2): the memcached servers nginx caches routes in, and
  * the timings of its `memcache` block.
  */
-import { hostPort } from '../model/dns.js';
+import { javaHostPort } from '../model/dns.js';
 import { entryLabel } from '../model/snapshot.js';
 import { attrVar, customVar } from './define.js';
 import { readServicePort, resolveServerAddress } from './lookup.js';
@@ -42,7 +42,7 @@ export function computeMemcacheServers(ctx: VarContext): string {
       'zimbraMemcachedBindPort',
       DEFAULT_MEMCACHED_PORT,
     );
-    lines.push(`  servers   ${hostPort(resolved.address, port)};\n`);
+    lines.push(`  servers   ${javaHostPort(resolved.address, port)};\n`);
   }
   for (const failure of failures) {
     if (lines.length === 0) {

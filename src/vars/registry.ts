@@ -131,6 +131,14 @@ export function formatDefinitions(values?: ReadonlyMap<string, string>): string 
   return blocks.join('\n');
 }
 
+/**
+ * A multi-line value one `| ` line per line of the value, a trailing line break included (shown as
+ * a last, empty `|` line), so stripping the prefixes gives back exactly what the engine inserts.
+ */
 function showValue(text: string): string {
-  return text.includes('\n') ? `\n${text.replace(/\n$/, '').replace(/^/gm, '      | ')}` : text;
+  if (!text.includes('\n')) return text;
+  return `\n${text
+    .split('\n')
+    .map((line) => (line === '' ? '      |' : `      | ${line}`))
+    .join('\n')}`;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { equalsIgnoreCaseJava } from '../../../src/render/header.js';
 import { parseHeader } from '../../../src/render/index.js';
 
 describe('parseHeader', () => {
@@ -60,5 +61,22 @@ describe('parseHeader', () => {
       kind: 'error',
       message: `Illegal custom header command: ${directive}`,
     });
+  });
+});
+
+describe('the legacy header compared as Java compares it', () => {
+  it.each([
+    '!{explode vhn_vip_ſſl}',
+    '!{explode vhn_vıp_ssl}',
+    '!{explode vhn_vİp_ssl}',
+    '!{EXPLODE VHN_VIP_SSL}',
+  ])('%s is the legacy header, as in Zimbra', (line) => {
+    expect(parseHeader(line)).toEqual({ kind: 'legacy' });
+  });
+
+  it('keeps lengths apart: ß is not ss', () => {
+    expect(equalsIgnoreCaseJava('ß', 'ss')).toBe(false);
+    expect(equalsIgnoreCaseJava('ß', 'SS')).toBe(false);
+    expect(equalsIgnoreCaseJava('\u212a', 'k')).toBe(true); // the Kelvin sign lower-cases to k
   });
 });

@@ -277,7 +277,7 @@ describe('renderTemplates: problems', () => {
         {
           subject: '${loop}',
           entry: `tpl/${WEB}:2`,
-          message: 'variable expansion does not terminate (a value contains its own token?)',
+          message: 'variable expansion does not terminate: ${loop} expands to itself (loop → loop)',
         },
       ],
     });
@@ -412,8 +412,8 @@ describe('renderTemplates: Handlebars', () => {
   });
 });
 
-describe('renderTemplates: performance', () => {
-  it('renders 10 000 domains through five explode templates in well under a second', () => {
+describe('renderTemplates: scale', () => {
+  it('renders 10 000 domains through five explode templates', () => {
     const body = [
       '!{explode domain(vhn)}',
       '# per-vhn server for ${vhn}',
@@ -451,11 +451,12 @@ describe('renderTemplates: performance', () => {
       port: '443',
       upstream: 'https://zimbra_ssl',
     };
-    const started = performance.now();
+    // Speed is measured by npm run bench:gen; here, that every domain gets its block in every file.
     const result = render(input(templates, vars, { domains }));
-    const elapsed = performance.now() - started;
     expect(result.ok).toBe(true);
-    // Well under a second on a developer machine; the bound leaves room for slow CI runners.
-    expect(elapsed).toBeLessThan(1000);
+    if (!result.ok) return;
+    for (const file of result.files) {
+      expect(file.content.match(/^server \{$/gm)?.length ?? 0).toBe(10_000);
+    }
   });
 });

@@ -40,10 +40,10 @@ describe('onlyoffice upstreams', () => {
       }),
     ]);
     expect(value(handle, 'web.upstream.onlyoffice.docservice')).toBe(
-      `upstream docservice_${B64} {\n\tserver mb1:7084 fail_timeout=0s max_fails=0;\n}\n\n`,
+      `upstream docservice_${B64} {\n\tserver\t mb1:7084 fail_timeout=0s max_fails=0;\n}\n\n`,
     );
     expect(value(handle, 'web.upstream.onlyoffice.spellchecker')).toBe(
-      `upstream spellchecker_${B64} {\n\tserver mb1:7085;\n}\n\n`,
+      `upstream spellchecker_${B64} {\n\tserver\t mb1:7085;\n}\n\n`,
     );
   });
 
@@ -57,7 +57,7 @@ describe('onlyoffice upstreams', () => {
       { zimbraDocumentServerHost: 'docs1' },
     );
     expect(value(handle, 'web.upstream.onlyoffice.docservice')).toBe(
-      `upstream docservice_${B64} {\n\tserver docs1:7084 fail_timeout=0s max_fails=0;\n}\n\n`,
+      `upstream docservice_${B64} {\n\tserver\t docs1:7084 fail_timeout=0s max_fails=0;\n}\n\n`,
     );
   });
 

@@ -94,19 +94,19 @@ describe('lookup handlers (zmlookup.:handlers)', () => {
     expect(handlers).toBe(url('http', '10.0.0.9:7072'));
   });
 
-  it('writes IPv6 handler addresses in brackets', () => {
+  it('writes IPv6 handler addresses in brackets, in full as Java does', () => {
     const { handlers } = run({
       servers: [proxy({ zimbraIPMode: 'ipv6' }), mailboxServer('m1.example.com')],
       dns: dnsTable({ 'm1.example.com': ['10.0.0.1', '2001:db8::1'] }),
     });
-    expect(handlers).toBe(url('https', '[2001:db8::1]:7072'));
+    expect(handlers).toBe(url('https', '[2001:db8:0:0:0:0:0:1]:7072'));
   });
 
   it.each([
     { mode: 'ipv4', addresses: ['2001:db8::1', '10.0.0.1'], expected: '10.0.0.1:7072' },
-    { mode: 'ipv6', addresses: ['10.0.0.1', '2001:db8::1'], expected: '[2001:db8::1]:7072' },
+    { mode: 'ipv6', addresses: ['10.0.0.1', '2001:db8::1'], expected: '[2001:db8:0:0:0:0:0:1]:7072' },
     { mode: 'both', addresses: ['2001:db8::1', '10.0.0.1'], expected: '10.0.0.1:7072' },
-    { mode: 'both', addresses: ['2001:db8::1'], expected: '[2001:db8::1]:7072' },
+    { mode: 'both', addresses: ['2001:db8::1'], expected: '[2001:db8:0:0:0:0:0:1]:7072' },
   ])('picks $expected from $addresses in IP mode $mode', ({ mode, addresses, expected }) => {
     const { handlers } = run({
       servers: [proxy({ zimbraIPMode: mode }), mailboxServer('m1.example.com')],
@@ -121,7 +121,7 @@ describe('lookup handlers (zmlookup.:handlers)', () => {
       servers: [proxy(), mailboxServer('m1.example.com')],
       dns: dnsTable({ 'm1.example.com': ['10.0.0.1', '2001:db8::1'] }),
     });
-    expect(handlers).toBe(url('https', '[2001:db8::1]:7072'));
+    expect(handlers).toBe(url('https', '[2001:db8:0:0:0:0:0:1]:7072'));
   });
 
   it('uses an IP address given as zimbraServiceHostname without asking DNS', () => {
@@ -133,7 +133,7 @@ describe('lookup handlers (zmlookup.:handlers)', () => {
       ],
     });
     expect(handlers).toBe(
-      `${url('https', '192.0.2.10:7072')} ${url('https', '[2001:db8::2]:7072')}`,
+      `${url('https', '192.0.2.10:7072')} ${url('https', '[2001:db8:0:0:0:0:0:2]:7072')}`,
     );
     expect(problems).toEqual([]);
     expect(warnings).toEqual([]);

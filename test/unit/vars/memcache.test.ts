@@ -59,12 +59,12 @@ describe('memcache.:servers', () => {
     expect(servers).toBe('  servers   10.0.0.1:11311;\n  servers   10.0.0.2:11411;\n');
   });
 
-  it('writes an IPv6 memcached address in brackets', () => {
+  it('writes an IPv6 memcached address in brackets, in full as Java does', () => {
     const { servers } = run({
       servers: [memcached('mc1.example.com', { zimbraIPMode: 'ipv6' })],
       dns: dnsTable({ 'mc1.example.com': ['10.0.0.1', '2001:db8::11'] }),
     });
-    expect(servers).toBe('  servers   [2001:db8::11]:11211;\n');
+    expect(servers).toBe('  servers   [2001:db8:0:0:0:0:0:11]:11211;\n');
   });
 
   it('uses an IP address given as zimbraServiceHostname without asking DNS', () => {

@@ -231,4 +231,17 @@ describe('variable registry', () => {
     );
     expect(text).toContain('  Current Value:         /srv/zimbra');
   });
+
+  it('prints a multi-line value so that it reads back exactly, trailing line break included', () => {
+    const value = 'server a:1;\n        server b:2;\n';
+    const text = formatDefinitions(new Map([['web.upstream.:servers', value]]));
+    const block = text.split('NGINX Keyword:         web.upstream.:servers')[1]!;
+    const shown = block.split('  Current Value:         \n')[1]!.split('\n\n')[0]!;
+    const readBack = shown
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((line) => line.replace(/^ {6}\| ?/, ''))
+      .join('\n');
+    expect(readBack).toBe(value);
+  });
 });

