@@ -1,13 +1,14 @@
 /** The interfaces the core needs from the outside world; adapters implement them. */
 import type { DnsTable } from './model/dns.js';
-import type { DirectorySnapshot } from './model/snapshot.js';
+import type { DirectorySnapshot, EntryKind } from './model/snapshot.js';
 import type { TemplateSource } from './render/types.js';
 
 /** Where the directory comes from (LDIF files, LDAP). */
 export interface DirectorySource {
   /** A short description for messages, e.g. `ldif:fixtures/example/directory.ldif`. */
   readonly description: string;
-  load(): Promise<DirectorySnapshot>;
+  /** The directory's entries of these kinds (default: every kind); the other lists are empty. */
+  load(kinds?: readonly EntryKind[]): Promise<DirectorySnapshot>;
 }
 
 /** Reads the templates of a directory. */

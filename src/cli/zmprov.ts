@@ -7,7 +7,12 @@
  */
 import { ProxyConfError } from '../errors.js';
 import type { DirectoryStore } from '../ports.js';
-import { COMMAND_HELP, executeProvCommand, parseProvCommand } from '../prov/prov-command.js';
+import {
+  COMMAND_HELP,
+  executeProvCommand,
+  kindsReadBy,
+  parseProvCommand,
+} from '../prov/prov-command.js';
 import type { CliIo } from './shared/io.js';
 import { loadLocalConfig } from './shared/inputs.js';
 import { openDirectoryStore } from './shared/open-store.js';
@@ -113,7 +118,7 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
     localConfig,
   );
   try {
-    const snapshot = await store.load();
+    const snapshot = await store.load(kindsReadBy(command));
     const result = executeProvCommand(command, snapshot, localConfig, {
       allowSafeguardedReplace: args.switches.has('-r'),
     });

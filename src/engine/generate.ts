@@ -9,6 +9,7 @@ import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { resolvePaths } from '../model/paths.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
+import { PROXY_CONFIG_KINDS } from '../model/snapshot.js';
 import { entryName, firstValueOf } from '../model/snapshot.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
 import type { DirectorySource, FileStore, HostResolver, TemplateStore } from '../ports.js';
@@ -72,7 +73,7 @@ export async function computeGenerationVariables(
   }
 > {
   const paths = resolvePaths(options.paths);
-  const snapshot = await deps.source.load();
+  const snapshot = await deps.source.load(PROXY_CONFIG_KINDS);
   const serverSource = findServerSource(
     snapshot,
     options.serverName ?? localServerName(deps.localConfig),

@@ -10,6 +10,12 @@ export type AttributeMap = Readonly<Record<string, readonly string[]>>;
 export const ENTRY_KINDS = ['globalConfig', 'server', 'domain', 'account', 'alias', 'cos'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
+/**
+ * The kinds the configuration needs: the generator and the doctor read the global config, the
+ * servers and the domains, never the accounts (a site may have millions of them).
+ */
+export const PROXY_CONFIG_KINDS: readonly EntryKind[] = ['globalConfig', 'server', 'domain'];
+
 /** Where an entry came from, for error messages. */
 export interface EntryOrigin {
   file: string;

@@ -5,8 +5,8 @@
 import type { Warning } from '../errors.js';
 import { ProblemsError, ProxyConfError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
-import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
-import { entryName } from '../model/snapshot.js';
+import type { DirectoryEntry, DirectorySnapshot, EntryKind } from '../model/snapshot.js';
+import { PROXY_CONFIG_KINDS, entryName } from '../model/snapshot.js';
 import type { EntryModification } from '../ports.js';
 import type { AttributeEdit } from './attribute-edits.js';
 import { parseAttributeEdits, planAttributeChanges } from './attribute-edits.js';
@@ -140,6 +140,30 @@ export interface ProvOptions {
 export type ProvResult =
   | { kind: 'print'; text: string; json: unknown; warnings: readonly Warning[] }
   | { kind: 'modify'; modifications: EntryModification[] };
+
+/**
+ * The entry kinds a command reads, so that the directory sends nothing else (no command here needs
+ * the accounts, which a site has by the million).
+ */
+export function kindsReadBy(command: ProvCommand): readonly EntryKind[] {
+  switch (command.name) {
+    case 'gcf':
+    case 'mcf':
+      return ['globalConfig'];
+    case 'gs':
+    case 'ms':
+    case 'garpu':
+    case 'garpb':
+    case 'gamau':
+    case 'gamcs':
+      return ['globalConfig', 'server'];
+    case 'gd':
+    case 'md':
+      return ['globalConfig', 'domain'];
+    case 'garpd':
+      return PROXY_CONFIG_KINDS;
+  }
+}
 
 /**
  * Runs a command against a snapshot. Throws E_INPUT for an unknown server or domain, and a

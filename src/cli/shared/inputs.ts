@@ -43,7 +43,7 @@ export function createDirectorySource(
 ): DirectorySource {
   const parsed = spec === undefined ? undefined : parseSourceSpec(spec);
   if (parsed?.kind === 'ldif') {
-    return { description: spec ?? '', load: () => readLdifSnapshot(parsed.files) };
+    return { description: spec ?? '', load: (kinds) => readLdifSnapshot(parsed.files, kinds) };
   }
   const urls = parsed?.urls;
   const description =
@@ -52,10 +52,10 @@ export function createDirectorySource(
       : urls.join(' ');
   return {
     description,
-    async load(): Promise<DirectorySnapshot> {
+    async load(kinds): Promise<DirectorySnapshot> {
       const store = createLdapDirectory(await resolveLdapOptions(spec, context));
       try {
-        return await store.load();
+        return await store.load(kinds);
       } finally {
         await store.close();
       }

@@ -9,8 +9,8 @@ import { ProxyConfError } from '../../errors.js';
 import { canonicalAttributeName } from '../../model/attribute-catalog.js';
 import { buildSnapshot } from '../../model/build-snapshot.js';
 import type { RawEntry } from '../../model/classify-entry.js';
-import { classifyEntries } from '../../model/classify-entry.js';
-import type { DirectorySnapshot } from '../../model/snapshot.js';
+import { classifyEntries, objectClassFilter } from '../../model/classify-entry.js';
+import type { DirectorySnapshot, EntryKind } from '../../model/snapshot.js';
 import type { DirectoryStore, EntryModification } from '../../ports.js';
 import {
   connectLdap,
@@ -33,12 +33,6 @@ export interface ResolvedLdapSourceOptions {
   operationTimeoutMs: number;
   pageSize: number;
 }
-
-/** The object classes zmproxy classifies (classify-entry.ts); one search finds them all. */
-const ZIMBRA_OBJECT_FILTER =
-  '(|(objectClass=zimbraGlobalConfig)(objectClass=zimbraServer)(objectClass=zimbraDomain)' +
-  '(objectClass=zimbraAccount)(objectClass=zimbraCalendarResource)(objectClass=zimbraAlias)' +
-  '(objectClass=zimbraCOS))';
 
 /** Normalises options once, at the entry point. */
 export function resolveLdapSourceOptions(options: LdapSourceOptions): ResolvedLdapSourceOptions {
@@ -83,10 +77,10 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
 
   return {
     description: resolved.urls.join(' '),
-    async load(): Promise<DirectorySnapshot> {
+    async load(kinds?: readonly EntryKind[]): Promise<DirectorySnapshot> {
       const client = await connected();
       try {
-        return await readSnapshot(client, resolved);
+        return await readSnapshot(client, resolved, kinds);
       } catch (error) {
         throw translateOperationError(error, 'read the directory', resolved);
       }
@@ -120,18 +114,24 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
   };
 }
 
-/** Reads every Zimbra entry of every naming context into one snapshot. */
+/**
+ * Reads the Zimbra entries of these kinds (default: all) of every naming context into one
+ * snapshot; one search per context, its filter naming only the wanted object classes, so the
+ * server never sends the accounts to a job that does not need them.
+ */
 async function readSnapshot(
   client: Client,
   options: ResolvedLdapSourceOptions,
+  kinds?: readonly EntryKind[],
 ): Promise<DirectorySnapshot> {
+  const filter = objectClassFilter(kinds);
   const bases = await namingContexts(client);
   const seen = new Set<string>();
   const raw: RawEntry[] = [];
   for (const base of bases) {
     const { searchEntries } = await client.search(base, {
       scope: 'sub',
-      filter: ZIMBRA_OBJECT_FILTER,
+      filter,
       paged: { pageSize: options.pageSize },
     });
     for (const entry of searchEntries) {
@@ -141,7 +141,7 @@ async function readSnapshot(
       raw.push({ dn: entry.dn, attrs: attributeMapOf(entry) });
     }
   }
-  return buildSnapshot(classifyEntries(raw));
+  return buildSnapshot(classifyEntries(raw, kinds));
 }
 
 /**

@@ -18,7 +18,7 @@ export { formatLdifAttribute, foldLdifLine, needsBase64 } from './format-ldif-li
 export function createLdifStore(file: string): DirectoryStore {
   return {
     description: `ldif:${file}`,
-    load: () => readLdifSnapshot([file]),
+    load: (kinds) => readLdifSnapshot([file], kinds),
     modify: (modifications) => modifyLdifFile(file, modifications),
     close: () => Promise.resolve(),
   };

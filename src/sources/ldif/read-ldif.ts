@@ -1,7 +1,7 @@
 /** The LDIF source's I/O edge: reads LDIF files into one DirectorySnapshot. */
 import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../../errors.js';
-import type { DirectorySnapshot } from '../../model/snapshot.js';
+import type { DirectorySnapshot, EntryKind } from '../../model/snapshot.js';
 import { buildSnapshot } from '../../model/build-snapshot.js';
 import { classifyEntries } from '../../model/classify-entry.js';
 import { parseLdif } from './parse-ldif.js';
@@ -11,7 +11,10 @@ export { parseSourceSpec } from './parse-source-spec.js';
 export type { SourceSpec } from './parse-source-spec.js';
 
 /** Reads, parses and merges LDIF files (in the order given) into one snapshot. */
-export async function readLdifSnapshot(files: readonly string[]): Promise<DirectorySnapshot> {
+export async function readLdifSnapshot(
+  files: readonly string[],
+  kinds?: readonly EntryKind[],
+): Promise<DirectorySnapshot> {
   if (files.length === 0) {
     throw new ProxyConfError('E_USAGE', 'no LDIF file given', {
       hint: 'use --source ldif:<file>[,<file>...]',
@@ -20,7 +23,7 @@ export async function readLdifSnapshot(files: readonly string[]): Promise<Direct
   const texts = await Promise.all(files.map((file) => readInputFile(file)));
   const entries = texts.flatMap((text, index) => {
     const file = files[index] ?? '';
-    return classifyEntries(parseLdif(text, file));
+    return classifyEntries(parseLdif(text, file), kinds);
   });
   return buildSnapshot(entries);
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { classifyEntries, classifyObjectClasses } from '../../../src/model/classify-entry.js';
+import {
+  classifyEntries,
+  classifyObjectClasses,
+  objectClassFilter,
+} from '../../../src/model/classify-entry.js';
 import { parseLdif } from '../../../src/sources/ldif/parse-ldif.js';
 
 describe('classifyObjectClasses', () => {
@@ -63,5 +67,24 @@ describe('classifyEntries', () => {
 
   it('drops a record without objectClass', () => {
     expect(classifyEntries(parseLdif('dn: cn=a\ncn: a\n', 'f'))).toEqual([]);
+  });
+});
+
+describe('reading only some kinds', () => {
+  it('builds an LDAP filter of the wanted object classes only', () => {
+    expect(objectClassFilter(['globalConfig'])).toBe('(objectClass=zimbraGlobalConfig)');
+    expect(objectClassFilter(['server', 'account'])).toBe(
+      '(|(objectClass=zimbraServer)(objectClass=zimbraAccount)(objectClass=zimbraCalendarResource))',
+    );
+    expect(objectClassFilter()).toContain('(objectClass=zimbraCOS)');
+  });
+
+  it('drops the entries of other kinds', () => {
+    const raw = [
+      { dn: 'cn=s', attrs: { objectClass: ['zimbraServer'] } },
+      { dn: 'uid=a', attrs: { objectClass: ['zimbraAccount'] } },
+    ];
+    expect(classifyEntries(raw, ['server']).map((e) => e.dn)).toEqual(['cn=s']);
+    expect(classifyEntries(raw).map((e) => e.dn)).toEqual(['cn=s', 'uid=a']);
   });
 });
