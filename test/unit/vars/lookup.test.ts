@@ -104,7 +104,11 @@ describe('lookup handlers (zmlookup.:handlers)', () => {
 
   it.each([
     { mode: 'ipv4', addresses: ['2001:db8::1', '10.0.0.1'], expected: '10.0.0.1:7072' },
-    { mode: 'ipv6', addresses: ['10.0.0.1', '2001:db8::1'], expected: '[2001:db8:0:0:0:0:0:1]:7072' },
+    {
+      mode: 'ipv6',
+      addresses: ['10.0.0.1', '2001:db8::1'],
+      expected: '[2001:db8:0:0:0:0:0:1]:7072',
+    },
     { mode: 'both', addresses: ['2001:db8::1', '10.0.0.1'], expected: '10.0.0.1:7072' },
     { mode: 'both', addresses: ['2001:db8::1'], expected: '[2001:db8:0:0:0:0:0:1]:7072' },
   ])('picks $expected from $addresses in IP mode $mode', ({ mode, addresses, expected }) => {
