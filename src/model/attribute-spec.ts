@@ -26,8 +26,11 @@ export type AttributeScope =
   | 'group'
   | 'other';
 
-/** Which Zimbra component reads the attribute (ref §6.2 "used by"). */
-export type AttributeConsumer = 'PCG' | 'NLE' | 'ZPC' | 'CFGD';
+/**
+ * Which component reads the attribute: PCG ProxyConfGen (zmproxyconfgen), NLE the route lookup,
+ * ZPC zmproxyconfig, CFGD zmconfigd, PROV zmprov's proxy lists (garpu, gamau, …).
+ */
+export type AttributeConsumer = 'PCG' | 'NLE' | 'ZPC' | 'CFGD' | 'PROV';
 
 /** One attribute of the catalog. */
 export interface AttributeSpec {

@@ -111,8 +111,7 @@ export function listReverseProxyBackends(
  * gamau: the MTA auth URL of every server that is an MTA auth target (zimbraMtaAuthTarget TRUE),
  * `https://<host>:<port>/service/admin/soap/`, port zimbraMtaAuthPort (default 7073) from Zimbra
  * 8.7 on, zimbraAdminPort (default 7071) before, as Zimbra's URLUtil. Our fix: the target must run
- * the mailbox service, which answers the MTA's auth requests. zimbraMtaAuthTarget and
- * zimbraMtaAuthPort are not in the catalog; they are read as server value, else global config.
+ * the mailbox service, which answers the MTA's auth requests.
  */
 export function listMtaAuthUrls(snapshot: DirectorySnapshot, localConfig: LocalConfig): ListOutput {
   const { warnings, sink, readers } = setup(snapshot);
@@ -122,7 +121,8 @@ export function listMtaAuthUrls(snapshot: DirectorySnapshot, localConfig: LocalC
   );
   const items: string[] = [];
   for (const server of snapshot.servers) {
-    if (rawInherited(snapshot, server, 'zimbraMtaAuthTarget') !== 'TRUE') continue;
+    const reader = readers.readerFor(server);
+    if (!reader.boolean('zimbraMtaAuthTarget', false)) continue;
     if (!hasService(server, 'mailbox')) {
       warnings.push({
         message: `server ${entryName(server)} has zimbraMtaAuthTarget TRUE but does not run the mailbox service; it is left out`,
@@ -130,15 +130,9 @@ export function listMtaAuthUrls(snapshot: DirectorySnapshot, localConfig: LocalC
       });
       continue;
     }
-    const reader = readers.readerFor(server);
-    const modern = isZimbra87OrLater(reader);
-    let port: number;
-    if (modern) {
-      const text = rawInherited(snapshot, server, 'zimbraMtaAuthPort') ?? '7073';
-      port = /^\d{1,5}$/.test(text) && Number(text) <= 65535 ? Number(text) : 7073;
-    } else {
-      port = reader.port('zimbraAdminPort', 7071);
-    }
+    const port = isZimbra87OrLater(reader)
+      ? reader.port('zimbraMtaAuthPort', 7073)
+      : reader.port('zimbraAdminPort', 7071);
     items.push(`${scheme}${hostPort(hostOf(server), port)}${MTA_AUTH_PATH}`);
   }
   return oneLine(items, warnings);
@@ -173,18 +167,4 @@ export function listReverseProxyDomains(snapshot: DirectorySnapshot): ListOutput
     items: items.map((item) => item.trimEnd()),
     warnings: [],
   };
-}
-
-/** The server's value of an attribute outside the catalog, else the global config's. */
-function rawInherited(
-  snapshot: DirectorySnapshot,
-  server: DirectoryEntry,
-  name: string,
-): string | undefined {
-  const lower = name.toLowerCase();
-  const pick = (entry: DirectoryEntry): string | undefined => {
-    const key = Object.keys(entry.attrs).find((attr) => attr.toLowerCase() === lower);
-    return key === undefined ? undefined : entry.attrs[key]?.[0];
-  };
-  return pick(server) ?? pick(snapshot.globalConfig);
 }

@@ -104,6 +104,24 @@ describe('zmprov over LDAP', () => {
     expect(mbox2?.attrs['zimbraMailProxyReconnectTimeout']).toBeUndefined();
   });
 
+  it('sets the MTA auth target and port, which gamau then lists', async () => {
+    const ldap = ldapArgs();
+    expect(
+      await prov(
+        ...ldap,
+        'ms',
+        'mbox1.example.com',
+        'zimbraMtaAuthTarget',
+        'TRUE',
+        'zimbraMtaAuthPort',
+        '7074',
+      ),
+    ).toEqual({ code: 0, stdout: '', stderr: '' });
+    const listed = await prov(...ldap, 'gamau');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('mbox1.example.com:7074/service/admin/soap/');
+  });
+
   it('refuses invalid values with every problem, exit 1, and leaves the directory unchanged', async () => {
     const before = await loadLdap();
     const result = await prov(

@@ -230,4 +230,42 @@ describe('list commands', () => {
     );
     expect(result.kind === 'print' && result.warnings).toHaveLength(1);
   });
+
+  it('gamau follows zimbraMtaAuthTarget and zimbraMtaAuthPort from the global config', () => {
+    const snap = snapshot({
+      globalConfig: globalConfig({ zimbraMtaAuthTarget: 'TRUE', zimbraMtaAuthPort: '7999' }),
+      servers: [
+        mailboxServer('a.example.com'),
+        mailboxServer('b.example.com', { zimbraMtaAuthTarget: 'FALSE' }),
+      ],
+      domains: [domain('example.com')],
+    });
+    expect(text(executeProvCommand({ name: 'gamau' }, snap, NO_LC))).toBe(
+      'https://a.example.com:7999/service/admin/soap/ \n',
+    );
+  });
+
+  it('ms sets zimbraMtaAuthTarget and zimbraMtaAuthPort, checked against the catalog', () => {
+    const snap = snapshot({ servers: [mailboxServer('a.example.com')] });
+    const result = executeProvCommand(
+      parseProvCommand([
+        'ms',
+        'a.example.com',
+        'zimbraMtaAuthTarget',
+        'TRUE',
+        'zimbraMtaAuthPort',
+        '7073',
+      ]),
+      snap,
+      NO_LC,
+    );
+    expect(result.kind).toBe('modify');
+    expect(() =>
+      executeProvCommand(
+        parseProvCommand(['ms', 'a.example.com', 'zimbraMtaAuthPort', '70000']),
+        snap,
+        NO_LC,
+      ),
+    ).toThrow(ProblemsError);
+  });
 });
