@@ -21,6 +21,8 @@ import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
 import type { VariableOverride } from '../vars/registry.js';
 import { applyOverrides, computeVariables } from '../vars/registry.js';
 import { computeStockWarnings } from '../vars/stock-limits.js';
+import type { StockWebSites } from '../vars/stock-sites.js';
+import { computeStockWebSites } from '../vars/stock-sites.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
 /** Options of {@link generate}. */
@@ -70,6 +72,8 @@ export async function computeGenerationVariables(
     extraFiles: PlannedFile[];
     render: RenderData;
     stockWarnings: Warning[];
+    /** The stock set's web layout, for its Handlebars templates. */
+    web: StockWebSites;
   }
 > {
   const paths = resolvePaths(options.paths);
@@ -90,6 +94,7 @@ export async function computeGenerationVariables(
   const domains = computeDomainItems(ctx);
   const servers = computeServerItems(ctx);
   const caBundle = computeClientCaBundle(ctx);
+  const web = computeStockWebSites(ctx);
   const extraFiles: PlannedFile[] = [];
   if (options.domainCerts ?? true)
     extraFiles.push(...computeDomainCertFiles(snapshot, paths, ctx.problem));
@@ -124,6 +129,7 @@ export async function computeGenerationVariables(
     snapshot,
     extraFiles,
     stockWarnings: computeStockWarnings(ctx),
+    web,
     render: {
       domains,
       servers,
@@ -153,6 +159,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
       handlebarsContext: {
         domains: computed.render.domains,
         servers: computed.render.servers,
+        web: computed.web,
       },
     },
     {

@@ -36,6 +36,13 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zmproxy_lookup_tls_name: 'zmlookup',
   /** nginx worker_shutdown_timeout: old workers close their connections after this long. */
   zmproxy_worker_shutdown_timeout: '5m',
+  /**
+   * How the stock set gives virtual hosts their certificates: `static` (a server block each),
+   * `map` (one server, certificate chosen at the handshake), or `auto` (map above the threshold).
+   */
+  zmproxy_certificate_selection: 'auto',
+  /** Virtual host names above which `auto` selects the map (docs/certificates.md). */
+  zmproxy_certificate_map_threshold: '100',
 };
 
 /** A parsed localconfig: key to value, as written in localconfig.xml (no defaults applied). */

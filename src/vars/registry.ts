@@ -9,6 +9,7 @@ import { MEMCACHE_VARIABLES } from './memcache.js';
 import { SSL_VARIABLES } from './ssl.js';
 import { SSO_VARIABLES } from './sso.js';
 import { STOCK_VARIABLES } from './stock.js';
+import { STOCK_SITE_VARIABLES } from './stock-sites.js';
 import { THROTTLE_VARIABLES } from './throttle.js';
 import { TIMEOUTS_VARIABLES } from './timeouts.js';
 import type { VarContext, VariableDefinition } from './types.js';
@@ -30,6 +31,7 @@ export const VARIABLE_DEFINITIONS: readonly VariableDefinition[] = [
   ...XMPP_VARIABLES,
   ...DOCS_VARIABLES,
   ...STOCK_VARIABLES,
+  ...STOCK_SITE_VARIABLES,
 ];
 
 const BY_NAME = new Map<string, VariableDefinition>();

@@ -139,38 +139,51 @@ describe('stock templates under the real nginx -t', () => {
     expect(result.status).toBe(0);
   });
 
-  it('accepts a generated directory of 1 000 domains with their own certificates', async () => {
-    // @ts-expect-error -- a plain JavaScript module without types, shared with the benchmarks
-    const { syntheticDirectory } = (await import('../../bench/synthetic-directory.js')) as {
-      syntheticDirectory: (size: { servers: number; domains: number }) => {
-        ldif: string;
-        hosts: string;
+  it.each(['map', 'static'])(
+    'accepts a generated directory of 1 000 domains with their own certificates (%s)',
+    async (selection) => {
+      // @ts-expect-error -- a plain JavaScript module without types, shared with the benchmarks
+      const { syntheticDirectory } = (await import('../../bench/synthetic-directory.js')) as {
+        syntheticDirectory: (size: { servers: number; domains: number }) => {
+          ldif: string;
+          hosts: string;
+        };
       };
-    };
-    const workdir = testdir();
-    const { ldif, hosts } = syntheticDirectory({ servers: 4, domains: 1000 });
-    writeFileSync(join(workdir, 'directory.ldif'), ldif);
-    const hostMap: Record<string, string[]> = {};
-    for (const line of hosts.trim().split('\n')) {
-      const [address = '', name = ''] = line.split(/\s+/);
-      hostMap[name] = [...(hostMap[name] ?? []), address];
-    }
-    const options: ScenarioOptions = {
-      server: 'proxy.bench.test',
-      localconfig: { zimbra_server_hostname: 'proxy.bench.test' },
-      hosts: hostMap,
-    };
-    const started = performance.now();
-    const generation = await renderInto(workdir, [join(workdir, 'directory.ldif')], options);
-    const rendered = performance.now();
-    const result = nginxTest(workdir, hostsFile(generation, options));
-    const tested = performance.now();
-    console.info(
-      `1 000 domains: render ${Math.round(rendered - started)} ms, nginx -t ${Math.round(tested - rendered)} ms`,
-    );
-    expect(result.output).toBe('');
-    expect(result.status).toBe(0);
-    const https = generation.files.find((file) => file.path.endsWith('/nginx.conf.web.https'));
-    expect(https?.content.match(/server_name/g)).toHaveLength(2000);
-  });
+      const workdir = testdir();
+      const { ldif, hosts } = syntheticDirectory({ servers: 4, domains: 1000 });
+      writeFileSync(join(workdir, 'directory.ldif'), ldif);
+      const hostMap: Record<string, string[]> = {};
+      for (const line of hosts.trim().split('\n')) {
+        const [address = '', name = ''] = line.split(/\s+/);
+        hostMap[name] = [...(hostMap[name] ?? []), address];
+      }
+      const options: ScenarioOptions = {
+        server: 'proxy.bench.test',
+        // auto selects the map for 2 000 virtual host names; static is forced.
+        localconfig: {
+          zimbra_server_hostname: 'proxy.bench.test',
+          ...(selection === 'static' ? { zmproxy_certificate_selection: 'static' } : {}),
+        },
+        hosts: hostMap,
+      };
+      const started = performance.now();
+      const generation = await renderInto(workdir, [join(workdir, 'directory.ldif')], options);
+      const rendered = performance.now();
+      const result = nginxTest(workdir, hostsFile(generation, options));
+      const tested = performance.now();
+      console.info(
+        `1 000 domains, ${selection}: render ${Math.round(rendered - started)} ms, nginx -t ${Math.round(tested - rendered)} ms`,
+      );
+      expect(result.output).toBe('');
+      expect(result.status).toBe(0);
+      const file = (suffix: string) =>
+        generation.files.find((f) => f.path.endsWith(suffix))?.content ?? '';
+      const blocks = file('/nginx.conf.web.https').match(/server_name/g)?.length ?? 0;
+      const mapped =
+        file('/nginx.conf.web.certificates').match(/domaincerts\/.*\.crt;/g)?.length ?? 0;
+      expect({ blocks, mapped }).toEqual(
+        selection === 'map' ? { blocks: 0, mapped: 2000 } : { blocks: 2000, mapped: 0 },
+      );
+    },
+  );
 });
