@@ -526,7 +526,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['FALSE'],
     requiresRestart: ['mta'],
     usedBy: ['PROV'],
-    doc: 'Whether the server answers the MTA\'s SASL authentication (zmprov gamau lists the targets).',
+    doc: "Whether the server answers the MTA's SASL authentication (zmprov gamau lists the targets).",
   },
   {
     name: 'zimbraMtaAuthPort',
@@ -539,7 +539,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['7073'],
     since: '8.7',
     usedBy: ['PROV'],
-    doc: 'Port the MTA\'s saslauthd authenticates on over SOAP, from Zimbra 8.7 on (zmprov gamau).',
+    doc: "Port the MTA's saslauthd authenticates on over SOAP, from Zimbra 8.7 on (zmprov gamau).",
   },
   {
     name: 'zimbraMailSSLProxyPort',
