@@ -1,0 +1,298 @@
+// Benchmark of a large directory (npm run bench:scale): BENCH_DOMAINS (default 1 000 and 10 000)
+// domains, each with two virtual host names and a certificate of its own.
+// Per size, each a fresh zmproxyconfgen process against a bare `node -e 0`:
+//   - cold render (empty work directory) and peak RSS,
+//   - a no-change run, and a run after one domain gained a virtual host name,
+//   - `nginx -t` of the result (certificate map, the default above the threshold) and, at the
+//     smallest size, of the static shape (a server block per name, forced by localconfig).
+// At the smallest size, nginx is started on loopback ports with each shape and a Node TLS client
+// measures full and resumed handshakes per second (names taken in turn, 5 s each, 16 in flight).
+// Names resolve from a private /etc/hosts to 127.0.x.y (unshare --mount, as root); nothing leaves
+// the loopback interface.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { connect } from 'node:tls';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { syntheticDirectory } from './synthetic-directory.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SIZES = (process.env.BENCH_DOMAINS ?? '1000,10000').split(',').map(Number);
+const HANDSHAKE_SECONDS = Number(process.env.BENCH_HANDSHAKE_SECONDS ?? 5);
+const NGINX = '/usr/sbin/nginx';
+const cli = join(ROOT, 'dist/cli/zmproxyconfgen.js');
+
+const log = (text) => process.stderr.write(`[bench:scale] ${text}\n`);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function timed(command, args, options = {}) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { ms, ...result };
+}
+
+function confgen(args) {
+  const script = `const { run } = await import(${JSON.stringify(cli)});
+    let out = ''; const code = await run(${JSON.stringify(args)}, { stdout: (t) => { out += t; }, stderr: (t) => process.stderr.write(t) });
+    if (code !== 0) { process.stderr.write(out); process.exit(code); }
+    process.stdout.write(JSON.stringify({ rss: process.resourceUsage().maxRSS }));`;
+  const result = timed(process.execPath, ['--input-type=module', '-e', script]);
+  if (result.status !== 0) throw new Error(`zmproxyconfgen failed: ${result.stderr}`);
+  return { ms: result.ms, rss: JSON.parse(result.stdout).rss / 1024 };
+}
+
+async function freePorts(count) {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve) => {
+          const server = createServer();
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => server.address().port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** The synthetic directory with mail and the admin console off, names on loopback addresses. */
+function directory(domains) {
+  const { ldif, hosts } = syntheticDirectory({ servers: 4, domains });
+  const global = [
+    'zimbraReverseProxyMailEnabled: FALSE',
+    'zimbraReverseProxyAdminEnabled: FALSE',
+    'zimbraReverseProxySNIEnabled: TRUE',
+  ].join('\n');
+  const edited = ldif.replace(/^(objectClass: zimbraGlobalConfig)$/m, `$1\n${global}`);
+  let n = 0;
+  const loopbackHosts = hosts
+    .trim()
+    .split('\n')
+    .map((line) => {
+      n += 1;
+      return `127.0.${Math.floor(n / 250) + 1}.${(n % 250) + 1} ${line.split(/\s+/)[1]}`;
+    })
+    .join('\n');
+  return { ldif: edited, hosts: `127.0.0.1 localhost\n${loopbackHosts}\n` };
+}
+
+function runNginxTest(work) {
+  const script = 'mount --bind "$1" /etc/hosts && exec "$2" -t -q -p "$3/" -c "$3/conf/nginx.conf"';
+  const result = timed('unshare', [
+    '--mount',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    join(work, 'hosts'),
+    NGINX,
+    work,
+  ]);
+  if (result.status !== 0) throw new Error(`nginx -t failed: ${result.stderr}`);
+  return result.ms;
+}
+
+async function startNginx(work, port) {
+  const script =
+    'mount --bind "$1" /etc/hosts && exec "$2" -p "$3/" -c "$3/conf/nginx.conf" -g "daemon off;"';
+  const child = spawn(
+    'unshare',
+    ['--mount', 'sh', '-c', script, 'sh', join(work, 'hosts'), NGINX, work],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  for (let i = 0; i < 600; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) return child;
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nginx did not answer on ${port}: ${stderr}`);
+}
+
+function stopNginx(child) {
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
+/** Handshakes per second over `seconds`, 16 in flight, taking the names in turn. */
+async function handshakes(port, names, resumed) {
+  const sessions = new Map();
+  if (resumed) {
+    // One session ticket per name first (TLS 1.3 tickets arrive after the handshake).
+    for (const name of names.slice(0, 64)) {
+      await new Promise((resolve) => {
+        const socket = connect({
+          host: '127.0.0.1',
+          port,
+          servername: name,
+          rejectUnauthorized: false,
+        });
+        socket.once('session', (session) => {
+          sessions.set(name, session);
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', resolve);
+      });
+    }
+  }
+  const pool = resumed ? [...sessions.keys()] : names;
+  let done = 0;
+  let reused = 0;
+  let next = 0;
+  const deadline = Date.now() + HANDSHAKE_SECONDS * 1000;
+  const worker = async () => {
+    while (Date.now() < deadline) {
+      const name = pool[next++ % pool.length];
+      await new Promise((resolve) => {
+        const socket = connect({
+          host: '127.0.0.1',
+          port,
+          servername: name,
+          rejectUnauthorized: false,
+          session: resumed ? sessions.get(name) : undefined,
+        });
+        socket.once('secureConnect', () => {
+          done += 1;
+          if (socket.isSessionReused()) reused += 1;
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', resolve);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  return { perSecond: Math.round(done / HANDSHAKE_SECONDS), reused };
+}
+
+const bare = median(Array.from({ length: 5 }, () => timed(process.execPath, ['-e', '0']).ms));
+log(`bare node -e 0: ${Math.round(bare)} ms`);
+const rows = [];
+const tls = [];
+for (const [index, domains] of SIZES.entries()) {
+  const dir = mkdtempSync(join(tmpdir(), 'zmproxy-bench-scale-'));
+  try {
+    log(`${domains} domains`);
+    const { ldif, hosts } = directory(domains);
+    const [http, https, auth] = await freePorts(3);
+    writeFileSync(join(dir, 'dir.ldif'), ldif);
+    const work = join(dir, 'work');
+    mkdirSync(join(work, 'conf'), { recursive: true });
+    writeFileSync(join(work, 'hosts'), hosts);
+    const keyGen = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=default.bench.test',
+      '-days',
+      '2',
+      '-keyout',
+      join(work, 'conf/nginx.key'),
+      '-out',
+      join(work, 'conf/nginx.crt'),
+    ]);
+    if (keyGen.status !== 0) throw new Error('openssl req failed');
+    for (const sub of ['log', 'data/tmp/nginx', 'data/nginx/html'])
+      mkdirSync(join(work, sub), { recursive: true });
+    const localconfig = (selection) =>
+      `<localconfig><key name="zimbra_server_hostname"><value>proxy.bench.test</value></key>` +
+      `<key name="zmproxy_auth_http_listen"><value>127.0.0.1:${auth}</value></key>` +
+      `<key name="zmproxy_certificate_selection"><value>${selection}</value></key></localconfig>\n`;
+    const args = (selection) => {
+      writeFileSync(join(dir, `lc-${selection}.xml`), localconfig(selection));
+      return [
+        '--source',
+        `ldif:${join(dir, 'dir.ldif')}`,
+        '--localconfig',
+        join(dir, `lc-${selection}.xml`),
+        '--hosts',
+        join(work, 'hosts'),
+        '--hosts-only',
+        '-w',
+        work,
+        '-c',
+        `web.http.port=${http}`,
+        '-c',
+        `web.https.port=${https}`,
+      ];
+    };
+
+    const cold = confgen(args('auto'));
+    const unchanged = confgen(args('auto'));
+    writeFileSync(
+      join(dir, 'dir.ldif'),
+      ldif.replace(
+        /^(zimbraDomainName: d1\.bench\.test)$/m,
+        '$1\nzimbraVirtualHostname: new.d1.bench.test',
+      ),
+    );
+    const changed = confgen(args('auto'));
+    const nginxTestMap = runNginxTest(work);
+    const row = {
+      domains,
+      'cold ms': Math.round(cold.ms),
+      'cold / bare': +(cold.ms / bare).toFixed(1),
+      'peak RSS MB': Math.round(Math.max(cold.rss, unchanged.rss, changed.rss)),
+      'no-change ms': Math.round(unchanged.ms),
+      'no-change / bare': +(unchanged.ms / bare).toFixed(1),
+      'one-domain change ms': Math.round(changed.ms),
+      'nginx -t (map) ms': Math.round(nginxTestMap),
+    };
+    if (index === 0) {
+      const names = readFileSync(join(dir, 'dir.ldif'), 'utf8')
+        .match(/^zimbraVirtualHostname: .*$/gm)
+        .map((line) => line.slice('zimbraVirtualHostname: '.length));
+      for (const selection of ['map', 'static']) {
+        if (selection === 'static') confgen(args('static'));
+        if (selection === 'static') row['nginx -t (static) ms'] = Math.round(runNginxTest(work));
+        const nginx = await startNginx(work, https);
+        try {
+          const full = await handshakes(https, names, false);
+          const resumed = await handshakes(https, names, true);
+          tls.push({
+            domains,
+            certificates: selection,
+            'full handshakes/s': full.perSecond,
+            'resumed handshakes/s': resumed.perSecond,
+            'resumed share': +(
+              resumed.reused / Math.max(1, resumed.perSecond * HANDSHAKE_SECONDS)
+            ).toFixed(2),
+          });
+        } finally {
+          stopNginx(nginx);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }
+    rows.push(row);
+    log(JSON.stringify(row));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+console.log(`bare node -e 0: ${Math.round(bare)} ms (median of 5)`);
+console.table(rows);
+console.table(tls);
