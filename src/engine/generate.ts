@@ -6,12 +6,19 @@ import type { Problem, Warning } from '../errors.js';
 import { ProblemsError, ProxyConfError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
 import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { resolvePaths } from '../model/paths.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
 import { entryName, firstValueOf } from '../model/snapshot.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
-import type { DirectorySource, FileStore, HostResolver, TemplateStore } from '../ports.js';
+import type {
+  DirectorySource,
+  FileStore,
+  HostResolver,
+  ModuleTrust,
+  TemplateStore,
+} from '../ports.js';
 import { fillTemplate, renderTemplates } from '../render/index.js';
 import { createVarContext } from '../vars/context.js';
 import { collectHostnames } from '../vars/dns-questions.js';
@@ -46,6 +53,11 @@ export interface GenerateDeps {
   templates: TemplateStore;
   resolver: HostResolver;
   files: Pick<FileStore, 'exists'>;
+  /**
+   * Judges every shared object a rendered file loads (`load_module`); a refused one is a problem
+   * and nothing is written. The CLI passes the file-system check of src/reload/module-trust.ts.
+   */
+  moduleTrust?: ModuleTrust | undefined;
 }
 
 /** What a generation produced. */
@@ -164,6 +176,9 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     },
   );
   if (!rendered.ok) throw new ProblemsError(rendered.problems, 'E_TEMPLATE');
+  if (deps.moduleTrust !== undefined) {
+    await checkLoadedModules(rendered.files, deps.moduleTrust, computed.vars);
+  }
   const files: PlannedFile[] = [
     ...rendered.files.map((file) => ({ path: file.path, content: file.content, mode: 0o644 })),
     ...computed.extraFiles,
@@ -236,6 +251,30 @@ export function findServerSource(snapshot: DirectorySnapshot, name: string): Dir
           : `generate for one of ${known.join(', ')} with -s NAME, or set localconfig zimbra_server_hostname`,
     },
   );
+}
+
+/** Refuses the generation when a rendered file loads a module nginx must not load as root. */
+async function checkLoadedModules(
+  files: readonly { path: string; content: string }[],
+  trust: ModuleTrust,
+  vars: ReadonlyMap<string, string>,
+): Promise<void> {
+  const problems: Problem[] = [];
+  const fromLocalConfig = vars.get('stock.mail.module');
+  for (const file of files) {
+    for (const module of findLoadModules(file.content)) {
+      const reason = await trust(module);
+      if (reason === undefined) continue;
+      problems.push({
+        subject: module === fromLocalConfig ? 'zmproxy_nginx_mail_module' : 'load_module',
+        entry: module === fromLocalConfig ? 'localconfig' : file.path,
+        message: `nginx would load this module as root, but ${reason}`,
+        value: module,
+        hint: MODULE_RULE_HINT,
+      });
+    }
+  }
+  if (problems.length > 0) throw new ProblemsError(problems);
 }
 
 function withNewline(text: string): string {

@@ -201,4 +201,26 @@ describe('zmproxyconfgen --apply arguments', () => {
     expect(code).toBe(15);
     expect(readdirSync(join(work, 'conf/nginx')).sort()).toEqual(['zmproxy-apply-state.json']);
   });
+
+  it('refuses a zmproxy_nginx_mail_module that root does not own alone, and writes nothing', async () => {
+    const dir = testdir();
+    const module = join(dir, 'evil.so');
+    writeFileSync(module, '');
+    const localconfig = join(dir, 'localconfig.xml');
+    writeFileSync(
+      localconfig,
+      readFileSync(`${EXAMPLE_DIR}/localconfig.xml`, 'utf8').replace(
+        '</localconfig>',
+        `  <key name="zmproxy_nginx_mail_module">\n    <value>${module}</value>\n  </key>\n</localconfig>`,
+      ),
+    );
+    const args = EXAMPLE_ARGS.map((arg) => (arg.endsWith('localconfig.xml') ? localconfig : arg));
+    const work = join(dir, 'work');
+    const { io, out } = captureIo();
+    expect(await run([...args, '-w', work], io)).not.toBe(0);
+    expect(out.stderr).toContain(`zmproxy_nginx_mail_module on localconfig`);
+    expect(out.stderr).toContain('is writable by its group or by others');
+    expect(out.stderr).toContain('/usr/lib/nginx/modules');
+    expect(readdirSync(dir)).toEqual(['evil.so', 'localconfig.xml']);
+  });
 });
