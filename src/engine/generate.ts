@@ -12,6 +12,7 @@ import { resolvePaths } from '../model/paths.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
 import { entryName, firstValueOf } from '../model/snapshot.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
+import { SECRET_FILE_MODE } from '../plan/plan-changes.js';
 import type {
   DirectorySource,
   FileStore,
@@ -25,7 +26,7 @@ import { collectHostnames } from '../vars/dns-questions.js';
 import { computeServerItems } from '../vars/docs.js';
 import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
 import type { VariableOverride } from '../vars/registry.js';
-import { applyOverrides, computeVariables } from '../vars/registry.js';
+import { applyOverrides, computeVariables, secretVariableNames } from '../vars/registry.js';
 import { computeStockWarnings } from '../vars/stock-limits.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
@@ -179,8 +180,15 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   if (deps.moduleTrust !== undefined) {
     await checkLoadedModules(rendered.files, deps.moduleTrust, computed.vars);
   }
+  const secrets = secretVariableNames()
+    .map((name) => computed.vars.get(name) ?? '')
+    .filter((value) => value !== '');
   const files: PlannedFile[] = [
-    ...rendered.files.map((file) => ({ path: file.path, content: file.content, mode: 0o644 })),
+    ...rendered.files.map((file) =>
+      secrets.some((value) => file.content.includes(value))
+        ? { path: file.path, content: file.content, mode: SECRET_FILE_MODE, secret: true }
+        : { path: file.path, content: file.content, mode: 0o644 },
+    ),
     ...computed.extraFiles,
   ];
   return {
