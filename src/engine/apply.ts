@@ -352,7 +352,9 @@ function updateState(state: ApplyState, result: ApplyResult, now: number): Apply
     next.lastReloadAt = now;
     if (result.outcome === 'reloaded') next.reloads += 1;
   }
-  if (result.hash !== undefined) next.configHash = result.hash;
+  // The hash of what is served: a refused, rolled-back or deferred configuration is not.
+  const served = ['unchanged', 'reloaded', 'published'].includes(result.outcome);
+  if (served && result.hash !== undefined) next.configHash = result.hash;
   if (result.generation !== undefined) next.generation = result.generation;
   return next;
 }

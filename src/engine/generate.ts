@@ -27,6 +27,7 @@ import { computeServerItems } from '../vars/docs.js';
 import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
 import type { VariableOverride } from '../vars/registry.js';
 import { applyOverrides, computeVariables, secretVariableNames } from '../vars/registry.js';
+import { checkListenerPorts } from '../vars/listeners.js';
 import { computeStockWarnings } from '../vars/stock-limits.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
@@ -126,6 +127,8 @@ export async function computeGenerationVariables(
   }
   if (allProblems.length > 0) throw new ProblemsError(allProblems);
   allWarnings.push(...applyOverrides(vars, options.overrides ?? []));
+  const portProblems = checkListenerPorts(vars, entryName(serverSource));
+  if (portProblems.length > 0) throw new ProblemsError(portProblems);
   expandValueTokens(vars);
 
   return {

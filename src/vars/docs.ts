@@ -40,7 +40,8 @@ export function computeDocumentServers(ctx: VarContext): readonly DocumentServer
     const docServer = documentServerOf(ctx, server);
     if (docServer === undefined) continue;
     const reader = ctx.readers.readerFor(docServer);
-    const id = valuesOf(docServer, 'zimbraId')?.[0];
+    // Validated (a UUID) like every value read: it becomes part of a rewrite regex.
+    const id = reader.find('zimbraId')?.values[0];
     const host = reader.hostname('zimbraServiceHostname', '');
     if (id === undefined || host === '' || byId.has(id)) continue;
     byId.set(id, { id, host });
