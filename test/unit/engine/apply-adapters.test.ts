@@ -73,10 +73,8 @@ describe('generation store: symlinked directories', () => {
   it('refuses to stage into a generations directory replaced by a link', async () => {
     const { dir, elsewhere, store } = setup();
     symlinkSync(elsewhere, join(dir, 'nginx/generations'));
-    await expect(stageOne(store, '1')).rejects.toMatchObject({
-      code: 'E_WRITE',
-      message: expect.stringContaining('is a symlink'),
-    });
+    await expect(stageOne(store, '1')).rejects.toMatchObject({ code: 'E_WRITE' });
+    await expect(stageOne(store, '1')).rejects.toThrow(/is a symlink/);
     expect(readdirSync(elsewhere)).toEqual([]);
   });
 
