@@ -27,7 +27,7 @@ import { computeServerItems } from '../vars/docs.js';
 import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
 import type { VariableOverride } from '../vars/registry.js';
 import { applyOverrides, computeVariables, secretVariableNames } from '../vars/registry.js';
-import { checkListenerPorts } from '../vars/listeners.js';
+import { checkListenerPorts, checkWorkerConnections } from '../vars/listeners.js';
 import { computeStockWarnings } from '../vars/stock-limits.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
@@ -180,6 +180,8 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     },
   );
   if (!rendered.ok) throw new ProblemsError(rendered.problems, 'E_TEMPLATE');
+  const connectionProblems = checkWorkerConnections(rendered.files, computed.vars, computed.server);
+  if (connectionProblems.length > 0) throw new ProblemsError(connectionProblems);
   if (deps.moduleTrust !== undefined) {
     await checkLoadedModules(rendered.files, deps.moduleTrust, computed.vars);
   }

@@ -4,6 +4,7 @@
  * share one (nginx cannot serve HTTP and HTTPS, or IMAP and HTTP, on the same port).
  */
 import type { Problem } from '../errors.js';
+import { nginxDirectives } from '../model/load-module.js';
 
 interface Listener {
   /** What listens, for messages. */
@@ -100,4 +101,36 @@ export function checkListenerPorts(vars: ReadonlyMap<string, string>, server: st
     byPort.set(port, listener);
   }
   return problems;
+}
+
+/**
+ * nginx refuses to start when `worker_connections` does not exceed the number of sockets it
+ * listens on; the directory cannot know that number, so the rendered tree is counted: one socket
+ * per distinct `listen` address.
+ */
+export function checkWorkerConnections(
+  files: readonly { content: string }[],
+  vars: ReadonlyMap<string, string>,
+  server: string,
+): Problem[] {
+  const connections = Number(vars.get('main.connections') ?? '');
+  if (!Number.isInteger(connections)) return [];
+  const sockets = new Set<string>();
+  for (const file of files) {
+    for (const directive of nginxDirectives(file.content)) {
+      if (directive.name === 'listen' && directive.args[0] !== undefined) {
+        sockets.add(directive.args[0]);
+      }
+    }
+  }
+  if (connections > sockets.size) return [];
+  return [
+    {
+      subject: 'zimbraReverseProxyWorkerConnections',
+      entry: `server ${server}`,
+      message: `nginx needs more worker connections than its ${sockets.size} listening sockets`,
+      value: String(connections),
+      hint: `zmprov ms ${server} zimbraReverseProxyWorkerConnections 10240`,
+    },
+  ];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkListenerPorts } from '../../../src/vars/listeners.js';
+import { checkListenerPorts, checkWorkerConnections } from '../../../src/vars/listeners.js';
 
 const ON = {
   'web.enabled': '',
@@ -32,5 +32,18 @@ describe('checkListenerPorts', () => {
       'zimbraMailSSLProxyPort',
       'zimbraImapProxyBindPort',
     ]);
+  });
+
+  describe('checkWorkerConnections', () => {
+    const files = [
+      { content: 'server { listen 80; }\nserver { listen 80; listen 443 ssl; }\n# listen 8080;\n' },
+    ];
+    it('needs more worker connections than distinct listening sockets', () => {
+      const vars = (n: string) => new Map([['main.connections', n]]);
+      expect(checkWorkerConnections(files, vars('3'), 'p1')).toEqual([]);
+      expect(checkWorkerConnections(files, vars('2'), 'p1')).toEqual([
+        expect.objectContaining({ subject: 'zimbraReverseProxyWorkerConnections', value: '2' }),
+      ]);
+    });
   });
 });
