@@ -196,6 +196,9 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     ),
     ...computed.extraFiles,
   ];
+  // Every name is checked before the first write: a plain run writes everything or nothing.
+  const nameProblems = checkFileNames(files);
+  if (nameProblems.length > 0) throw new ProblemsError(nameProblems);
   return {
     files,
     warnings: [
@@ -264,6 +267,38 @@ export function findServerSource(snapshot: DirectorySnapshot, name: string): Dir
           : `generate for one of ${known.join(', ')} with -s NAME, or set localconfig zimbra_server_hostname`,
     },
   );
+}
+
+/** Linux's limits: 255 bytes per file name, 4095 per path. */
+const NAME_MAX = 255;
+const PATH_MAX = 4095;
+
+const utf8Length = (text: string): number => new TextEncoder().encode(text).length;
+
+/** Problems with file names the file system would refuse (a 253-character domain name + `.crt`). */
+export function checkFileNames(files: readonly { path: string }[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const { path } of files) {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    const tooLong =
+      utf8Length(name) > NAME_MAX
+        ? `its name is longer than ${NAME_MAX} bytes`
+        : utf8Length(path) > PATH_MAX
+          ? `its path is longer than ${PATH_MAX} bytes`
+          : undefined;
+    if (tooLong === undefined) continue;
+    const domainCert = /\/domaincerts\/(.+?)(\.client\.ca)?\.(crt|key)$/.exec(path);
+    problems.push({
+      subject: domainCert === null ? 'file' : 'zimbraDomainName',
+      entry: domainCert === null ? path.slice(0, 80) : `domain ${domainCert[1]?.slice(0, 60)}…`,
+      message: `the file ${name.slice(0, 40)}… cannot be written: ${tooLong}`,
+      hint:
+        domainCert === null
+          ? 'use a shorter work directory (-w) or template name'
+          : 'a domain name that long cannot have its own certificate files; remove zimbraSSLCertificate and zimbraSSLPrivateKey from it, or shorten the name',
+    });
+  }
+  return problems;
 }
 
 /** Refuses the generation when a rendered file loads a module nginx must not load as root. */

@@ -129,6 +129,11 @@ function isIpv6(text: string): boolean {
   return groups <= (trailingDouble ? 6 : 7);
 }
 
+/** `host:port` as nginx reads it: an IPv6 address goes in brackets (`[2001:db8::1]:8080`). */
+export function hostPort(host: string, port: number | string): string {
+  return `${isIpv6(host) ? `[${host}]` : host}:${port}`;
+}
+
 /** An IP address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`). */
 export function parseIpOrCidr(text: string): Parsed<string> {
   const [address = '', prefix, ...rest] = text.split('/');

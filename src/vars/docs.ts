@@ -6,6 +6,7 @@ import type { DirectoryEntry } from '../model/snapshot.js';
 import { entryName, valuesOf } from '../model/snapshot.js';
 import type { ServerExplodeItem } from '../render/types.js';
 import { customVar } from './define.js';
+import { hostPort } from '../model/value-types.js';
 import { hasService } from './server-lists.js';
 import type { VarContext, VariableDefinition } from './types.js';
 
@@ -112,7 +113,7 @@ export const DOCS_VARIABLES: readonly VariableDefinition[] = [
       formatBlocks(
         computeDocumentServers(ctx),
         'docservice',
-        (s) => `server ${s.host}:${DOCSERVICE_PORT} fail_timeout=0s max_fails=0;`,
+        (s) => `server ${hostPort(s.host, DOCSERVICE_PORT)} fail_timeout=0s max_fails=0;`,
       ),
   }),
   customVar({
@@ -126,7 +127,7 @@ export const DOCS_VARIABLES: readonly VariableDefinition[] = [
       formatBlocks(
         computeDocumentServers(ctx),
         'spellchecker',
-        (s) => `server ${s.host}:${SPELLCHECKER_PORT};`,
+        (s) => `server ${hostPort(s.host, SPELLCHECKER_PORT)};`,
       ),
   }),
 ];

@@ -269,4 +269,27 @@ describe('zmproxyconfgen --apply arguments', () => {
       );
     });
   });
+
+  it('refuses a domain name too long for its certificate file before writing anything', async () => {
+    const dir = testdir();
+    const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`;
+    expect(long).toHaveLength(251 + 2);
+    const ldif = readFileSync(`${EXAMPLE_DIR}/directory.ldif`, 'utf8');
+    const example = /\ndn: dc=example,dc=com\n[\s\S]*?\n\n/.exec(ldif)?.[0] ?? '';
+    const copy = example
+      .replace('dn: dc=example,dc=com', `dn: dc=${long.split('.').join(',dc=')}`)
+      .replace(/zimbraDomainName: .*/, `zimbraDomainName: ${long}`)
+      .replace(/zimbraVirtualHostname: .*\n/g, '')
+      .replace(/zimbraVirtualIPAddress: .*\n/g, '')
+      .replace(/zimbraId: .*/, 'zimbraId: 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9');
+    const source = join(dir, 'directory.ldif');
+    writeFileSync(source, `${ldif}\n${copy}`);
+    const args = EXAMPLE_ARGS.map((arg) => (arg.startsWith('ldif:') ? `ldif:${source}` : arg));
+    const work = join(dir, 'work');
+    const { io, out } = captureIo();
+    expect(await run([...args, '-w', work], io)).not.toBe(0);
+    expect(out.stderr).toContain('zimbraDomainName');
+    expect(out.stderr).toContain('longer than 255 bytes');
+    expect(readdirSync(dir).sort()).toEqual(['directory.ldif']);
+  });
 });
