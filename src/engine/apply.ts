@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Warning } from '../errors.js';
-import { ProxyConfError } from '../errors.js';
+import { formatProblem, ProblemsError, ProxyConfError } from '../errors.js';
 import { GENERATION_MARKER_FILE } from '../model/paths.js';
 import { EMPTY_APPLY_STATE } from '../ports.js';
 import type {
@@ -406,6 +406,8 @@ async function runLocked(
         outcome: unavailable ? 'directory-unavailable' : 'error',
         changed: [],
         message: error instanceof Error ? error.message : String(error),
+        // Name every problem: "1 problem found" alone tells the admin nothing.
+        details: error instanceof ProblemsError ? error.problems.map(formatProblem) : [],
         warnings: [],
         error,
       };
