@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyConfError } from '../../src/errors.js';
 import { firstValueOf, valuesOf } from '../../src/model/snapshot.js';
 import type { DirectoryStore } from '../../src/ports.js';
+import { createInputFingerprint } from '../../src/reload/input-probe.js';
 import { createLdapDirectory } from '../../src/sources/ldap/index.js';
 import { resetDirectory, stackLdapOptions, stackPort, stackValue } from '../helpers/stack.js';
 
@@ -215,6 +216,20 @@ describe('createLdapDirectory', () => {
     expect((await named.load()).servers).toHaveLength(4);
     const byAddress = open(stackLdapOptions({ startTls: true, caFile }));
     expect((await byAddress.load()).servers).toHaveLength(4);
+  });
+
+  it("verifies the certificate in --watch's change probe too", async () => {
+    const caFile = stackValue('LDAP_CA_FILE');
+    const impostor = await forwarder('127.0.0.5', stackPort('LDAP_PORT'));
+    const probe = (url: string) =>
+      createInputFingerprint({
+        files: [],
+        dirs: [],
+        ldap: stackLdapOptions({ urls: [url], startTls: true, caFile }),
+      })();
+    const error = await failure(probe(`ldap://127.0.0.5:${impostor}`));
+    expect(error.message).toMatch(/does not name 127\.0\.0\.5/);
+    expect(await probe(stackValue('LDAP_URL'))).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('says that the server refused StartTLS, not that the password is wrong', async () => {
