@@ -61,6 +61,12 @@ export interface DirectoryStore extends DirectorySource {
   close(): Promise<void>;
 }
 
+/**
+ * Says why nginx may not load the shared object at `path` (`load_module`), or undefined when it
+ * may: the file and its directories must be root's and writable by no one else (src/reload/module-trust.ts).
+ */
+export type ModuleTrust = (path: string) => Promise<string | undefined>;
+
 /** What `nginx -t` said about a configuration. */
 export interface NginxTestResult {
   ok: boolean;

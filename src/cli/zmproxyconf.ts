@@ -35,6 +35,23 @@ const NODE_FS: ExpandDeps = {
 
 const INCLUDE = /^\s*include\s+("?)([^";\s]+)\1\s*;\s*(#.*)?$/;
 
+/**
+ * The text with the secrets nginx configuration holds replaced: the lookup shared key
+ * (`X-Zmproxy-Key` header lines) and the lookup password of Zimbra's templates
+ * (`zm_lookup_master_auth_password`). Printing paths never show a secret (docs/security.md).
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(
+      /^(\s*(?:auth_http_header|proxy_set_header)\s+X-Zmproxy-Key\s+)("(?:[^"\\]|\\.)*"|\S+?)(\s*;)/gim,
+      '$1"[secret redacted]"$3',
+    )
+    .replace(
+      /^(\s*zm_lookup_master_auth_password\s+)("(?:[^"\\]|\\.)*"|\S+?)(\s*;)/gim,
+      '$1"[secret redacted]"$3',
+    );
+}
+
 /** The text of `file` with its includes expanded; throws E_INPUT for a missing file or a loop. */
 export function expandNginxConf(
   file: string,
@@ -148,7 +165,7 @@ export function run(argv: readonly string[], io: CliIo): Promise<number> {
         throw usage(`unexpected argument ${arg}`);
       }
     }
-    io.stdout(expandNginxConf(file ?? defaultConfFile(workdir), options));
+    io.stdout(redactSecrets(expandNginxConf(file ?? defaultConfFile(workdir), options)));
     return Promise.resolve(EXIT.ok);
   } catch (error) {
     return Promise.resolve(reportError(error, io, false));

@@ -25,6 +25,7 @@ import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-fi
 import { createGenerationStore } from '../reload/generation-store.js';
 import { createInputFingerprint } from '../reload/input-probe.js';
 import { startMetricsServer } from '../reload/metrics-server.js';
+import { checkModuleTrust } from '../reload/module-trust.js';
 import { createNginxControl } from '../reload/nginx-control.js';
 import { createRunLock } from '../reload/run-lock.js';
 import { createSystemClock } from '../reload/system-clock.js';
@@ -444,6 +445,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     localConfig,
     resolver: await createHostResolver(args),
     files,
+    moduleTrust: checkModuleTrust,
   };
   if (args.definitions) {
     const computed = await computeGenerationVariables(options, deps);

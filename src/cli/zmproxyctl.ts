@@ -7,7 +7,9 @@
 import { spawn } from 'node:child_process';
 import {
   closeSync,
+  constants,
   existsSync,
+  fchmodSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -17,7 +19,7 @@ import {
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProxyConfError } from '../errors.js';
-import { readLivePid, runNginxTest } from '../reload/nginx-control.js';
+import { createNginxControl, readLivePid, runNginxTest } from '../reload/nginx-control.js';
 import type { CliIo } from './shared/io.js';
 import { EXIT, reportError } from './shared/run.js';
 import { defaultConfFile, expandNginxConf } from './zmproxyconf.js';
@@ -172,10 +174,12 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
     const last = text.slice(text.lastIndexOf('\n') + 1);
     // ProxyConfGen's marker (ref §10.1): a failed generation leaves #__CONF_GEN_ERROR__:<reason>.
     if (last.includes('__CONF_GEN_ERROR__')) return last.slice(last.indexOf(':') + 1) || 'unknown';
-    const test = await runNginxTest(
-      [args.nginx, '-t', '-q', '-e', 'stderr', '-p', prefix, '-c', conf],
-      args.timeoutMs,
-    );
+    // Through NginxControl: it refuses untrusted load_module paths before nginx reads them.
+    const test = await createNginxControl({
+      nginx: args.nginx,
+      prefix,
+      testTimeoutMs: args.timeoutMs,
+    }).test(conf);
     if (!test.ok) return `nginx -t failed:\n${test.output}`;
     return undefined;
   };
@@ -191,7 +195,13 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
       return;
     }
     mkdirSync(`${args.workdir}/log`, { recursive: true });
-    const log = openSync(`${args.workdir}/log/zmproxy-lookup.log`, 'a');
+    // Users, client addresses and routes: owner-only, and never through a planted symlink.
+    const log = openSync(
+      `${args.workdir}/log/zmproxy-lookup.log`,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      0o600,
+    );
+    fchmodSync(log, 0o600);
     const [command = process.execPath, ...rest] = lookupCommand;
     const child = spawn(command, rest, { detached: true, stdio: ['ignore', log, log] });
     closeSync(log);

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Warning } from '../errors.js';
-import { ProxyConfError } from '../errors.js';
+import { formatProblem, ProblemsError, ProxyConfError } from '../errors.js';
 import { GENERATION_MARKER_FILE } from '../model/paths.js';
 import { EMPTY_APPLY_STATE } from '../ports.js';
 import type {
@@ -352,7 +352,9 @@ function updateState(state: ApplyState, result: ApplyResult, now: number): Apply
     next.lastReloadAt = now;
     if (result.outcome === 'reloaded') next.reloads += 1;
   }
-  if (result.hash !== undefined) next.configHash = result.hash;
+  // The hash of what is served: a refused, rolled-back or deferred configuration is not.
+  const served = ['unchanged', 'reloaded', 'published'].includes(result.outcome);
+  if (served && result.hash !== undefined) next.configHash = result.hash;
   if (result.generation !== undefined) next.generation = result.generation;
   return next;
 }
@@ -404,6 +406,8 @@ async function runLocked(
         outcome: unavailable ? 'directory-unavailable' : 'error',
         changed: [],
         message: error instanceof Error ? error.message : String(error),
+        // Name every problem: "1 problem found" alone tells the admin nothing.
+        details: error instanceof ProblemsError ? error.problems.map(formatProblem) : [],
         warnings: [],
         error,
       };

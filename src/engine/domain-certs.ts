@@ -9,6 +9,7 @@ import type { DirectorySnapshot } from '../model/snapshot.js';
 import { entryName, firstValueOf } from '../model/snapshot.js';
 import { parseHostname } from '../model/value-types.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
+import { SECRET_FILE_MODE } from '../plan/plan-changes.js';
 
 const PEM = /^-----BEGIN [A-Z0-9 ]+-----\r?\n[\s\S]*-----END [A-Z0-9 ]+-----\s*$/;
 
@@ -55,7 +56,7 @@ export function computeDomainCertFiles(
     files.push({
       path: `${paths.domainCertDir}/${name}.key`,
       content: pemText(key),
-      mode: 0o600,
+      mode: SECRET_FILE_MODE,
       secret: true,
     });
   }

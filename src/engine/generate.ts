@@ -6,20 +6,29 @@ import type { Problem, Warning } from '../errors.js';
 import { ProblemsError, ProxyConfError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
 import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { resolvePaths } from '../model/paths.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
 import { PROXY_CONFIG_KINDS } from '../model/snapshot.js';
 import { entryName, firstValueOf } from '../model/snapshot.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
-import type { DirectorySource, FileStore, HostResolver, TemplateStore } from '../ports.js';
+import { SECRET_FILE_MODE } from '../plan/plan-changes.js';
+import type {
+  DirectorySource,
+  FileStore,
+  HostResolver,
+  ModuleTrust,
+  TemplateStore,
+} from '../ports.js';
 import { fillTemplate, renderTemplates } from '../render/index.js';
 import { createVarContext } from '../vars/context.js';
 import { collectHostnames } from '../vars/dns-questions.js';
 import { computeServerItems } from '../vars/docs.js';
 import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
 import type { VariableOverride } from '../vars/registry.js';
-import { applyOverrides, computeVariables } from '../vars/registry.js';
+import { applyOverrides, computeVariables, secretVariableNames } from '../vars/registry.js';
+import { checkListenerPorts, checkWorkerConnections } from '../vars/listeners.js';
 import { computeStockWarnings } from '../vars/stock-limits.js';
 import type { StockWebSites } from '../vars/stock-sites.js';
 import { computeStockWebSites } from '../vars/stock-sites.js';
@@ -49,6 +58,11 @@ export interface GenerateDeps {
   templates: TemplateStore;
   resolver: HostResolver;
   files: Pick<FileStore, 'exists'>;
+  /**
+   * Judges every shared object a rendered file loads (`load_module`); a refused one is a problem
+   * and nothing is written. The CLI passes the file-system check of src/reload/module-trust.ts.
+   */
+  moduleTrust?: ModuleTrust | undefined;
 }
 
 /** What a generation produced. */
@@ -119,6 +133,8 @@ export async function computeGenerationVariables(
   }
   if (allProblems.length > 0) throw new ProblemsError(allProblems);
   allWarnings.push(...applyOverrides(vars, options.overrides ?? []));
+  const portProblems = checkListenerPorts(vars, entryName(serverSource));
+  if (portProblems.length > 0) throw new ProblemsError(portProblems);
   expandValueTokens(vars);
 
   return {
@@ -172,10 +188,25 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     },
   );
   if (!rendered.ok) throw new ProblemsError(rendered.problems, 'E_TEMPLATE');
+  const connectionProblems = checkWorkerConnections(rendered.files, computed.vars, computed.server);
+  if (connectionProblems.length > 0) throw new ProblemsError(connectionProblems);
+  if (deps.moduleTrust !== undefined) {
+    await checkLoadedModules(rendered.files, deps.moduleTrust, computed.vars);
+  }
+  const secrets = secretVariableNames()
+    .map((name) => computed.vars.get(name) ?? '')
+    .filter((value) => value !== '');
   const files: PlannedFile[] = [
-    ...rendered.files.map((file) => ({ path: file.path, content: file.content, mode: 0o644 })),
+    ...rendered.files.map((file) =>
+      secrets.some((value) => file.content.includes(value))
+        ? { path: file.path, content: file.content, mode: SECRET_FILE_MODE, secret: true }
+        : { path: file.path, content: file.content, mode: 0o644 },
+    ),
     ...computed.extraFiles,
   ];
+  // Every name is checked before the first write: a plain run writes everything or nothing.
+  const nameProblems = checkFileNames(files);
+  if (nameProblems.length > 0) throw new ProblemsError(nameProblems);
   return {
     files,
     warnings: [
@@ -244,6 +275,62 @@ export function findServerSource(snapshot: DirectorySnapshot, name: string): Dir
           : `generate for one of ${known.join(', ')} with -s NAME, or set localconfig zimbra_server_hostname`,
     },
   );
+}
+
+/** Linux's limits: 255 bytes per file name, 4095 per path. */
+const NAME_MAX = 255;
+const PATH_MAX = 4095;
+
+const utf8Length = (text: string): number => new TextEncoder().encode(text).length;
+
+/** Problems with file names the file system would refuse (a 253-character domain name + `.crt`). */
+export function checkFileNames(files: readonly { path: string }[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const { path } of files) {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    const tooLong =
+      utf8Length(name) > NAME_MAX
+        ? `its name is longer than ${NAME_MAX} bytes`
+        : utf8Length(path) > PATH_MAX
+          ? `its path is longer than ${PATH_MAX} bytes`
+          : undefined;
+    if (tooLong === undefined) continue;
+    const domainCert = /\/domaincerts\/(.+?)(\.client\.ca)?\.(crt|key)$/.exec(path);
+    problems.push({
+      subject: domainCert === null ? 'file' : 'zimbraDomainName',
+      entry: domainCert === null ? path.slice(0, 80) : `domain ${domainCert[1]?.slice(0, 60)}…`,
+      message: `the file ${name.slice(0, 40)}… cannot be written: ${tooLong}`,
+      hint:
+        domainCert === null
+          ? 'use a shorter work directory (-w) or template name'
+          : 'a domain name that long cannot have its own certificate files; remove zimbraSSLCertificate and zimbraSSLPrivateKey from it, or shorten the name',
+    });
+  }
+  return problems;
+}
+
+/** Refuses the generation when a rendered file loads a module nginx must not load as root. */
+async function checkLoadedModules(
+  files: readonly { path: string; content: string }[],
+  trust: ModuleTrust,
+  vars: ReadonlyMap<string, string>,
+): Promise<void> {
+  const problems: Problem[] = [];
+  const fromLocalConfig = vars.get('stock.mail.module');
+  for (const file of files) {
+    for (const module of findLoadModules(file.content)) {
+      const reason = await trust(module);
+      if (reason === undefined) continue;
+      problems.push({
+        subject: module === fromLocalConfig ? 'zmproxy_nginx_mail_module' : 'load_module',
+        entry: module === fromLocalConfig ? 'localconfig' : file.path,
+        message: `nginx would load this module as root, but ${reason}`,
+        value: module,
+        hint: MODULE_RULE_HINT,
+      });
+    }
+  }
+  if (problems.length > 0) throw new ProblemsError(problems);
 }
 
 function withNewline(text: string): string {

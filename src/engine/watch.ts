@@ -4,7 +4,9 @@
  * when a pass is pending (deferred by the reload interval, failed), when forced (SIGHUP), and
  * every `fullIntervalMs` anyway (DNS answers and anything the fingerprint cannot see). A pass
  * renders everything and compares the generation hash, so the fingerprint only decides when.
- * A failing pass keeps the last good generation and is retried with exponential backoff.
+ * A failing pass keeps the last good generation and is retried with exponential backoff; when
+ * the inputs change after a failure (the admin fixed the value), the backoff starts over and the
+ * pass runs at the next poll.
  */
 import type { Clock } from '../ports.js';
 import type { ApplyResult } from './apply.js';
@@ -66,6 +68,8 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
   let lastFullAt = -Infinity;
   let failures = 0;
   let retryAt: number | undefined;
+  /** The fingerprint the last failing pass saw; a different one means the inputs were edited. */
+  let failedFingerprint: string | undefined;
   let pass = 0;
   while (!options.signal.aborted) {
     let fingerprint: string | undefined;
@@ -83,12 +87,17 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
       (retryAt !== undefined && now >= retryAt) ||
       now - lastFullAt >= fullInterval;
     let delay = interval;
-    if (due && (retryAt === undefined || now >= retryAt || forced)) {
+    const editedSinceFailure =
+      failedFingerprint !== undefined &&
+      fingerprint !== undefined &&
+      fingerprint !== failedFingerprint;
+    if (editedSinceFailure) failures = 0;
+    if (due && (retryAt === undefined || now >= retryAt || forced || editedSinceFailure)) {
       const reason = forced
         ? 'forced'
         : probeError !== undefined
           ? 'probe-failed'
-          : fingerprint !== lastFingerprint
+          : editedSinceFailure || (retryAt === undefined && fingerprint !== lastFingerprint)
             ? 'inputs-changed'
             : retryAt !== undefined
               ? 'retry'
@@ -124,14 +133,19 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
       }
       if (FAILURES.has(result.outcome)) {
         failures += 1;
-        delay = Math.min(maxBackoff, minBackoff * 2 ** (failures - 1));
-        retryAt = clock.now() + delay;
+        const backoff = Math.min(maxBackoff, minBackoff * 2 ** (failures - 1));
+        retryAt = clock.now() + backoff;
+        // Keep polling meanwhile: an edit of the inputs ends the backoff.
+        delay = Math.min(interval, backoff);
+        failedFingerprint = fingerprint;
       } else if (result.outcome === 'deferred' || result.outcome === 'locked') {
         failures = 0;
+        failedFingerprint = undefined;
         retryAt = result.retryAt ?? clock.now() + interval;
         delay = Math.max(0, Math.min(interval, retryAt - clock.now()));
       } else {
         failures = 0;
+        failedFingerprint = undefined;
         retryAt = undefined;
         lastFingerprint = fingerprint;
       }

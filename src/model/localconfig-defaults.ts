@@ -34,6 +34,8 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zmproxy_lookup_ca_file: '',
   /** Name the lookup services' certificates carry (nginx proxy_ssl_name). */
   zmproxy_lookup_tls_name: 'zmlookup',
+  /** CA bundle (PEM) that signs the LDAP server certificate (ldaps:// and StartTLS); empty: Node's CAs. */
+  zmproxy_ldap_ca_file: '',
   /** nginx worker_shutdown_timeout: old workers close their connections after this long. */
   zmproxy_worker_shutdown_timeout: '5m',
   /**

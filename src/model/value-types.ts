@@ -105,22 +105,33 @@ function isIpv4(text: string): boolean {
   );
 }
 
+/**
+ * An IPv6 literal as nginx's parser takes it: eight groups, or fewer with one `::`, the last two
+ * groups possibly written as IPv4. nginx refuses a trailing `::` after seven groups
+ * (`1:2:3:4:5:6:7::`), though RFC 4291 allows it; so do we.
+ */
 function isIpv6(text: string): boolean {
   if (!/^[0-9a-f:.]+$/i.test(text) || !text.includes(':')) return false;
-  const tail = text.lastIndexOf(':');
-  const v4 = text.slice(tail + 1).includes('.') ? text.slice(tail + 1) : undefined;
-  if (v4 !== undefined && !isIpv4(v4)) return false;
-  const head = v4 === undefined ? text : `${text.slice(0, tail + 1)}0:0`;
-  const doubles = head.split('::').length - 1;
-  if (doubles > 1) return false;
-  const groups = head
-    .split(':')
-    .filter(
-      (group, index, all) =>
-        !(group === '' && (index === 0 || index === all.length - 1 || doubles === 1)),
-    );
-  if (groups.some((group) => !/^[0-9a-f]{1,4}$/i.test(group))) return false;
-  return doubles === 1 ? groups.length < 8 : groups.length === 8;
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const side = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const head = side(halves[0] ?? '');
+  const tail = halves.length === 2 ? side(halves[1] ?? '') : [];
+  const last = halves.length === 2 ? tail : head;
+  let groups = head.length + tail.length;
+  if (last.at(-1)?.includes('.') === true) {
+    if (!isIpv4(last.pop() ?? '')) return false;
+    groups += 1; // the IPv4 part counts as two groups, one of them already counted
+  }
+  if ([...head, ...tail].some((group) => !/^[0-9a-f]{1,4}$/i.test(group))) return false;
+  if (halves.length === 1) return groups === 8;
+  const trailingDouble = halves[1] === '' && head.length > 0;
+  return groups <= (trailingDouble ? 6 : 7);
+}
+
+/** `host:port` as nginx reads it: an IPv6 address goes in brackets (`[2001:db8::1]:8080`). */
+export function hostPort(host: string, port: number | string): string {
+  return `${isIpv6(host) ? `[${host}]` : host}:${port}`;
 }
 
 /** An IP address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`). */

@@ -1,13 +1,20 @@
 /** Compares the files a generation wants with what is on disk, and shows the difference. */
 import { createTwoFilesPatch } from 'diff';
 
+/**
+ * The mode of every file that holds a secret: private keys, and configuration files that carry a
+ * password or the lookup shared key. Only nginx's master (root, or the user that runs it) reads
+ * them; workers get the parsed configuration, not the files. See docs/security.md.
+ */
+export const SECRET_FILE_MODE = 0o600;
+
 /** One file a generation produces. */
 export interface PlannedFile {
   path: string;
   content: string;
-  /** File mode, e.g. 0o644; private keys 0o600. */
+  /** File mode, e.g. 0o644; {@link SECRET_FILE_MODE} for secrets. */
   mode: number;
-  /** Private key material: never shown in a diff. */
+  /** Holds a private key, password or shared key: never shown in a diff. */
   secret?: boolean;
 }
 
@@ -34,7 +41,7 @@ export function planChanges(
   });
 }
 
-const REDACTED = '[private key redacted]\n';
+const REDACTED = '[secret redacted]\n';
 
 /** A unified diff of every created or changed file; secret files show only that they changed. */
 export function formatDiff(changes: readonly FileChange[]): string {

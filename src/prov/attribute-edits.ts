@@ -9,14 +9,8 @@ import { ATTRIBUTE_CATALOG, findAttribute } from '../model/attribute-catalog.js'
 import type { AttributeScope, AttributeSpec } from '../model/attribute-spec.js';
 import type { DirectoryEntry } from '../model/snapshot.js';
 import { entryLabel, valuesOf } from '../model/snapshot.js';
+import { validateAttributeValue } from '../model/attribute-values.js';
 import type { Parsed } from '../model/value-types.js';
-import {
-  parseBoolean,
-  parseDuration,
-  parseEnum,
-  parseInteger,
-  parsePort,
-} from '../model/value-types.js';
 import type { AttributeChange } from '../ports.js';
 
 /** One `attr value` pair of the command line. */
@@ -211,63 +205,11 @@ export function planAttributeChanges(
 }
 
 /**
- * Checks one value against its catalog type; returns the value to store (an enum value in the
- * catalog's spelling) or what is wrong.
+ * Checks one value: the same validator the generator applies when it reads the value
+ * (src/model/attribute-values.ts). Returns the value to store or what is wrong.
  */
 export function checkAttributeValue(spec: AttributeSpec, value: string): Parsed<string> {
-  const fail = (message: string): Parsed<string> => ({ ok: false, message });
-  const pass = (stored: string = value): Parsed<string> => ({ ok: true, value: stored });
-  const control = controlReason(value, spec.type === 'astring');
-  if (control !== undefined) return fail(control);
-  if (spec.maxLength !== undefined && value.length > spec.maxLength) {
-    return fail(`is longer than ${spec.maxLength} characters`);
-  }
-  const asText = <T>(parsed: Parsed<T>): Parsed<string> =>
-    parsed.ok ? pass() : fail(parsed.message);
-  switch (spec.type) {
-    case 'port':
-      return asText(parsePort(value));
-    case 'integer':
-    case 'long':
-      return asText(parseInteger(value, spec.min, spec.max));
-    case 'boolean':
-      return asText(parseBoolean(value));
-    case 'duration': {
-      const parsed = parseDuration(value);
-      if (!parsed.ok) return fail(parsed.message);
-      if (spec.min !== undefined && parsed.value < spec.min * 1000) {
-        return fail(`must be at least ${spec.min}s`);
-      }
-      return pass();
-    }
-    case 'enum': {
-      const parsed = parseEnum(value, spec.values ?? []);
-      return parsed.ok ? pass(parsed.value) : fail(parsed.message);
-    }
-    case 'email':
-      return value.includes('@') ? pass() : fail('not an email address (local@domain)');
-    case 'string':
-    case 'astring':
-    case 'id':
-      return pass();
-  }
-}
-
-// eslint-disable-next-line no-control-regex -- control characters are what we refuse
-const MULTI_LINE_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-// eslint-disable-next-line no-control-regex -- control characters are what we refuse
-const SINGLE_LINE_FORBIDDEN = /[\u0000-\u001f\u007f]/;
-
-/**
- * Why a value holds characters no attribute of its type may hold. Certificates and keys
- * (`astring`) are multi-line PEM text, so they may hold line breaks and tabs; nothing else may.
- */
-function controlReason(value: string, multiLine: boolean): string | undefined {
-  const pattern = multiLine ? MULTI_LINE_FORBIDDEN : SINGLE_LINE_FORBIDDEN;
-  if (!pattern.test(value)) return undefined;
-  return /[\r\n]/.test(value) && !multiLine
-    ? 'contains a line break'
-    : 'contains a control character';
+  return validateAttributeValue(spec, value);
 }
 
 function scopeOf(entry: DirectoryEntry): AttributeScope | undefined {

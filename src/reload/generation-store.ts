@@ -20,7 +20,12 @@ import { ProxyConfError } from '../errors.js';
 import { GENERATION_MARKER_FILE } from '../model/paths.js';
 import type { GenerationMeta, GenerationStore } from '../ports.js';
 // The node:fs durability primitive, not the FileStore adapter.
-import { syncDirectory, writeNewFileDurable } from '../writer/durable-files.js';
+import {
+  refuseSymlinkedDirectory,
+  SymlinkedDirectoryError,
+  syncDirectory,
+  writeNewFileDurable,
+} from '../writer/durable-files.js';
 import { mapConcurrent } from '../writer/map-concurrent.js';
 
 /** The file in each generation directory describing it. */
@@ -43,11 +48,22 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
     if (!/^\d+$/.test(id)) throw new ProxyConfError('E_INTERNAL', `invalid generation id ${id}`);
     return join(generationsDir, id);
   };
+  /** The directories above a generation must be real ones (not links) before any write or rm. */
+  const ownedDirsAreReal = async (...more: string[]): Promise<void> => {
+    for (const dir of [dirname(generationsDir), generationsDir, ...more]) {
+      try {
+        await refuseSymlinkedDirectory(dir);
+      } catch (error) {
+        throw symlinkError(dir, error);
+      }
+    }
+  };
   return {
     async current() {
       return readCurrent(liveDir, generationsDir);
     },
     async list() {
+      await ownedDirsAreReal();
       try {
         return (await readdir(generationsDir))
           .filter((name) => /^\d+$/.test(name))
@@ -89,12 +105,15 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
     },
     async stage(id, files, marker, meta) {
       const root = dirOf(id);
+      await ownedDirsAreReal(root);
       try {
         await rm(root, { recursive: true, force: true });
         await mkdir(root, { recursive: true, mode: 0o755 });
+        await ownedDirsAreReal(root);
         const dirs = new Set<string>([root]);
         const all = [...files, { path: GENERATION_MARKER_FILE, content: marker, mode: 0o644 }];
         for (const file of all) dirs.add(dirname(join(root, file.path)));
+        // Created fresh inside a new real directory: no link can be among them.
         for (const dir of dirs) await mkdir(dir, { recursive: true, mode: 0o755 });
         await mapConcurrent(all, 32, (file) =>
           writeNewFileDurable(join(root, file.path), file.content, file.mode),
@@ -116,6 +135,7 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
     async switchTo(id) {
       const target = relative(dirname(liveDir), dirOf(id));
       const temp = `${liveDir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      await ownedDirsAreReal(dirname(liveDir));
       try {
         await symlink(target, temp);
         await rename(temp, liveDir);
@@ -127,6 +147,8 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
     },
     async remove(id) {
       if ((await readCurrent(liveDir, generationsDir)) === id) return;
+      // rm removes a link itself, not its target; the directories above must be real.
+      await ownedDirsAreReal();
       await rm(dirOf(id), { recursive: true, force: true });
     },
   };
@@ -146,6 +168,16 @@ async function readCurrent(liveDir: string, generationsDir: string): Promise<str
   }
   const resolved = join(dirname(liveDir), target);
   return dirname(resolved) === generationsDir ? basename(resolved) : undefined;
+}
+
+function symlinkError(dir: string, error: unknown): ProxyConfError {
+  if (error instanceof SymlinkedDirectoryError) {
+    return new ProxyConfError('E_WRITE', error.message, {
+      cause: error,
+      hint: `replace ${dir} by a real directory owned by root (mode 0755); --apply keeps its generations there and refuses to write through a link`,
+    });
+  }
+  return writeError(dir, error);
 }
 
 function writeError(path: string, error: unknown): ProxyConfError {

@@ -5,10 +5,11 @@
  * the global config, server and domain entries (only those two attributes are read).
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client } from 'ldapts';
+import type { Client } from 'ldapts';
 import { ProxyConfError } from '../errors.js';
+import { connectLdap, resolveLdapSourceOptions } from '../sources/ldap/index.js';
 import type { LdapSourceOptions } from '../sources/ldap/options.js';
 
 /** Options of {@link createInputFingerprint}. */
@@ -53,72 +54,63 @@ const ENTRIES =
   '(|(objectClass=zimbraGlobalConfig)(objectClass=zimbraServer)(objectClass=zimbraDomain))';
 
 async function ldapFingerprint(options: LdapSourceOptions): Promise<string> {
-  let lastError: unknown;
-  for (const url of options.urls) {
-    const tlsOptions =
-      /^ldaps:/i.test(url) && options.caFile !== undefined
-        ? {
-            ca: await readFile(options.caFile),
-            rejectUnauthorized: options.verifyCertificate ?? true,
-          }
-        : /^ldaps:/i.test(url)
-          ? { rejectUnauthorized: options.verifyCertificate ?? true }
-          : undefined;
-    const client = new Client({
-      url,
-      connectTimeout: options.connectTimeoutMs ?? 5000,
-      timeout: options.operationTimeoutMs ?? 30_000,
-      ...(tlsOptions === undefined ? {} : { tlsOptions }),
+  let client: Client;
+  try {
+    // The same connection path as the generator: TLS verified against the URL's host.
+    client = await connectLdap(resolveLdapSourceOptions(options), {
+      bind: { dn: options.bindDn, password: options.bindPassword },
     });
-    try {
-      if (options.startTls === true && /^ldap:/i.test(url)) await client.startTLS(tlsOptions ?? {});
-      await client.bind(options.bindDn, options.bindPassword);
-      const root = await client.search('', {
+  } catch (error) {
+    throw cannotAsk(error);
+  }
+  try {
+    const root = await client.search('', {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ['namingContexts'],
+    });
+    const contexts = root.searchEntries.flatMap((entry) => toStrings(entry['namingContexts']));
+    const csns: string[] = [];
+    for (const base of contexts) {
+      const found = await client.search(base, {
         scope: 'base',
         filter: '(objectClass=*)',
-        attributes: ['namingContexts'],
+        attributes: ['contextCSN'],
       });
-      const contexts = root.searchEntries.flatMap((entry) => toStrings(entry['namingContexts']));
-      const csns: string[] = [];
-      for (const base of contexts) {
-        const found = await client.search(base, {
-          scope: 'base',
-          filter: '(objectClass=*)',
-          attributes: ['contextCSN'],
-        });
-        csns.push(...found.searchEntries.flatMap((entry) => toStrings(entry['contextCSN'])));
-      }
-      if (csns.length > 0) return `csn:${csns.sort().join(',')}`;
-      let count = 0;
-      let newest = '';
-      for (const base of contexts.length > 0 ? contexts : ['']) {
-        const found = await client.search(base, {
-          scope: 'sub',
-          filter: ENTRIES,
-          attributes: ['entryCSN', 'modifyTimestamp'],
-          paged: { pageSize: 1000 },
-        });
-        for (const entry of found.searchEntries) {
-          count += 1;
-          const stamp =
-            [...toStrings(entry['entryCSN']), ...toStrings(entry['modifyTimestamp'])]
-              .sort()
-              .pop() ?? '';
-          if (stamp > newest) newest = stamp;
-        }
-      }
-      return `entries:${count}:${newest}`;
-    } catch (error) {
-      lastError = error;
-    } finally {
-      await client.unbind().catch(() => undefined);
+      csns.push(...found.searchEntries.flatMap((entry) => toStrings(entry['contextCSN'])));
     }
+    if (csns.length > 0) return `csn:${csns.sort().join(',')}`;
+    let count = 0;
+    let newest = '';
+    for (const base of contexts.length > 0 ? contexts : ['']) {
+      const found = await client.search(base, {
+        scope: 'sub',
+        filter: ENTRIES,
+        attributes: ['entryCSN', 'modifyTimestamp'],
+        paged: { pageSize: 1000 },
+      });
+      for (const entry of found.searchEntries) {
+        count += 1;
+        const stamp =
+          [...toStrings(entry['entryCSN']), ...toStrings(entry['modifyTimestamp'])].sort().pop() ??
+          '';
+        if (stamp > newest) newest = stamp;
+      }
+    }
+    return `entries:${count}:${newest}`;
+  } catch (error) {
+    throw cannotAsk(error);
+  } finally {
+    await client.unbind().catch(() => undefined);
   }
-  throw new ProxyConfError(
+}
+
+function cannotAsk(error: unknown): ProxyConfError {
+  return new ProxyConfError(
     'E_LDAP_CONNECT',
-    `cannot ask LDAP for changes: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+    `cannot ask LDAP for changes: ${error instanceof Error ? error.message : String(error)}`,
     {
-      cause: lastError,
+      cause: error,
       hint: 'the last good configuration stays; the daemon retries',
     },
   );

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { NginxControl, NginxTestResult } from '../ports.js';
+import { MODULE_RULE_HINT } from '../model/load-module.js';
+import { checkModuleTrust, loadModulesOfConfig } from './module-trust.js';
 
 /** Options of {@link createNginxControl}. */
 export interface NginxControlOptions {
@@ -26,8 +28,11 @@ export interface NginxControlOptions {
 export function createNginxControl(options: NginxControlOptions): NginxControl {
   const nginx = options.nginx ?? 'nginx';
   return {
-    test: (confFile) =>
-      runNginxTest(
+    async test(confFile) {
+      // nginx runs a module's constructors while it reads the configuration, before -t can fail.
+      const refused = await refusedModules(confFile, options.prefix);
+      if (refused !== undefined) return { ok: false, output: refused, timedOut: false };
+      return runNginxTest(
         [
           ...(options.testWrapper ?? []),
           nginx,
@@ -41,7 +46,8 @@ export function createNginxControl(options: NginxControlOptions): NginxControl {
           confFile,
         ],
         options.testTimeoutMs ?? 30_000,
-      ),
+      );
+    },
     masterPid: (pidFile) => Promise.resolve(readLivePid(pidFile)),
     reload(pid) {
       process.kill(pid, 'SIGHUP');
@@ -57,6 +63,17 @@ export function createNginxControl(options: NginxControlOptions): NginxControl {
     },
     errorsSince: readEmergSince,
   };
+}
+
+/** Why nginx must not even read `confFile` (an untrusted load_module), or undefined. */
+async function refusedModules(confFile: string, prefix: string): Promise<string | undefined> {
+  const reasons: string[] = [];
+  for (const module of await loadModulesOfConfig(confFile, prefix)) {
+    const reason = await checkModuleTrust(module);
+    if (reason !== undefined) reasons.push(`load_module ${module}: ${reason}`);
+  }
+  if (reasons.length === 0) return undefined;
+  return `zmproxy did not run nginx -t: ${reasons.join('; ')}\nhint: ${MODULE_RULE_HINT}`;
 }
 
 /** Runs a command line (nginx -t), killing it after `timeoutMs`. */

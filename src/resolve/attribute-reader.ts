@@ -14,6 +14,7 @@
  */
 import { attribute } from '../model/attribute-catalog.js';
 import type { AttributeSpec } from '../model/attribute-spec.js';
+import { validateAttributeValue } from '../model/attribute-values.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
 import { entryLabel, valuesOf } from '../model/snapshot.js';
 import type { Parsed } from '../model/value-types.js';
@@ -116,8 +117,7 @@ export function createEntryReader(
     (inheritance === 'server' && spec.serverInherited) ||
     (inheritance === 'domain' && spec.domainInherited);
 
-  const find = (name: string): FoundValues | undefined => {
-    const spec = attribute(name);
+  const lookup = (spec: AttributeSpec): FoundValues | undefined => {
     const own = valuesOf(entry, spec.name);
     if (own !== undefined) return { values: own, from: entry };
     if (entry !== globalConfig && inherits(spec)) {
@@ -125,6 +125,39 @@ export function createEntryReader(
       if (inherited !== undefined) return { values: inherited, from: globalConfig };
     }
     return undefined;
+  };
+
+  // Every value read passes the validator zmprov uses (src/model/attribute-values.ts); one
+  // that does not is reported and left out, so the run fails with every problem listed.
+  const validated = new Map<string, FoundValues | undefined>();
+  const find = (name: string): FoundValues | undefined => {
+    const spec = attribute(name);
+    if (validated.has(spec.name)) return validated.get(spec.name);
+    const found = lookup(spec);
+    let result = found;
+    if (found !== undefined) {
+      const values: string[] = [];
+      for (const value of found.values) {
+        const checked = validateAttributeValue(spec, value);
+        if (checked.ok) values.push(value);
+        else
+          report(
+            spec.name,
+            found,
+            shortValue(value),
+            checked.message,
+            spec.cardinality === 'multi' ? removeHint(spec.name, found.from, value) : undefined,
+          );
+      }
+      result =
+        values.length === found.values.length
+          ? found
+          : values.length === 0
+            ? undefined
+            : { values, from: found.from };
+    }
+    validated.set(spec.name, result);
+    return result;
   };
 
   const report = (
@@ -169,7 +202,8 @@ export function createEntryReader(
     entry,
     find,
     list: (name) => find(name)?.values ?? [],
-    has: (name) => find(name) !== undefined,
+    // Set at all, valid or not (an invalid value was reported by find already).
+    has: (name) => lookup(attribute(name)) !== undefined,
     text: (name, codeDefault) => read(name, codeDefault, checked(controlCharacterReason)),
     token: (name, codeDefault) => read(name, codeDefault, checked(unsafeTokenReason)),
     integer: (name, codeDefault) =>
@@ -184,6 +218,20 @@ export function createEntryReader(
     path: (name, codeDefault) => read(name, codeDefault, parseAbsolutePath),
     report,
   };
+}
+
+/** A value short enough to show in a problem (PEM blocks and 70 000-character strings are not). */
+function shortValue(value: string): string {
+  return value.length > 80 ? `${value.slice(0, 60)}… (${value.length} characters)` : value;
+}
+
+/** The zmprov command that removes one value of a multi-valued attribute where it was found. */
+function removeHint(attributeName: string, entry: DirectoryEntry, value: string): string {
+  const shown = value.length > 80 ? '<value>' : `'${value.replace(/'/g, "'\\''")}'`;
+  return fixHint(attributeName, entry).replace(
+    `${attributeName} <value>`,
+    `-${attributeName} ${shown}`,
+  );
 }
 
 /** The zmprov command that changes an attribute where it was found. */

@@ -153,6 +153,8 @@ export interface CustomVarOptions {
   source?: VariableDefinition['source'];
   defaultText?: string;
   unused?: boolean;
+  /** A password or shared key (see {@link VariableDefinition.secret}). */
+  secret?: boolean;
   compute: (ctx: VarContext) => string;
 }
 
@@ -167,6 +169,7 @@ export function customVar(options: CustomVarOptions): VariableDefinition {
     source: options.source ?? 'custom',
     defaultText: options.defaultText ?? '',
     unused: options.unused,
+    ...(options.secret === true ? { secret: true } : {}),
     compute: options.compute,
   };
 }

@@ -6,6 +6,7 @@ import type { DirectoryEntry } from '../model/snapshot.js';
 import { entryName, valuesOf } from '../model/snapshot.js';
 import type { ServerExplodeItem } from '../render/types.js';
 import { customVar } from './define.js';
+import { hostPort } from '../model/value-types.js';
 import { hasService } from './server-lists.js';
 import type { VarContext, VariableDefinition } from './types.js';
 
@@ -40,7 +41,8 @@ export function computeDocumentServers(ctx: VarContext): readonly DocumentServer
     const docServer = documentServerOf(ctx, server);
     if (docServer === undefined) continue;
     const reader = ctx.readers.readerFor(docServer);
-    const id = valuesOf(docServer, 'zimbraId')?.[0];
+    // Validated (a UUID) like every value read: it becomes part of a rewrite regex.
+    const id = reader.find('zimbraId')?.values[0];
     const host = reader.hostname('zimbraServiceHostname', '');
     if (id === undefined || host === '' || byId.has(id)) continue;
     byId.set(id, { id, host });
@@ -112,7 +114,7 @@ export const DOCS_VARIABLES: readonly VariableDefinition[] = [
       formatBlocks(
         computeDocumentServers(ctx),
         'docservice',
-        (s) => `server\t ${s.host}:${DOCSERVICE_PORT} fail_timeout=0s max_fails=0;`,
+        (s) => `server\t ${hostPort(s.host, DOCSERVICE_PORT)} fail_timeout=0s max_fails=0;`,
       ),
   }),
   customVar({
@@ -126,7 +128,7 @@ export const DOCS_VARIABLES: readonly VariableDefinition[] = [
       formatBlocks(
         computeDocumentServers(ctx),
         'spellchecker',
-        (s) => `server\t ${s.host}:${SPELLCHECKER_PORT};`,
+        (s) => `server\t ${hostPort(s.host, SPELLCHECKER_PORT)};`,
       ),
   }),
 ];

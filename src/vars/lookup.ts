@@ -200,6 +200,7 @@ export const LOOKUP_VARIABLES: readonly VariableDefinition[] = [
     type: 'string',
     source: 'localconfig',
     defaultText: 'zmnginx',
+    secret: true,
     // The template puts the value inside double quotes.
     compute: (ctx) => escapeNginxString(ctx.lc.text('ldap_nginx_password', 'zmnginx')),
   }),

@@ -127,10 +127,23 @@ export function formatDefinitions(values?: ReadonlyMap<string, string>): string 
       `  Default Value:         ${showValue(definition.defaultText)}`,
     ];
     const current = values?.get(name);
-    if (current !== undefined) lines.push(`  Current Value:         ${showValue(current)}`);
+    if (current !== undefined) {
+      const shown = definition.secret === true ? redactedValue(current) : showValue(current);
+      lines.push(`  Current Value:         ${shown}`);
+    }
     return `${lines.join('\n')}\n`;
   });
   return blocks.join('\n');
+}
+
+/** What `-D` shows of a secret variable: whether it is set, never the value. */
+function redactedValue(text: string): string {
+  return text === '' ? '(empty)' : '(secret, not shown)';
+}
+
+/** The names of the secret variables (passwords, shared keys). */
+export function secretVariableNames(): string[] {
+  return [...BY_NAME.values()].filter((d) => d.secret === true).map((d) => d.name);
 }
 
 /**

@@ -601,6 +601,7 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     type: 'string',
     source: 'localconfig',
     defaultText: '',
+    secret: true,
     compute: computeSharedKey,
   }),
   customVar({

@@ -44,6 +44,11 @@ export interface VariableDefinition {
   readonly defaultText: string;
   /** True for the variables Zimbra defines but none of its templates use. */
   readonly unused?: boolean | undefined;
+  /**
+   * True for a password or shared key: `-D`, `--diff` and `--json` never print its value, and a
+   * file holding it is written like a private key (mode 0600; docs/security.md).
+   */
+  readonly secret?: boolean | undefined;
   /** Computes the formatted config text. Pure: reads only the context. */
   readonly compute: (ctx: VarContext) => string;
 }

@@ -7,7 +7,7 @@
 import { findAttribute } from '../model/attribute-catalog.js';
 import type { DirectoryEntry } from '../model/snapshot.js';
 import { entryName } from '../model/snapshot.js';
-import { parseInteger } from '../model/value-types.js';
+import { hostPort, parseInteger } from '../model/value-types.js';
 import type { VarArea, VarContext, VariableDefinition } from './types.js';
 
 /** One `server` of an upstream block. */
@@ -122,7 +122,7 @@ export function formatUpstreamServers(
 
 /** One `server` directive argument list: `<host>:<port> fail_timeout=<T>s[ max_fails=<M>][ version=<V>]`. */
 export function formatUpstreamServer(entry: UpstreamServer, withVersion = true): string {
-  let text = `${entry.host}:${entry.port} fail_timeout=${entry.failTimeout}s`;
+  let text = `${hostPort(entry.host, entry.port)} fail_timeout=${entry.failTimeout}s`;
   if (entry.maxFails !== undefined) text += ` max_fails=${entry.maxFails}`;
   if (withVersion && entry.version !== undefined) text += ` version=${entry.version}`;
   return text;

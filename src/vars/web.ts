@@ -94,12 +94,13 @@ function computeFairShmSize(ctx: VarContext): string {
 function computeErrorPages(ctx: VarContext): string {
   const url = ctx.server.token(ERROR_HANDLER_URL, '');
   let usable = url;
-  if (url !== '' && !/^(\/|https?:\/\/)/.test(url)) {
+  // The shared validator allows a plain path only; this guards the token read as well.
+  if (url !== '' && !url.startsWith('/')) {
     ctx.server.report(
       ERROR_HANDLER_URL,
       ctx.server.find(ERROR_HANDLER_URL),
       url,
-      'not a URL nginx can send errors to (must start with /, http:// or https://)',
+      'not a URL path nginx can send errors to (must start with /)',
     );
     usable = '';
   }

@@ -1,5 +1,5 @@
 /** Durable file primitives shared by the FileStore and the generation store. */
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 
 /**
  * fsyncs a directory so the creations and renames in it survive a crash. Throws node:fs's own
@@ -31,5 +31,31 @@ export async function writeNewFileDurable(
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Throws when `dir` is a symlink: zmproxy writes, prunes and removes only in directories it owns,
+ * never through a link someone put in their place (files could land, and `rm -r` could run,
+ * anywhere the link points). A missing directory is fine: it is created as a real one.
+ */
+export async function refuseSymlinkedDirectory(dir: string): Promise<void> {
+  let isLink: boolean;
+  try {
+    isLink = (await lstat(dir)).isSymbolicLink();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (isLink) throw new SymlinkedDirectoryError(dir);
+}
+
+/** A directory zmproxy owns was found to be a symlink. */
+export class SymlinkedDirectoryError extends Error {
+  readonly path: string;
+  constructor(path: string) {
+    super(`${path} is a symlink, not a directory; zmproxy does not write through links`);
+    this.name = 'SymlinkedDirectoryError';
+    this.path = path;
   }
 }

@@ -6,7 +6,7 @@ import { dirname, join, basename } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import type { FileStore } from '../ports.js';
 import { mapConcurrent } from './map-concurrent.js';
-import { syncDirectory, writeNewFileDurable } from './durable-files.js';
+import { refuseSymlinkedDirectory, syncDirectory, writeNewFileDurable } from './durable-files.js';
 
 /** Creates the node:fs FileStore. */
 export function createFileStore(): FileStore {
@@ -54,6 +54,7 @@ function readSyncOrUndefined(path: string): string | undefined {
 
 /** Writes one file atomically and makes the rename durable. */
 export async function writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
+  await refuseLinkedDirectory(dirname(path));
   await replaceFile(path, content, mode);
   await syncWrittenDirectory(dirname(path));
 }
@@ -66,14 +67,24 @@ export async function writeFilesAtomic(
   files: readonly { path: string; content: string; mode: number }[],
   concurrency = 64,
 ): Promise<void> {
+  const dirs = [...new Set(files.map((file) => dirname(file.path)))];
+  await mapConcurrent(dirs, concurrency, refuseLinkedDirectory);
   await mapConcurrent(files, concurrency, (file) =>
     replaceFile(file.path, file.content, file.mode),
   );
-  await mapConcurrent(
-    [...new Set(files.map((file) => dirname(file.path)))],
-    concurrency,
-    syncWrittenDirectory,
-  );
+  await mapConcurrent(dirs, concurrency, syncWrittenDirectory);
+}
+
+/** A directory zmproxy writes into must not be a link to somewhere else. */
+async function refuseLinkedDirectory(dir: string): Promise<void> {
+  try {
+    await refuseSymlinkedDirectory(dir);
+  } catch (error) {
+    throw new ProxyConfError('E_WRITE', `cannot write into ${dir}: ${(error as Error).message}`, {
+      cause: error,
+      hint: `replace ${dir} by a real directory; zmproxy refuses to write through a link`,
+    });
+  }
 }
 
 async function syncWrittenDirectory(dir: string): Promise<void> {

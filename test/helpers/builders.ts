@@ -1,4 +1,5 @@
 /** Builders of in-memory inputs for core tests. */
+import { createHash } from 'node:crypto';
 import type { DnsTable, ResolvedAddress } from '../../src/model/dns.js';
 import { resolvePaths } from '../../src/model/paths.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../../src/model/snapshot.js';
@@ -23,12 +24,18 @@ export function globalConfig(attrs: Attrs = {}): DirectoryEntry {
   return { ...EMPTY_GLOBAL_CONFIG, attrs: toAttrMap(attrs) };
 }
 
-/** A server entry named `name` (cn and, unless given, zimbraServiceHostname). */
+/** A zimbraId (a UUID, as Zimbra's) derived from a name, the same on every run. */
+export function idFor(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** A server entry named `name` (cn and, unless given, zimbraServiceHostname and zimbraId). */
 export function server(name: string, attrs: Attrs = {}): DirectoryEntry {
   return {
     dn: `cn=${name},cn=servers,cn=zimbra`,
     kind: 'server',
-    attrs: toAttrMap({ cn: name, zimbraServiceHostname: name, zimbraId: `id-${name}`, ...attrs }),
+    attrs: toAttrMap({ cn: name, zimbraServiceHostname: name, zimbraId: idFor(name), ...attrs }),
   };
 }
 

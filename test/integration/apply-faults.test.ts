@@ -13,6 +13,7 @@ import {
   mkdtempSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -307,17 +308,37 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
     );
   });
 
-  it('keeps the old generation serving when nginx -t fails (two listeners on one port)', async () => {
+  it('refuses two listeners on one port before staging anything', async () => {
     const before = currentId();
     await modify('zimbraPop3ProxyBindPort', String(port['imap']));
-    const result = await apply();
-    expect(result.code).toBe(11);
-    expect(result.result['outcome']).toBe('validation-failed');
-    expect(JSON.stringify(result.result['details'])).toMatch(/duplicate .* address and port pair/);
-    expect(currentId()).toBe(before);
-    expect(await served()).toBe(before);
-    expect(existsSync(join(work, `conf/nginx/generations/${Number(before) + 1}`))).toBe(false);
-    await modify('zimbraPop3ProxyBindPort', String(port['pop3']));
+    try {
+      const result = await apply();
+      expect(result.code).toBe(1);
+      expect(result.result['outcome']).toBe('error');
+      expect(JSON.stringify(result.result['details'])).toMatch(/zimbraPop3ProxyBindPort/);
+      expect(currentId()).toBe(before);
+      expect(existsSync(join(work, `conf/nginx/generations/${Number(before) + 1}`))).toBe(false);
+    } finally {
+      await modify('zimbraPop3ProxyBindPort', String(port['pop3']));
+    }
+  });
+
+  it('keeps the old generation serving when nginx -t fails (the certificate is gone)', async () => {
+    const before = currentId();
+    const certificate = join(work, 'conf/nginx.crt');
+    renameSync(certificate, `${certificate}.away`);
+    try {
+      // A change, so that a new generation is staged and tested.
+      const result = await apply(['-c', 'main.connections=2048']);
+      expect(result.code).toBe(11);
+      expect(result.result['outcome']).toBe('validation-failed');
+      expect(JSON.stringify(result.result['details'])).toMatch(/nginx\.crt/);
+      expect(currentId()).toBe(before);
+      expect(await served()).toBe(before);
+      expect(existsSync(join(work, `conf/nginx/generations/${Number(before) + 1}`))).toBe(false);
+    } finally {
+      renameSync(`${certificate}.away`, certificate);
+    }
     expect((await apply()).code).toBe(0);
   });
 

@@ -2,14 +2,15 @@
  * The LDAP source against the real slapd: failover, errors with hints, ldaps and StartTLS with
  * the stack's self-signed certificate, and modifications.
  */
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyConfError } from '../../src/errors.js';
 import { firstValueOf, valuesOf } from '../../src/model/snapshot.js';
 import type { DirectoryStore } from '../../src/ports.js';
+import { createInputFingerprint } from '../../src/reload/input-probe.js';
 import { createLdapDirectory } from '../../src/sources/ldap/index.js';
-import { resetDirectory, stackLdapOptions, stackValue } from '../helpers/stack.js';
+import { resetDirectory, stackLdapOptions, stackPort, stackValue } from '../helpers/stack.js';
 
 const EXAMPLE = new URL('../../fixtures/example/directory.ldif', import.meta.url).pathname;
 
@@ -36,6 +37,57 @@ async function silentUrl(): Promise<string> {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Listens on `host` and forwards every connection to the stack's `targetPort` on 127.0.0.1. */
+async function forwarder(host: string, targetPort: number): Promise<number> {
+  const server = createServer((client) => {
+    sockets.push(client);
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.push(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * A tiny LDAP server that answers the StartTLS extended request with protocolError (2), as a
+ * slapd without TLS configured does.
+ */
+async function refusingStartTls(): Promise<number> {
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.once('data', (request) => {
+      // ExtendedResponse: SEQUENCE { messageID (the request's one-byte ID), [APPLICATION 24]
+      // { resultCode 2, matchedDN "", diagnosticMessage "" } }
+      const id = request[4] ?? 1;
+      socket.write(
+        Buffer.from([
+          0x30,
+          0x0c,
+          0x02,
+          0x01,
+          id,
+          0x78,
+          0x07,
+          0x0a,
+          0x01,
+          0x02,
+          0x04,
+          0x00,
+          0x04,
+          0x00,
+        ]),
+      );
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
 }
 
 async function failure(promise: Promise<unknown>): Promise<ProxyConfError> {
@@ -130,6 +182,62 @@ describe('createLdapDirectory', () => {
   it('upgrades ldap:// with StartTLS', async () => {
     const store = open(stackLdapOptions({ startTls: true, caFile: stackValue('LDAP_CA_FILE') }));
     expect((await store.load()).domains).toHaveLength(2);
+  });
+
+  it('verifies the StartTLS and ldaps certificate against the host in the URL', async () => {
+    // The stack's certificate names 127.0.0.1 and localhost; 127.0.0.5 forwards to the same slapd.
+    const caFile = stackValue('LDAP_CA_FILE');
+    const impostorPlain = await forwarder('127.0.0.5', stackPort('LDAP_PORT'));
+    const startTls = await failure(
+      open(
+        stackLdapOptions({ urls: [`ldap://127.0.0.5:${impostorPlain}`], startTls: true, caFile }),
+      ).load(),
+    );
+    expect(startTls.code).toBe('E_LDAP_CONNECT');
+    expect(startTls.message).toMatch(
+      /TLS.*127\.0\.0\.5.*not in the certificate|certificate.*127\.0\.0\.5/i,
+    );
+    expect(startTls.hint).toContain('zmproxy_ldap_ca_file');
+    expect(startTls.hint).not.toContain('zimbra_ldap_password');
+
+    const impostorTls = await forwarder('127.0.0.5', stackPort('LDAPS_PORT'));
+    const ldaps = await failure(
+      open(stackLdapOptions({ urls: [`ldaps://127.0.0.5:${impostorTls}`], caFile })).load(),
+    );
+    expect(ldaps.message).toMatch(/127\.0\.0\.5/);
+
+    const named = open(
+      stackLdapOptions({
+        urls: [`ldap://localhost:${stackPort('LDAP_PORT')}`],
+        startTls: true,
+        caFile,
+      }),
+    );
+    expect((await named.load()).servers).toHaveLength(4);
+    const byAddress = open(stackLdapOptions({ startTls: true, caFile }));
+    expect((await byAddress.load()).servers).toHaveLength(4);
+  });
+
+  it("verifies the certificate in --watch's change probe too", async () => {
+    const caFile = stackValue('LDAP_CA_FILE');
+    const impostor = await forwarder('127.0.0.5', stackPort('LDAP_PORT'));
+    const probe = (url: string) =>
+      createInputFingerprint({
+        files: [],
+        dirs: [],
+        ldap: stackLdapOptions({ urls: [url], startTls: true, caFile }),
+      })();
+    const error = await failure(probe(`ldap://127.0.0.5:${impostor}`));
+    expect(error.message).toMatch(/does not name 127\.0\.0\.5/);
+    expect(await probe(stackValue('LDAP_URL'))).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('says that the server refused StartTLS, not that the password is wrong', async () => {
+    const url = `ldap://127.0.0.1:${await refusingStartTls()}`;
+    const error = await failure(open(stackLdapOptions({ urls: [url], startTls: true })).load());
+    expect(error.message).toMatch(/StartTLS/);
+    expect(error.message).not.toMatch(/bind as/);
+    expect(error.hint).toContain('ldap_starttls_supported');
   });
 
   it('applies replace, add and delete modifications', async () => {

@@ -3,6 +3,7 @@
  * binds, and translates connect and bind errors into ProxyConfError.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
 import { ProxyConfError } from '../../errors.js';
@@ -14,6 +15,12 @@ export const LDAP_AUTH_HINT =
 /** What to tell the user when no LDAP URL answers. */
 export const LDAP_CONNECT_HINT =
   'check localconfig ldap_url (space-separated URLs, tried in order) or --source ldap://host:port, and that slapd is running and reachable';
+/** What to tell the user when the server's certificate was refused. */
+export const LDAP_TLS_HINT =
+  'the LDAP server certificate must name the host written in ldap_url (DNS name or IP address) and be signed by a CA in the PEM file of localconfig zmproxy_ldap_ca_file; see docs/security.md';
+/** What to tell the user when the server refused the StartTLS request. */
+export const LDAP_STARTTLS_HINT =
+  'configure TLS in slapd (olcTLSCertificateFile), or use an ldaps:// URL, or turn StartTLS off with localconfig ldap_starttls_supported=0';
 
 /** Options of {@link connectLdap} beyond the source options. */
 export interface ConnectLdapOptions {
@@ -33,9 +40,11 @@ export interface ConnectLdapOptions {
 
 /**
  * Connects (StartTLS when asked, then binds when `bind` is given) to the first URL of
- * `options.urls` that answers within the connect timeout. A refused StartTLS or bind stops at once
- * with E_LDAP_AUTH (the credentials are the same for every URL); when every URL fails to answer it
- * throws E_LDAP_CONNECT listing each failure. An unreadable CA file is E_INPUT.
+ * `options.urls` that answers within the connect timeout. The server certificate (ldaps:// and
+ * StartTLS alike) must name the host written in the URL. A server that refuses StartTLS stops at
+ * once (E_LDAP_CONNECT, saying so); a refused bind stops at once with E_LDAP_AUTH (the
+ * credentials are the same for every URL); when every URL fails to answer or shows a refused
+ * certificate it throws E_LDAP_CONNECT listing each failure. An unreadable CA file is E_INPUT.
  */
 export async function connectLdap(
   options: ResolvedLdapSourceOptions,
@@ -43,8 +52,10 @@ export async function connectLdap(
 ): Promise<Client> {
   const { bind, autoRebind = false } = connect;
   const failures: string[] = [];
-  const tlsOptions = readTlsOptions(options);
+  const baseTls = readTlsOptions(options);
+  let refusedCertificate = false;
   for (const url of options.urls) {
+    const tlsOptions = tlsOptionsFor(url, baseTls);
     const client = new Client({
       url,
       connectTimeout: options.connectTimeoutMs,
@@ -53,10 +64,16 @@ export async function connectLdap(
       ...(/^ldaps:/i.test(url) ? { tlsOptions } : {}),
       autoRebind,
     });
+    // Set inside the closure below; an object, so that the catch block reads the current step.
+    const progress: { step: 'connect' | 'StartTLS' | 'bind' } = { step: 'connect' };
     try {
       await withTimeout(
         (async () => {
-          if (options.startTls && /^ldap:/i.test(url)) await client.startTLS(tlsOptions);
+          if (options.startTls && /^ldap:/i.test(url)) {
+            progress.step = 'StartTLS';
+            await client.startTLS(tlsOptions);
+          }
+          progress.step = 'bind';
           if (bind !== undefined) await client.bind(bind.dn, bind.password);
         })(),
         options.connectTimeoutMs,
@@ -66,21 +83,29 @@ export async function connectLdap(
     } catch (error) {
       // After a failed bind ldapts keeps the socket open, which would keep Node alive.
       await client.unbind().catch(() => undefined);
+      if (error instanceof ResultCodeError && progress.step === 'StartTLS') {
+        throw new ProxyConfError(
+          'E_LDAP_CONNECT',
+          `the LDAP server at ${url} refused StartTLS: ${describeLdapResultError(error)}`,
+          { hint: LDAP_STARTTLS_HINT, cause: error },
+        );
+      }
       if (error instanceof ResultCodeError) {
-        const step = bind === undefined ? 'StartTLS' : `bind as "${bind.dn}"`;
+        const what = bind === undefined ? 'operation' : `bind as "${bind.dn}"`;
         throw new ProxyConfError(
           'E_LDAP_AUTH',
-          `LDAP ${step} at ${url} failed: ${describeLdapResultError(error)}`,
+          `LDAP ${what} at ${url} failed: ${describeLdapResultError(error)}`,
           { hint: LDAP_AUTH_HINT, cause: error },
         );
       }
-      failures.push(`${url}: ${describeLdapError(error)}`);
+      if (isCertificateError(error)) refusedCertificate = true;
+      failures.push(`${url}: ${describeLdapError(error, hostOfLdapUrl(url))}`);
     }
   }
   throw new ProxyConfError(
     'E_LDAP_CONNECT',
     `cannot reach LDAP; tried ${failures.length} URL${failures.length === 1 ? '' : 's'}:\n  ${failures.join('\n  ')}`,
-    { hint: LDAP_CONNECT_HINT },
+    { hint: refusedCertificate ? LDAP_TLS_HINT : LDAP_CONNECT_HINT },
   );
 }
 
@@ -99,15 +124,72 @@ function readTlsOptions(options: ResolvedLdapSourceOptions): ConnectionOptions {
   return tls;
 }
 
+/**
+ * The TLS options for one URL. Node checks the certificate against `servername`, else `host`,
+ * else "localhost": for StartTLS (a socket handed over, no host) it must be told the URL's host.
+ * SNI takes DNS names only, so an IP address goes in `host`.
+ */
+export function tlsOptionsFor(url: string, base: ConnectionOptions): ConnectionOptions {
+  const host = hostOfLdapUrl(url);
+  return { ...base, host, ...(isIP(host) === 0 ? { servername: host } : {}) };
+}
+
+/** The host of an LDAP URL as ldapts reads it (brackets of an IPv6 address removed). */
+export function hostOfLdapUrl(url: string): string {
+  let host = '';
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    // resolveLdapSourceOptions refused such URLs already.
+  }
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return host === '' ? 'localhost' : host;
+}
+
+const CERTIFICATE_ERROR_CODES = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+]);
+
+function errorCode(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+}
+
+/** Whether TLS refused the server's certificate (name, chain, validity). */
+export function isCertificateError(error: unknown): boolean {
+  return CERTIFICATE_ERROR_CODES.has(errorCode(error));
+}
+
 /** `Invalid credentials (LDAP result code 49)`. */
 export function describeLdapResultError(error: ResultCodeError): string {
   return `${error.message.trim() || error.name} (LDAP result code ${error.code})`;
 }
 
-/** `connect ECONNREFUSED 127.0.0.1:1` → `connection refused (ECONNREFUSED)`, and so on. */
-export function describeLdapError(error: unknown): string {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+/**
+ * `connect ECONNREFUSED 127.0.0.1:1` → `connection refused (ECONNREFUSED)`; a refused
+ * certificate says so and names the host it was checked against.
+ */
+export function describeLdapError(error: unknown, host?: string): string {
+  const code = errorCode(error);
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `TLS refused the server certificate: it does not name ${host ?? 'the host'} (${code})`;
+  }
+  if (isCertificateError(error)) {
+    const message = error instanceof Error ? error.message : code;
+    return `TLS refused the server certificate: ${message} (${code})`;
+  }
   const known: Record<string, string> = {
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',

@@ -40,6 +40,13 @@ export function resolveLdapSourceOptions(options: LdapSourceOptions): ResolvedLd
   if (urls.length === 0) {
     throw new ProxyConfError('E_USAGE', 'no LDAP URL given', { hint: LDAP_CONNECT_HINT });
   }
+  for (const url of urls) {
+    if (!isLdapUrl(url)) {
+      throw new ProxyConfError('E_USAGE', `"${url}" is not an LDAP URL`, {
+        hint: 'write ldap://HOST[:PORT] or ldaps://HOST[:PORT] (localconfig ldap_url or --source)',
+      });
+    }
+  }
   return {
     urls,
     bindDn: options.bindDn,
@@ -51,6 +58,16 @@ export function resolveLdapSourceOptions(options: LdapSourceOptions): ResolvedLd
     operationTimeoutMs: options.operationTimeoutMs ?? 30000,
     pageSize: options.pageSize ?? 500,
   };
+}
+
+/** `ldap://host[:port][/]` or `ldaps://…`, as ldapts parses it. */
+function isLdapUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return /^ldaps?:$/i.test(parsed.protocol) && parsed.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -8,8 +8,9 @@ export type LdapOptionOverrides = Partial<LdapSourceOptions>;
 
 /**
  * Maps localconfig `ldap_url` (space-separated, tried in order), `zimbra_ldap_userdn`,
- * `zimbra_ldap_password` and `ldap_starttls_supported` (`1`/`true`: StartTLS on ldap:// URLs)
- * to options; a key that is absent or empty reads as Zimbra's default. Each override that is
+ * `zimbra_ldap_password`, `ldap_starttls_supported` (`1`/`true`: StartTLS on ldap:// URLs) and
+ * zmproxy's own `zmproxy_ldap_ca_file` (PEM CA bundle for ldaps:// and StartTLS; Zimbra keeps
+ * its trust in a Java keystore, which Node cannot read) to options; a key that is absent or empty reads as Zimbra's default. Each override that is
  * not undefined wins over localconfig.
  * @see Zimbra/zm-mailbox common/src/java/com/zimbra/common/localconfig/LC.java
  */
@@ -30,6 +31,8 @@ export function ldapOptionsFromLocalConfig(
     bindPassword: read('zimbra_ldap_password'),
     startTls,
   };
+  const caFile = lc.get('zmproxy_ldap_ca_file')?.trim() ?? '';
+  if (caFile !== '') options.caFile = caFile;
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) Object.assign(options, { [key]: value });
   }

@@ -3,7 +3,7 @@
  * them. Pure: text in, entries out; the file name only labels error messages.
  */
 import { ProxyConfError } from '../../errors.js';
-import { canonicalAttributeName } from '../../model/attribute-catalog.js';
+import { canonicalAttributeName, findAttribute } from '../../model/attribute-catalog.js';
 import type { AttributeMap, EntryOrigin } from '../../model/snapshot.js';
 
 /** One LDIF record as written: its DN, its attributes (canonical names) and where it starts. */
@@ -17,6 +17,8 @@ export interface ParsedLdifEntry {
 const ATTRIBUTE_DESCRIPTION = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)(?:;[A-Za-z0-9-]+)*$/;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 const CONTENT_LDIF_HINT =
   'give content LDIF, one entry per record, as `slapcat` or `ldapsearch -LLL` print it';
@@ -86,7 +88,22 @@ export function parseLdif(text: string, file: string): ParsedLdifEntry[] {
         `"${parsed.name}:" starts an LDIF change record; zmproxy reads content records only`,
       );
     }
-    current.add(canonicalAttributeName(parsed.name), parsed.value);
+    const name = canonicalAttributeName(parsed.name);
+    const first = current.add(name, parsed.value, line);
+    if (first !== undefined && findAttribute(name)?.cardinality === 'single') {
+      fail(
+        line,
+        `${name} is single-valued but is given again (first at line ${first})`,
+        `keep one ${name} line in this record`,
+      );
+    }
+    if (parsed.lossy && findAttribute(name) !== undefined) {
+      fail(
+        line,
+        `the base64 value of "${name}" is not UTF-8 text`,
+        'encode the value as UTF-8 before base64 (iconv -t UTF-8)',
+      );
+    }
     return current;
   };
 
@@ -101,6 +118,13 @@ export function parseLdif(text: string, file: string): ParsedLdifEntry[] {
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
     if (i === 0 && raw.startsWith('\uFEFF')) raw = raw.slice(1);
     const lineNo = i + 1;
+    if (raw.includes('\r')) {
+      fail(
+        lineNo,
+        'a carriage return inside a line: the file has CR-only (old Mac) line endings',
+        'convert the line endings to LF (or CRLF), e.g. `tr "\\r" "\\n"`',
+      );
+    }
 
     if (raw.startsWith(' ')) {
       if (inComment) continue;
@@ -149,7 +173,10 @@ class RecordBuilder {
     return this.#values.size === 0;
   }
 
-  add(name: string, value: string): void {
+  readonly #firstLine = new Map<string, number>();
+
+  /** Adds a value; returns the line of the attribute's first value when it had one already. */
+  add(name: string, value: string, line: number): number | undefined {
     const lower = name.toLowerCase();
     let key = this.#keys.get(lower);
     if (key === undefined) {
@@ -157,8 +184,13 @@ class RecordBuilder {
       this.#keys.set(lower, key);
     }
     const list = this.#values.get(key);
-    if (list === undefined) this.#values.set(key, [value]);
-    else list.push(value);
+    if (list === undefined) {
+      this.#values.set(key, [value]);
+      this.#firstLine.set(key, line);
+      return undefined;
+    }
+    list.push(value);
+    return this.#firstLine.get(key);
   }
 
   build(): ParsedLdifEntry {
@@ -171,7 +203,7 @@ function parseAttrValue(
   logical: string,
   line: number,
   fail: (line: number, message: string, hint?: string) => never,
-): { name: string; value: string } {
+): { name: string; value: string; lossy?: boolean } {
   const colon = logical.indexOf(':');
   if (colon < 0) {
     return fail(
@@ -201,7 +233,13 @@ function parseAttrValue(
         'a value after "::" must be base64 (RFC 4648); write plain values after a single ":"',
       );
     }
-    return { name, value: Buffer.from(encoded, 'base64').toString('utf8') };
+    const bytes = Buffer.from(encoded, 'base64');
+    try {
+      return { name, value: STRICT_UTF8.decode(bytes) };
+    } catch {
+      // Binary values (photos, certificates in DER) are fine for attributes zmproxy never reads.
+      return { name, value: bytes.toString('utf8'), lossy: true };
+    }
   }
   if (marker === 0x3c /* '<' */) {
     return fail(

@@ -30,12 +30,38 @@ export async function readLdifSnapshot(
 
 /** Reads a text file given on the command line; a failure becomes E_INPUT with a hint. */
 async function readInputFile(file: string): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (error) {
     throw new ProxyConfError('E_INPUT', `${file}: ${describeReadError(error)}`, {
       hint: 'check the path in --source ldif:<file>[,<file>...]; export the directory with `slapcat` or `ldapsearch -LLL`',
       cause: error,
+    });
+  }
+  return decodeUtf8(bytes, file);
+}
+
+/** UTF-8 text, or E_LDIF naming the first line that is not UTF-8 (never U+FFFD in a value). */
+function decodeUtf8(bytes: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        strict.decode(bytes.subarray(start, i));
+      } catch {
+        break;
+      }
+      line += 1;
+      start = i + 1;
+    }
+    throw new ProxyConfError('E_LDIF', `${file}:${line}: the line is not UTF-8 text`, {
+      hint: 'convert the file to UTF-8 (iconv -f <its encoding> -t UTF-8), or export it again with slapcat',
     });
   }
 }

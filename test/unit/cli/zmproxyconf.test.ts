@@ -46,3 +46,19 @@ describe('zmproxyconf', () => {
     expect(await run(['-x'], io)).toBe(2);
   });
 });
+
+describe('zmproxyconf: secrets', () => {
+  it('prints neither the lookup shared key nor the lookup password', async () => {
+    const dir = testdir({
+      'conf/nginx.conf':
+        'mail {\n    auth_http_header          X-Zmproxy-Key "s3cr3t-key";\n}\n' +
+        'http {\n    proxy_set_header X-Zmproxy-Key "s3cr3t-key";\n' +
+        '    zm_lookup_master_auth_password "pa\\"ss";\n}\n',
+    });
+    const { io, out } = captureIo();
+    expect(await run(['-w', dir], io)).toBe(0);
+    expect(out.stdout).not.toContain('s3cr3t');
+    expect(out.stdout).not.toContain('pa\\"ss');
+    expect(out.stdout).toContain('X-Zmproxy-Key "[secret redacted]";');
+  });
+});

@@ -78,7 +78,7 @@ describe('zmproxyconfgen', () => {
     const { io, out } = captureIo();
     expect(await run([...EXAMPLE_ARGS, '-w', work, '--diff'], io)).toBe(0);
     expect(out.stdout).toContain(`+++ ${work}/conf/nginx.conf`);
-    expect(out.stdout).toContain('[private key redacted, changed]');
+    expect(out.stdout).toContain('[secret redacted, changed]');
     expect(out.stdout).not.toContain('PRIVATE KEY');
     expect(listFiles(work)).toEqual([]);
   });
@@ -200,5 +200,96 @@ describe('zmproxyconfgen --apply arguments', () => {
     expect(out.stderr).toMatch(/^error: /m);
     expect(code).toBe(15);
     expect(readdirSync(join(work, 'conf/nginx')).sort()).toEqual(['zmproxy-apply-state.json']);
+  });
+
+  it('refuses a zmproxy_nginx_mail_module that root does not own alone, and writes nothing', async () => {
+    const dir = testdir();
+    const module = join(dir, 'evil.so');
+    writeFileSync(module, '');
+    const localconfig = join(dir, 'localconfig.xml');
+    writeFileSync(
+      localconfig,
+      readFileSync(`${EXAMPLE_DIR}/localconfig.xml`, 'utf8').replace(
+        '</localconfig>',
+        `  <key name="zmproxy_nginx_mail_module">\n    <value>${module}</value>\n  </key>\n</localconfig>`,
+      ),
+    );
+    const args = EXAMPLE_ARGS.map((arg) => (arg.endsWith('localconfig.xml') ? localconfig : arg));
+    const work = join(dir, 'work');
+    const { io, out } = captureIo();
+    expect(await run([...args, '-w', work], io)).not.toBe(0);
+    expect(out.stderr).toContain(`zmproxy_nginx_mail_module on localconfig`);
+    expect(out.stderr).toContain('is writable by its group or by others');
+    expect(out.stderr).toContain('/usr/lib/nginx/modules');
+    expect(readdirSync(dir)).toEqual(['evil.so', 'localconfig.xml']);
+  });
+
+  describe('secrets', () => {
+    const SHARED_KEY = 'k3y-0f-the-l00kup-s3rvice';
+    const NGINX_PASSWORD = 'example-nginx-password';
+    function withSharedKey(dir: string): string[] {
+      const localconfig = join(dir, 'localconfig.xml');
+      writeFileSync(
+        localconfig,
+        readFileSync(`${EXAMPLE_DIR}/localconfig.xml`, 'utf8').replace(
+          '</localconfig>',
+          `  <key name="zmproxy_lookup_shared_key">\n    <value>${SHARED_KEY}</value>\n  </key>\n</localconfig>`,
+        ),
+      );
+      return EXAMPLE_ARGS.map((arg) => (arg.endsWith('localconfig.xml') ? localconfig : arg));
+    }
+
+    it('writes every file that holds the shared key with mode 0600', async () => {
+      const dir = testdir();
+      const work = join(dir, 'work');
+      expect(await run([...withSharedKey(dir), '-w', work], captureIo().io)).toBe(0);
+      const holding = listFiles(work).filter((file) =>
+        readFileSync(file, 'utf8').includes(SHARED_KEY),
+      );
+      expect(holding.map((file) => file.slice(work.length))).toEqual(
+        expect.arrayContaining(['/conf/nginx/includes/nginx.conf.mail']),
+      );
+      for (const file of holding) expect(statSync(file).mode & 0o777).toBe(0o600);
+    });
+
+    it('never prints the shared key or the nginx password in --diff, -D or --json', async () => {
+      const dir = testdir();
+      const args = withSharedKey(dir);
+      const work = join(dir, 'work');
+      for (const extra of [['--diff'], ['-D'], ['--json'], ['--diff', '--json']]) {
+        const { io, out } = captureIo();
+        expect(await run([...args, '-w', work, ...extra], io)).toBe(0);
+        expect(out.stdout + out.stderr).not.toContain(SHARED_KEY);
+        expect(out.stdout + out.stderr).not.toContain(NGINX_PASSWORD);
+      }
+      const { io, out } = captureIo();
+      await run([...args, '-w', work, '-D'], io);
+      expect(out.stdout).toMatch(
+        /NGINX Keyword: +stock\.lookup\.key\n(.*\n)*? +Current Value: +\(secret, not shown\)/,
+      );
+    });
+  });
+
+  it('refuses a domain name too long for its certificate file before writing anything', async () => {
+    const dir = testdir();
+    const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`;
+    expect(long).toHaveLength(251 + 2);
+    const ldif = readFileSync(`${EXAMPLE_DIR}/directory.ldif`, 'utf8');
+    const example = /\ndn: dc=example,dc=com\n[\s\S]*?\n\n/.exec(ldif)?.[0] ?? '';
+    const copy = example
+      .replace('dn: dc=example,dc=com', `dn: dc=${long.split('.').join(',dc=')}`)
+      .replace(/zimbraDomainName: .*/, `zimbraDomainName: ${long}`)
+      .replace(/zimbraVirtualHostname: .*\n/g, '')
+      .replace(/zimbraVirtualIPAddress: .*\n/g, '')
+      .replace(/zimbraId: .*/, 'zimbraId: 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9');
+    const source = join(dir, 'directory.ldif');
+    writeFileSync(source, `${ldif}\n${copy}`);
+    const args = EXAMPLE_ARGS.map((arg) => (arg.startsWith('ldif:') ? `ldif:${source}` : arg));
+    const work = join(dir, 'work');
+    const { io, out } = captureIo();
+    expect(await run([...args, '-w', work], io)).not.toBe(0);
+    expect(out.stderr).toContain('zimbraDomainName');
+    expect(out.stderr).toContain('longer than 255 bytes');
+    expect(readdirSync(dir).sort()).toEqual(['directory.ldif']);
   });
 });

@@ -11,6 +11,7 @@ import { probeCertificates } from '../../../src/doctor/probes/certificates.js';
 import { writeSelfSignedCertificate } from '../../helpers/certificates.js';
 import { context, domain, globalConfig, server, snapshot } from '../../helpers/builders.js';
 import { testdir } from '../../helpers/testdir.js';
+import { CERT_C, KEY_C } from '../../helpers/pem.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -167,8 +168,8 @@ describe('certificates', () => {
         domains: [
           domain('example.com', {
             zimbraVirtualHostname: 'mail.example.com',
-            zimbraSSLCertificate: 'CERT',
-            zimbraSSLPrivateKey: 'KEY',
+            zimbraSSLCertificate: CERT_C,
+            zimbraSSLPrivateKey: KEY_C,
           }),
           domain('example.org', { zimbraVirtualHostname: 'mail.example.org' }),
         ],
@@ -177,7 +178,7 @@ describe('certificates', () => {
     });
     expect(computeCertificatePairs(ctx).map((p) => [p.subject, p.certPath, p.certPem])).toEqual([
       ['default', '/z/conf/nginx.crt', undefined],
-      ['domain example.com', '/z/conf/domaincerts/example.com.crt', 'CERT'],
+      ['domain example.com', '/z/conf/domaincerts/example.com.crt', CERT_C],
     ]);
   });
 });

@@ -1,5 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatApplyMetrics } from '../../../src/engine/apply-metrics.js';
@@ -39,6 +50,55 @@ describe('generation store', () => {
     expect((await store.readMeta('1'))?.hash).toBe('h');
     await store.remove('1');
     expect(await store.list()).toEqual(['1']);
+  });
+});
+
+describe('generation store: symlinked directories', () => {
+  function setup() {
+    const dir = testdir();
+    const elsewhere = testdir();
+    mkdirSync(join(dir, 'nginx'));
+    const store = createGenerationStore({
+      liveDir: join(dir, 'nginx/current'),
+      generationsDir: join(dir, 'nginx/generations'),
+    });
+    return { dir, elsewhere, store };
+  }
+  const stageOne = (store: ReturnType<typeof createGenerationStore>, id: string) =>
+    store.stage(id, [{ path: 'k.key', content: 'secret\n', mode: 0o600 }], 'm\n', {
+      id,
+      ...META,
+    });
+
+  it('refuses to stage into a generations directory replaced by a link', async () => {
+    const { dir, elsewhere, store } = setup();
+    symlinkSync(elsewhere, join(dir, 'nginx/generations'));
+    await expect(stageOne(store, '1')).rejects.toMatchObject({ code: 'E_WRITE' });
+    await expect(stageOne(store, '1')).rejects.toThrow(/is a symlink/);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('refuses to prune through a link, and leaves the link target alone', async () => {
+    const { dir, elsewhere, store } = setup();
+    await stageOne(store, '1');
+    await stageOne(store, '2');
+    await store.switchTo('2');
+    mkdirSync(join(elsewhere, '1'));
+    writeFileSync(join(elsewhere, '1/keep'), 'x');
+    rmSync(join(dir, 'nginx/generations/1'), { recursive: true });
+    renameSync(join(dir, 'nginx/generations'), join(dir, 'nginx/old'));
+    symlinkSync(elsewhere, join(dir, 'nginx/generations'));
+    await expect(store.remove('1')).rejects.toMatchObject({ code: 'E_WRITE' });
+    await expect(store.list()).rejects.toMatchObject({ code: 'E_WRITE' });
+    expect(readdirSync(join(elsewhere, '1'))).toEqual(['keep']);
+  });
+
+  it('refuses a conf/nginx directory replaced by a link', async () => {
+    const { dir, elsewhere, store } = setup();
+    rmSync(join(dir, 'nginx'), { recursive: true });
+    symlinkSync(elsewhere, join(dir, 'nginx'));
+    await expect(stageOne(store, '1')).rejects.toMatchObject({ code: 'E_WRITE' });
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
 

@@ -196,6 +196,7 @@ describe('runApply', () => {
   it('keeps the old generation when nginx -t fails', async () => {
     const w = world();
     await runApply({}, w.deps);
+    const servedHash = w.state.configHash;
     const failing = world({ testOk: false });
     Object.assign(failing.deps, { generations: w.deps.generations, state: w.deps.state });
     w.setRender(() => Promise.resolve(generation('b')));
@@ -205,6 +206,10 @@ describe('runApply', () => {
     expect(w.current).toBe('1');
     expect(w.dirs.has('2')).toBe(false);
     expect(w.state.validationFailures).toBe(1);
+    // The metrics show the served generation with its own hash, not the refused one's.
+    expect(w.state.generation).toBe('1');
+    expect(w.state.configHash).toBe(servedHash);
+    expect(result.hash).not.toBe(servedHash);
   });
 
   it('switches back and reloads the previous generation when the new one is not served', async () => {

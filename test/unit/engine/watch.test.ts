@@ -123,4 +123,21 @@ describe('runWatch', () => {
       [3000, 'forced'],
     ]);
   });
+
+  it('runs at the next poll, not after the backoff, when the inputs change after failures', async () => {
+    // Five failures bring the backoff to 8 s; the admin fixes the value at 20.5 s.
+    const passes = await watch({
+      outcomes: (_n, now) => (now < 20_500 ? result('validation-failed') : result('reloaded')),
+      fingerprint: (now) => (now < 20_500 ? 'bad' : 'fixed'),
+      until: 30_000,
+    });
+    expect(passes.map((p) => [p.at, p.reason, p.outcome])).toEqual([
+      [0, 'forced', 'validation-failed'],
+      [1000, 'retry', 'validation-failed'],
+      [3000, 'retry', 'validation-failed'],
+      [7000, 'retry', 'validation-failed'],
+      [15_000, 'retry', 'validation-failed'],
+      [21_000, 'inputs-changed', 'reloaded'],
+    ]);
+  });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Attrs } from '../../helpers/builders.js';
-import { context, globalConfig, mailboxServer, server, snapshot } from '../../helpers/builders.js';
+import {
+  context,
+  globalConfig,
+  idFor,
+  mailboxServer,
+  server,
+  snapshot,
+} from '../../helpers/builders.js';
 import type { DirectoryEntry } from '../../../src/model/snapshot.js';
 import type { VarContextHandle } from '../../../src/vars/context.js';
 import { computeServerItems, DOCS_VARIABLES, javaUrlSafeBase64 } from '../../../src/vars/docs.js';
@@ -95,17 +102,17 @@ describe('server explosion items', () => {
       {
         server: 'a.example.com',
         services: ['mailbox', 'service', 'zimbra', 'zimbraAdmin'],
-        vars: { server_id: 'id-a.example.com', server_hostname: 'a.internal' },
+        vars: { server_id: idFor('a.example.com'), server_hostname: 'a.internal' },
       },
       {
         server: 'b.example.com',
         services: ['onlyoffice'],
-        vars: { server_id: 'id-b.example.com', server_hostname: 'b.example.com' },
+        vars: { server_id: idFor('b.example.com'), server_hostname: 'b.example.com' },
       },
       {
         server: 'c.example.com',
         services: [],
-        vars: { server_id: 'id-c.example.com', server_hostname: 'c.example.com' },
+        vars: { server_id: idFor('c.example.com'), server_hostname: 'c.example.com' },
       },
     ]);
   });

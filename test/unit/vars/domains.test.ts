@@ -18,9 +18,10 @@ import {
   formatResponseHeaders,
   parseResponseHeader,
 } from '../../../src/vars/domains.js';
+import { CERT_A, CERT_B, CERT_C, KEY_C } from '../../helpers/pem.js';
 
-const CA_A = '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----';
-const CA_B = '-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----';
+// Sorted: CA_A < CA_B as strings.
+const [CA_A, CA_B] = [CERT_A, CERT_B].sort() as [string, string];
 
 function setup(options: {
   domains: DirectoryEntry[];
@@ -258,8 +259,8 @@ describe('domain items', () => {
     const items = computeDomainItems(handle.ctx);
     expect(items.map((i) => i.vhn)).toEqual(['good.example.com']);
     expect(handle.problems.map((p) => [p.subject, p.entry, p.value])).toEqual([
-      ['zimbraVirtualIPAddress', 'domain example.com', '10.0.0.300'],
       ['zimbraVirtualHostname', 'domain example.com', 'bad name;'],
+      ['zimbraVirtualIPAddress', 'domain example.com', '10.0.0.300'],
     ]);
   });
 
@@ -268,8 +269,8 @@ describe('domain items', () => {
       domains: [
         domain('example.com', {
           zimbraVirtualHostname: 'mail.example.com',
-          zimbraSSLCertificate: 'CERT',
-          zimbraSSLPrivateKey: 'KEY',
+          zimbraSSLCertificate: CERT_C,
+          zimbraSSLPrivateKey: KEY_C,
         }),
       ],
       workdir: '/srv/zimbra',
@@ -280,7 +281,7 @@ describe('domain items', () => {
   });
 
   it('skips domains without a virtual host name', () => {
-    const handle = setup({ domains: [domain('example.com', { zimbraSSLCertificate: 'CERT' })] });
+    const handle = setup({ domains: [domain('example.com', { zimbraSSLCertificate: CERT_C })] });
     expect(computeDomainItems(handle.ctx)).toEqual([]);
   });
 
@@ -517,7 +518,7 @@ describe('response headers', () => {
     expect(formatResponseHeaders(handle.ctx.config)).toBe('add_header X-Ok 1;');
     expect(handle.problems.map((p) => p.value)).toEqual(['NoColonHere', 'X-Tight:1']);
     expect(handle.problems[0]?.hint).toBe(
-      'zmprov mcf -zimbraReverseProxyResponseHeaders "NoColonHere" +zimbraReverseProxyResponseHeaders "Name: value"',
+      "zmprov mcf -zimbraReverseProxyResponseHeaders 'NoColonHere'",
     );
   });
 
@@ -535,7 +536,7 @@ describe('response headers', () => {
       expect.objectContaining({
         subject: 'zimbraReverseProxyResponseHeaders',
         entry: 'domain a.com',
-        message: 'header value contains a line break, which would end the nginx directive',
+        message: 'contains a line break',
         hint: containing('zmprov md a.com -zimbraReverseProxyResponseHeaders'),
       }),
     ]);

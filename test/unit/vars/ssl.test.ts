@@ -4,8 +4,9 @@ import { context, domain, globalConfig, server, snapshot } from '../../helpers/b
 import type { DirectoryEntry } from '../../../src/model/snapshot.js';
 import type { VarContextHandle } from '../../../src/vars/context.js';
 import { DEFAULT_SSL_CIPHERS, SSL_VARIABLES } from '../../../src/vars/ssl.js';
+import { CERT_A } from '../../helpers/pem.js';
 
-const CA = '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----';
+const CA = CERT_A;
 
 function setup(
   options: {

@@ -12,6 +12,7 @@ import {
   server,
   snapshot,
 } from '../../helpers/builders.js';
+import { CERT_C, KEY_C } from '../../helpers/pem.js';
 
 function value(ctx: VarContext, name: string): string {
   const found = STOCK_VARIABLES.find((v) => v.name === name);
@@ -112,8 +113,8 @@ describe('stock mail variables', () => {
         domain('a.test', {
           zimbraVirtualHostname: ['mail.a.test', 'imap.a.test'],
           zimbraVirtualIPAddress: '203.0.113.1',
-          zimbraSSLCertificate: 'CERT',
-          zimbraSSLPrivateKey: 'KEY',
+          zimbraSSLCertificate: CERT_C,
+          zimbraSSLPrivateKey: KEY_C,
         }),
       ],
     });
@@ -142,8 +143,8 @@ describe('stock mail variables', () => {
         domain('a.test', {
           zimbraVirtualHostname: 'mail.a.test',
           zimbraVirtualIPAddress: '203.0.113.1',
-          zimbraSSLCertificate: 'CERT',
-          zimbraSSLPrivateKey: 'KEY',
+          zimbraSSLCertificate: CERT_C,
+          zimbraSSLPrivateKey: KEY_C,
         }),
       ],
     });

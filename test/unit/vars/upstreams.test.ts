@@ -267,3 +267,28 @@ describe('upstream server lists', () => {
     expect(handle.problems).toHaveLength(1);
   });
 });
+
+describe('upstream addresses', () => {
+  it('writes an IPv6 zimbraServiceHostname in brackets', () => {
+    expect(
+      formatUpstreamServer({
+        server: 'mb1',
+        host: '2001:db8::11',
+        port: 8080,
+        failTimeout: 10,
+        maxFails: undefined,
+        version: undefined,
+      }),
+    ).toBe('[2001:db8::11]:8080 fail_timeout=10s');
+    expect(
+      formatUpstreamServer({
+        server: 'mb1',
+        host: '192.0.2.11',
+        port: 8080,
+        failTimeout: 10,
+        maxFails: undefined,
+        version: undefined,
+      }),
+    ).toBe('192.0.2.11:8080 fail_timeout=10s');
+  });
+});

@@ -138,11 +138,12 @@ describe('http block values', () => {
     ).toBe('upstream_fair_shm_size 64k;');
   });
 
-  it('raises a fair shm size below 32 to 32 with a warning and reports a non-number', () => {
+  it('reports a fair shm size below the minimum of 32 and a non-number, as zmprov does', () => {
     const small = setup({ gc: { zimbraReverseProxyUpstreamFairShmSize: '16' } });
     expect(value(small, 'upstream.fair.shm.size')).toBe('upstream_fair_shm_size 32k;');
-    expect(small.warnings).toHaveLength(1);
-    expect(small.problems).toEqual([]);
+    expect(small.problems).toEqual([
+      expect.objectContaining({ message: 'must be at least 32', value: '16' }),
+    ]);
     const junk = setup({ gc: { zimbraReverseProxyUpstreamFairShmSize: 'big' } });
     expect(value(junk, 'upstream.fair.shm.size')).toBe('upstream_fair_shm_size 32k;');
     expect(junk.problems).toHaveLength(1);
@@ -197,11 +198,19 @@ describe('http block values', () => {
   });
 
   it('sends errors to zimbraReverseProxyErrorHandlerURL when set', () => {
-    const handle = setup({ proxy: { zimbraReverseProxyErrorHandlerURL: 'https://err.example/h' } });
+    const handle = setup({ proxy: { zimbraReverseProxyErrorHandlerURL: '/errors/h' } });
     expect(value(handle, 'web.:error_pages')).toBe(
-      'error_page 502 https://err.example/h?err=502&up=$upstream_addr;\n' +
-        'error_page 504 https://err.example/h?err=504&up=$upstream_addr;\n',
+      'error_page 502 /errors/h?err=502&up=$upstream_addr;\n' +
+        'error_page 504 /errors/h?err=504&up=$upstream_addr;\n',
     );
+  });
+
+  it('refuses an error URL that is not a plain path (absolute URL, query, $)', () => {
+    for (const url of ['https://err.example/h', '/x?a=b&c', '/x$nosuchvar', '/x$host']) {
+      const handle = setup({ proxy: { zimbraReverseProxyErrorHandlerURL: url } });
+      expect(value(handle, 'web.:error_pages')).toContain('/zmerror_upstream_502.html');
+      expect(handle.problems).toEqual([expect.objectContaining({ value: url })]);
+    }
   });
 
   it('reports an error handler URL that is not a URL and keeps the static pages', () => {

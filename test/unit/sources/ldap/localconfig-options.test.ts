@@ -41,3 +41,13 @@ describe('ldapOptionsFromLocalConfig', () => {
     });
   });
 });
+
+describe('ldapOptionsFromLocalConfig: the LDAP CA', () => {
+  it('reads the CA bundle from zmproxy_ldap_ca_file', () => {
+    const options = ldapOptionsFromLocalConfig(
+      new Map([['zmproxy_ldap_ca_file', ' /opt/zimbra/conf/ca/ldap-ca.pem ']]),
+    );
+    expect(options.caFile).toBe('/opt/zimbra/conf/ca/ldap-ca.pem');
+    expect(ldapOptionsFromLocalConfig(new Map()).caFile).toBeUndefined();
+  });
+});

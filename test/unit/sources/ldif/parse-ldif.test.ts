@@ -248,3 +248,28 @@ describe('parseLdif', () => {
     expect(entries[9_999]?.attrs['zimbraDomainName']).toEqual(['d9999.example.com']);
   });
 });
+
+describe('parseLdif: errors a security review found accepted', () => {
+  it('refuses CR-only line endings with the line', () => {
+    const error = parseError('dn: cn=config,cn=zimbra\rcn: config\r\r');
+    expect(error.message).toMatch(/^in\.ldif:1: .*CR-only/);
+  });
+
+  it('refuses a single-valued attribute given twice, naming both lines', () => {
+    const error = parseError(
+      ldif('dn: cn=config,cn=zimbra', 'zimbraMailMode: https', 'zimbraMailMode: http'),
+    );
+    expect(error.message).toBe(
+      'in.ldif:3: zimbraMailMode is single-valued but is given again (first at line 2)',
+    );
+  });
+
+  it('refuses a base64 value of a catalog attribute that is not UTF-8, and keeps binary others', () => {
+    const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]).toString('base64');
+    expect(
+      parseError(ldif('dn: cn=config,cn=zimbra', `zimbraReverseProxyIpThrottleMsg:: ${latin1}`))
+        .message,
+    ).toBe('in.ldif:2: the base64 value of "zimbraReverseProxyIpThrottleMsg" is not UTF-8 text');
+    expect(parseLdif(ldif('dn: cn=x', `jpegPhoto:: ${latin1}`), 'in.ldif')).toHaveLength(1);
+  });
+});

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -121,5 +122,22 @@ describe('readLdifSnapshot on a slapcat export', () => {
     expect(snapshot.accounts[0]?.attrs['cn']).toEqual(['Jörg Müller']);
     expect(snapshot.aliases).toEqual([]);
     expect(snapshot.cos).toEqual([]);
+  });
+});
+
+describe('readLdifSnapshot: encoding', () => {
+  it('names the first line that is not UTF-8 instead of reading U+FFFD', async () => {
+    const dir = await tempFiles({ 'bad.ldif': '' });
+    const file = join(dir, 'bad.ldif');
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('dn: cn=config,cn=zimbra\nzimbraReverseProxyIpThrottleMsg: caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('\n'),
+      ]),
+    );
+    await expect(readLdifSnapshot([file])).rejects.toMatchObject({ code: 'E_LDIF' });
+    await expect(readLdifSnapshot([file])).rejects.toThrow(`${file}:2: the line is not UTF-8 text`);
   });
 });
