@@ -48,6 +48,9 @@ const ACCOUNT_ATTRIBUTES = [
   'zimbraIsAdminAccount',
   'zimbraIsDelegatedAdminAccount',
   'zimbraReverseProxyUseExternalRoute',
+  // For --verify-password (password-check.ts).
+  'zimbraAccountStatus',
+  'zimbraAuthLdapExternalDn',
   ...EXTERNAL_ATTRIBUTES,
 ];
 
@@ -59,6 +62,15 @@ const DOMAIN_ATTRIBUTES = [
   'zimbraDomainAllowedIPs',
   'zimbraReverseProxyUseExternalRoute',
   'zimbraReverseProxyUseExternalRouteIfAccountNotExist',
+  // For --verify-password (password-check.ts).
+  'zimbraAuthMech',
+  'zimbraAuthLdapURL',
+  'zimbraAuthLdapBindDn',
+  'zimbraAuthLdapSearchFilter',
+  'zimbraAuthLdapSearchBase',
+  'zimbraAuthLdapSearchBindDn',
+  'zimbraAuthLdapSearchBindPassword',
+  'zimbraAuthLdapStartTlsEnabled',
   ...EXTERNAL_ATTRIBUTES,
 ];
 
