@@ -10,7 +10,7 @@
 //   4. web requests/s through nginx with per-user routing vs nginx proxying without routing
 //      (target >= 0.7).
 // Starts its own test stack (scripts/stack.sh), lookup service (dist/, 2 workers) and nginx;
-// stops them all at the end. Usage: npm run build && node bench/lookup.js [seconds per test]
+// stops them all at the end. Usage: npm run build && node bench/lookup.js [seconds per test] [rounds]
 import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 4);
+const ROUNDS = Number(process.argv[3] ?? 2);
 const CONCURRENCY = 32;
 const USERS = 50;
 const log = (text) => process.stderr.write(`bench: ${text}\n`);
@@ -329,21 +330,26 @@ try {
   startLookup(missPort, ['--no-cache']);
   startLookup(verifyPort, ['--verify-password']);
   // The bare node:http server: as many workers as the lookup service, answering 200 at once.
-  const bare = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `import cluster from 'node:cluster';
-       import { createServer } from 'node:http';
-       if (cluster.isPrimary) { for (let i = 0; i < 2; i++) cluster.fork(); }
-       else { const s = createServer((q, r) => r.end('OK')); s.keepAliveTimeout = 65000; s.listen(${barePort}, '127.0.0.1'); }`,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+  const bareScript = join(work, 'bare-server.mjs');
+  writeFileSync(
+    bareScript,
+    `import cluster from 'node:cluster';
+import { createServer } from 'node:http';
+if (cluster.isPrimary) {
+  for (let i = 0; i < 2; i++) cluster.fork();
+  process.on('SIGTERM', () => process.exit(0));
+} else {
+  const server = createServer((request, response) => response.end('OK'));
+  server.keepAliveTimeout = 65000;
+  server.listen(${barePort}, '127.0.0.1');
+}
+`,
   );
+  const bare = spawn(process.execPath, [bareScript], { stdio: ['ignore', 'ignore', 'inherit'] });
   cleanups.push(
     () =>
       new Promise((resolve) => {
+        if (bare.exitCode !== null || bare.signalCode !== null) return resolve();
         bare.once('exit', resolve);
         bare.kill('SIGTERM');
       }),
@@ -483,32 +489,41 @@ http {
     get(port, path, { ...headers, Connection: 'keep-alive' }, agent);
   const LOOKUP = '/service/extension/nginx-lookup';
 
-  log(`measuring, ${SECONDS} s per test, ${CONCURRENCY} concurrent clients`);
+  // Each test runs ROUNDS times, the whole list round after round, and keeps its best run: on a
+  // shared machine a load spike then hits one run of each test, not one side of a ratio.
+  const tests = {
+    nginxReturn: () => get(ret, '/'),
+    routeHit: () => get(lookupPort, LOOKUP, mailHeaders(n++)),
+    routeMiss: () => get(missPort, LOOKUP, mailHeaders(n++)),
+    verifiedHit: () => get(verifyPort, LOOKUP, mailHeaders(n++)),
+    bareKeepAlive: () => kept(barePort, '/'),
+    routeHitKeepAlive: () => kept(lookupPort, LOOKUP, mailHeaders(n++)),
+    routeMissKeepAlive: () => kept(missPort, LOOKUP, mailHeaders(n++)),
+    verifiedHitKeepAlive: () => kept(verifyPort, LOOKUP, mailHeaders(n++)),
+    imapDirect: () => {
+      const i = n++ % USERS;
+      return imapLogin(
+        Number(env[`DOVECOT_IMAP_PORT_${(i % 2) + 1}`]),
+        `user${i}@example.test`,
+        `pw${i}`,
+      );
+    },
+    imapProxied: () => {
+      const i = n++ % USERS;
+      return imapLogin(imap, `user${i}@example.test`, `pw${i}`);
+    },
+    webPlain: () => get(plain, '/home/user0/inbox', { Connection: 'keep-alive' }),
+    webRouted: () => get(http, `/home/user${n++ % USERS}/inbox`, { Connection: 'keep-alive' }),
+  };
+  log(`measuring, ${ROUNDS} rounds of ${SECONDS} s per test, ${CONCURRENCY} concurrent clients`);
   const results = {};
-  results.nginxReturn = await load(() => get(ret, '/'));
-  results.routeHit = await load(() => get(lookupPort, LOOKUP, mailHeaders(n++)));
-  results.routeMiss = await load(() => get(missPort, LOOKUP, mailHeaders(n++)));
-  results.verifiedHit = await load(() => get(verifyPort, LOOKUP, mailHeaders(n++)));
-  results.bareKeepAlive = await load(() => kept(barePort, '/'));
-  results.routeHitKeepAlive = await load(() => kept(lookupPort, LOOKUP, mailHeaders(n++)));
-  results.routeMissKeepAlive = await load(() => kept(missPort, LOOKUP, mailHeaders(n++)));
-  results.verifiedHitKeepAlive = await load(() => kept(verifyPort, LOOKUP, mailHeaders(n++)));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [name, one] of Object.entries(tests)) {
+      const result = await load(one);
+      if (results[name] === undefined || result.rate > results[name].rate) results[name] = result;
+    }
+  }
   agent.destroy();
-  results.imapDirect = await load(() => {
-    const i = n++ % USERS;
-    return imapLogin(
-      Number(env[`DOVECOT_IMAP_PORT_${(i % 2) + 1}`]),
-      `user${i}@example.test`,
-      `pw${i}`,
-    );
-  });
-  results.imapProxied = await load(() => {
-    const i = n++ % USERS;
-    return imapLogin(imap, `user${i}@example.test`, `pw${i}`);
-  });
-  const keepAlive = { Connection: 'keep-alive' };
-  results.webPlain = await load(() => get(plain, '/home/user0/inbox', keepAlive));
-  results.webRouted = await load(() => get(http, `/home/user${n++ % USERS}/inbox`, keepAlive));
 
   const row = (name, r) =>
     `${name.padEnd(34)} ${r.rate.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
