@@ -1,10 +1,11 @@
 /**
- * `zmproxy lookup`: the route lookup service nginx asks (design §3; issue 5). Several worker
- * processes (node:cluster) share one listener: nginx opens a new connection for every mail login,
- * so accepting is the cost that has to scale. `--workers 0` runs the service in this process.
+ * `zmproxy lookup`: the route lookup service nginx asks (docs/zimbra-nginx-lookup.md). Several
+ * worker processes (node:cluster) share one listener: nginx opens a new connection for every mail
+ * login, so accepting is the cost that has to scale. `--workers 0` runs the service in this
+ * process.
  *
  * Precedence: flags over localconfig (`ldap_url`, `zimbra_ldap_userdn`, `zimbra_ldap_password`,
- * `zmproxy_lookup_shared_key`) over Zimbra's defaults. memcached servers: `--memcached`, else the
+ * `zmproxy_lookup_shared_key`, `zmproxy_lookup_verify_password`) over Zimbra's defaults. memcached servers: `--memcached`, else the
  * servers of the directory that run the `memcached` service (zimbraMemcachedBindPort).
  */
 import { existsSync } from 'node:fs';
@@ -184,7 +185,7 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
         );
   const listen = values.listen ?? '127.0.0.1:7072';
   const { host, port } = parseListen(listen);
-  // design §3: plain HTTP only for loopback. Off loopback nginx sends passwords over the network.
+  // Plain HTTP only for loopback. Off loopback nginx sends passwords over the network.
   const missing = computeListenExposure({ host, tls: tls !== undefined, sharedKey });
   if (missing.length > 0 && values.insecure !== true) {
     throw usage(

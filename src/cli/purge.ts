@@ -1,5 +1,5 @@
 /**
- * `zmproxy purge` (= zmproxypurge, ref §10.3): drops the cached routes and aliases of accounts on
+ * `zmproxy purge` (= zmproxypurge): drops the cached routes and aliases of accounts on
  * every memcached server. The account's aliases, id, domain VIPs, virtual host names and alias
  * domains come from LDAP when it answers (else only the names given are purged).
  *

@@ -1,5 +1,5 @@
 /**
- * The directory reads of a route lookup (ref §11.4) over the {@link LookupDirectory} port, with
+ * The directory reads of a route lookup over the {@link LookupDirectory} port, with
  * the short in-process caches the NLE kept (domains by VIP, name and virtual host; server
  * ports), 15 minutes by default. The filters are Zimbra's queries from the global config.
  */

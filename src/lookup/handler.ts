@@ -174,7 +174,7 @@ function domainOf(name: string): string | undefined {
   return at >= 0 && at < name.length - 1 ? name.slice(at + 1) : undefined;
 }
 
-/** Qualifies an unqualified login (ref §11.4 step 1). */
+/** Qualifies an unqualified login. */
 async function qualify(
   deps: LookupDeps,
   settings: LookupSettings,
@@ -191,7 +191,7 @@ async function qualify(
   return domain === undefined ? login : `${login}@${domain}`;
 }
 
-/** Finds the account, trying the domain alias's target domain second (ref §11.4 step 5). */
+/** Finds the account, trying the domain alias's target domain second. */
 async function findAccount(
   deps: LookupDeps,
   settings: LookupSettings,

@@ -298,7 +298,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * What a listener on `host` lacks to be reachable from other hosts (design §3): stock nginx sends
+ * What a listener on `host` lacks to be reachable from other hosts: stock nginx sends
  * the users' real passwords, so off loopback they must travel in TLS, and a shared key keeps
  * anyone else who reaches the port from using the service to test passwords. Empty on loopback,
  * or when both are there.
