@@ -71,6 +71,9 @@ options:
                              zmproxy_lookup_verify_password, false: route only, the mailbox server checks)
   --status-without-key       off loopback, answer /metrics and /healthz without the shared key
   --log-level LEVEL          info (one line per decision), warn, error or silent (default info)
+
+SIGHUP forgets the domains and server ports kept in process (up to 15 minutes) and reads the
+global config again; SIGTERM drains and exits.
   --debug                    stack traces on errors
 `;
 
@@ -329,6 +332,8 @@ export interface RunningLookup {
   address: string;
   /** Reads the global config again now (it is also re-read every minute). */
   refresh(): Promise<void>;
+  /** Forgets the in-process domain and server data and reads the global config again. */
+  forget(): Promise<void>;
   /** Stops accepting, finishes the requests in flight, closes LDAP and memcached. */
   stop(): Promise<void>;
 }
@@ -472,6 +477,7 @@ export async function startLookupServer(
     refresh: async () => {
       await service.refresh();
     },
+    forget: () => service.forget(),
     stop: () => {
       stopping ??= (async () => {
         service.stop();
@@ -536,6 +542,14 @@ export async function run(
     }
     if (options.workers === 0 || cluster.isWorker) {
       const running = await startLookupServer(options, logger);
+      // SIGHUP (from the cluster primary, or kill -HUP): forget the domains and servers kept in
+      // process, so that a changed domain is read again now rather than within 15 minutes.
+      const onHup = (): void => {
+        void running
+          .forget()
+          .then(() => logger.info('in-process directory data forgotten (SIGHUP)'));
+      };
+      process.on('SIGHUP', onHup);
       if (!cluster.isWorker)
         logger.info(
           {
@@ -547,6 +561,7 @@ export async function run(
         );
       const why = await stopRequested(deps.signal);
       logger.info({ signal: why }, 'draining');
+      process.off('SIGHUP', onHup);
       await running.stop();
       return EXIT.ok;
     }
@@ -690,7 +705,13 @@ async function runPrimary(
     cluster.off('message', onMessage);
     cluster.off('exit', onExit);
     cluster.off('listening', onListening);
+    process.off('SIGHUP', relayHup);
   };
+  // SIGHUP to the primary reaches every worker (each forgets its in-process directory data).
+  const relayHup = (): void => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  };
+  process.on('SIGHUP', relayHup);
   for (let i = 0; i < options.workers; i++) fork();
   try {
     await ready;

@@ -89,6 +89,8 @@ export interface LookupService {
   statusAllowed(headers: RequestHeaders): boolean;
   /** Reads the global config now; rejects when LDAP cannot be read. */
   refresh(): Promise<LookupSettings>;
+  /** Forgets the in-process domain and server data (SIGHUP) and reads the global config again. */
+  forget(): Promise<void>;
   stop(): void;
 }
 
@@ -282,6 +284,16 @@ export function createLookupService(
     },
 
     refresh,
+
+    async forget() {
+      queries.clear();
+      await refresh().catch((error: unknown) => {
+        deps.logger.warn(
+          { err: String(error) },
+          'global config refresh failed; keeping the last one',
+        );
+      });
+    },
 
     stop() {
       clearInterval(timer);

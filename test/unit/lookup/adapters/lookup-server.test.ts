@@ -24,16 +24,20 @@ const ALICE: DirectoryRecord = {
   dn: 'uid=alice,ou=people,dc=d,dc=test',
   attrs: { zimbraMailDeliveryAddress: ['alice@d.test'], zimbraMailHost: ['mbx1.test'] },
 };
-const DOMAIN: DirectoryRecord = {
+const DOMAIN = {
   dn: 'dc=d,dc=test',
-  attrs: { zimbraDomainName: ['d.test'], zimbraDomainAllowedIPs: ['127.0.0.5'] },
+  attrs: { zimbraDomainName: ['d.test'], zimbraDomainAllowedIPs: ['127.0.0.5'] } as Record<
+    string,
+    string[]
+  >,
 };
 
 const directory = {
   search(query: DirectoryQuery): Promise<readonly DirectoryRecord[]> {
     if (query.scope === 'base') return Promise.resolve([CONFIG]);
     if (query.filter.includes('alice@d.test')) return Promise.resolve([ALICE]);
-    if (query.filter.includes('zimbraDomainName=d.test')) return Promise.resolve([DOMAIN]);
+    if (query.filter.includes('zimbraDomainName=d.test'))
+      return Promise.resolve([{ dn: DOMAIN.dn, attrs: { ...DOMAIN.attrs } }]);
     if (query.filter.includes('mbx1.test')) return Promise.resolve([{ dn: 'cn=mbx1', attrs: {} }]);
     return Promise.resolve([]);
   },
@@ -44,6 +48,8 @@ const servers: Server[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
+
+let lastService: ReturnType<typeof createLookupService> | undefined;
 
 async function start(
   options: LookupServiceOptions,
@@ -58,6 +64,7 @@ async function start(
     logger,
     metrics: undefined,
   });
+  lastService = service;
   const server = createLookupHttpServer(service, { logger, metricsText }, tls);
   servers.push(server);
   server.on('close', () => service.stop());
@@ -143,6 +150,19 @@ describe('web route answers', () => {
     const port = await start({ sharedKey: 'k' });
     expect(await route(port, '127.0.0.5')).toBe(200);
     expect(await route(port, '127.0.0.6')).toBe(403);
+  });
+
+  it('keep domain data in process until forget() (SIGHUP), then read it again', async () => {
+    const port = await start({ sharedKey: 'k' });
+    expect(await route(port, '127.0.0.6')).toBe(403);
+    DOMAIN.attrs['zimbraDomainAllowedIPs'] = ['127.0.0.6'];
+    try {
+      expect(await route(port, '127.0.0.6')).toBe(403);
+      await lastService!.forget();
+      expect(await route(port, '127.0.0.6')).toBe(200);
+    } finally {
+      DOMAIN.attrs['zimbraDomainAllowedIPs'] = ['127.0.0.5'];
+    }
   });
 
   it('answer a wrong shared key with 401, which nginx turns into "no route"', async () => {
