@@ -621,6 +621,36 @@ describe('web requests through nginx and the lookup service', () => {
     expect([...seen].sort()).toEqual(['backend-1', 'backend-2']);
   });
 
+  it('refuses a client outside the domain zimbraDomainAllowedIPs with 403, through nginx', async () => {
+    const allowed = (values: string[]) =>
+      withLdapClient((client) =>
+        client.modify('dc=example,dc=test', [
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'zimbraDomainAllowedIPs', values }),
+          }),
+        ]),
+      );
+    await allowed(['127.0.0.99']);
+    await lookup!.forget();
+    try {
+      const refused = await curl([
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-H',
+        'Host: mail.example.test',
+        `http://127.0.0.1:${ports.http}/home/bob/allowed-ips-check`,
+      ]);
+      expect(refused.output).toBe('403');
+    } finally {
+      await allowed([]);
+      await lookup!.forget();
+    }
+    expect((await get('/home/bob/allowed-ips-check-2')).output).toContain('backend-2');
+  });
+
   it('answers a request without identity from one of the backends', async () => {
     expect((await get('/service/soap/')).output).toMatch(/backend-[12] \/service\/soap\//);
   });
