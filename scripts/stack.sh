@@ -16,7 +16,8 @@
 # Environment: STACK_DIR (default for start: a new mktemp dir), LDAP_PORT, LDAPS_PORT,
 # MEMCACHED_PORT, NGINX_HTTP_PORT, NGINX_IMAP_PORT, NGINX_POP3_PORT, NGINX_AUTH_PORT (the lookup
 # service nginx asks; nothing listens there by default), DOVECOT_IMAP_PORT_1, DOVECOT_POP3_PORT_1,
-# DOVECOT_IMAP_PORT_2, DOVECOT_POP3_PORT_2, LDAP_BIND_PASSWORD, STACK_SCHEMA_FILE (a prebuilt
+# DOVECOT_IMAP_PORT_2, DOVECOT_POP3_PORT_2, LDAP_BIND_PASSWORD, AD_LDAP_PORT and AD_BIND_PASSWORD
+# (a second slapd, dc=ad,dc=test, standing in for an external directory), STACK_SCHEMA_FILE (a prebuilt
 # cn=config schema LDIF; default: `node scripts/schema.js`, which needs `npm run build`).
 # Values printed contain no white space. Progress goes to stderr, KEY=VALUE lines to stdout.
 set -euo pipefail
@@ -168,7 +169,8 @@ free_ports() {
 ENV_KEYS=(STACK_DIR LDAP_URL LDAPS_URL LDAP_PORT LDAPS_PORT LDAP_BIND_DN LDAP_BIND_PASSWORD
   LDAP_CA_FILE MEMCACHED_PORT MEMCACHED_SERVERS NGINX_HTTP_PORT NGINX_IMAP_PORT NGINX_POP3_PORT
   NGINX_AUTH_PORT NGINX_PREFIX DOVECOT_IMAP_PORT_1 DOVECOT_POP3_PORT_1 DOVECOT_IMAP_PORT_2
-  DOVECOT_POP3_PORT_2 DOVECOT_USERS_FILE DOVECOT_TEST_USER DOVECOT_TEST_PASSWORD)
+  DOVECOT_POP3_PORT_2 DOVECOT_USERS_FILE DOVECOT_TEST_USER DOVECOT_TEST_PASSWORD
+  AD_LDAP_PORT AD_LDAP_URL AD_BIND_DN AD_BIND_PASSWORD AD_BASE_DN)
 
 load_env_file() {
   local key value
@@ -292,6 +294,100 @@ stop_slapd_now() {
   local pid
   pid="$(live_pid "$(slapd_dir)/slapd.pid")" || return 0
   stop_pids "$pid"
+}
+
+# ---------------------------------------------------------------------------------------------
+# A second slapd standing in for an external directory ("AD": zimbraAuthMech ldap/ad domains bind
+# there): its own suffix dc=ad,dc=test, standard schema only, people under ou=people. Anonymous
+# clients may search and bind, never read userPassword.
+
+ad_dir() { printf '%s/ad-slapd' "$STACK_DIR"; }
+
+write_ad_config() {
+  local s
+  s="$(ad_dir)"
+  mkdir -p "$s/db" "$s/slapd.d"
+  cat >"$s/config.ldif" <<EOF
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: $s/slapd.pid
+olcArgsFile: $s/slapd.args
+
+dn: cn=module{0},cn=config
+objectClass: olcModuleList
+cn: module{0}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file:///etc/ldap/schema/core.ldif
+include: file:///etc/ldap/schema/cosine.ldif
+include: file:///etc/ldap/schema/inetorgperson.ldif
+
+dn: olcDatabase={-1}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {-1}frontend
+
+dn: olcDatabase={0}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {0}config
+olcRootDN: $AD_BIND_DN
+
+dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcSuffix: $AD_BASE_DN
+olcRootDN: $AD_BIND_DN
+olcRootPW: $AD_BIND_PASSWORD
+olcDbDirectory: $s/db
+olcDbMaxSize: 67108864
+olcDbIndex: objectClass eq
+olcDbIndex: uid eq
+olcAccess: to attrs=userPassword by anonymous auth by * none
+olcAccess: to * by * read
+EOF
+  slapadd -n0 -F "$s/slapd.d" -l "$s/config.ldif" >>"$s/slapd.log" 2>&1 ||
+    die "slapadd of the AD cn=config failed; see $s/slapd.log"
+  cat >"$s/base.ldif" <<EOF
+dn: $AD_BASE_DN
+objectClass: dcObject
+objectClass: organization
+dc: ad
+o: external directory of the zmproxy test stack
+
+dn: ou=people,$AD_BASE_DN
+objectClass: organizationalUnit
+ou: people
+EOF
+  slapadd -q -n1 -F "$s/slapd.d" -l "$s/base.ldif" >>"$s/slapd.log" 2>&1 ||
+    die "slapadd of the AD base entries failed; see $s/slapd.log"
+}
+
+ad_ready() {
+  ldapsearch -x -LLL -o nettimeout=2 -H "$AD_LDAP_URL" -D "$AD_BIND_DN" -w "$AD_BIND_PASSWORD" \
+    -s base -b "$AD_BASE_DN" '(objectClass=*)' dn
+}
+
+start_ad_slapd() {
+  local s
+  s="$(ad_dir)"
+  if live_pid "$s/slapd.pid" >/dev/null; then
+    log "AD slapd already running on $AD_LDAP_PORT"
+    return 0
+  fi
+  [ -d "$s/slapd.d/cn=config" ] || write_ad_config
+  port_in_use "$AD_LDAP_PORT" && die "port 127.0.0.1:$AD_LDAP_PORT (AD slapd) is taken by a process this stack did not start"
+  rm -f "$s/slapd.pid"
+  # -d 0: stay in the foreground (logs to our file); setsid: out of the caller's session.
+  setsid slapd -F "$s/slapd.d" -h "ldap://127.0.0.1:$AD_LDAP_PORT/" -d 0 </dev/null >>"$s/slapd.log" 2>&1 &
+  wait_for 10 ad_ready || die "AD slapd did not answer on $AD_LDAP_URL; see $s/slapd.log"
+  wait_for 5 test -s "$s/slapd.pid" || true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -581,7 +677,8 @@ EOF
 
 assign_ports() {
   local names=(LDAP_PORT LDAPS_PORT MEMCACHED_PORT NGINX_HTTP_PORT NGINX_IMAP_PORT NGINX_POP3_PORT
-    NGINX_AUTH_PORT DOVECOT_IMAP_PORT_1 DOVECOT_POP3_PORT_1 DOVECOT_IMAP_PORT_2 DOVECOT_POP3_PORT_2)
+    NGINX_AUTH_PORT DOVECOT_IMAP_PORT_1 DOVECOT_POP3_PORT_1 DOVECOT_IMAP_PORT_2 DOVECOT_POP3_PORT_2
+    AD_LDAP_PORT)
   local name ports i=0
   read -r -a ports <<<"$(free_ports "${#names[@]}")"
   [ "${#ports[@]}" -eq "${#names[@]}" ] || die 'could not find free loopback ports (node)'
@@ -609,6 +706,10 @@ cmd_start() {
   LDAP_URL="ldap://127.0.0.1:$LDAP_PORT"
   LDAPS_URL="ldaps://127.0.0.1:$LDAPS_PORT"
   LDAP_CA_FILE="$(slapd_dir)/tls.crt"
+  : "${AD_BIND_PASSWORD:=$(od -An -N12 -tx1 /dev/urandom | tr -dc '0-9a-f')}"
+  AD_BASE_DN='dc=ad,dc=test'
+  AD_BIND_DN="cn=admin,$AD_BASE_DN"
+  AD_LDAP_URL="ldap://127.0.0.1:$AD_LDAP_PORT"
   MEMCACHED_SERVERS="127.0.0.1:$MEMCACHED_PORT"
   NGINX_PREFIX="$STACK_DIR/nginx"
   DOVECOT_USERS_FILE="$STACK_DIR/dovecot-users"
@@ -621,6 +722,7 @@ cmd_start() {
   print_env >"$STACK_DIR/stack.env"
   chmod 600 "$STACK_DIR/stack.env"
   start_slapd
+  start_ad_slapd
   start_memcached
   local i
   for i in "${DOVECOT_INSTANCES[@]}"; do start_dovecot "$i"; done
@@ -633,7 +735,7 @@ cmd_stop() {
   need_stack_dir stop
   local pids=() pid file
   for file in "$STACK_DIR/nginx/nginx.pid" "$STACK_DIR"/dovecot*/run/master.pid \
-    "$STACK_DIR/memcached/memcached.pid" "$(slapd_dir)/slapd.pid"; do
+    "$STACK_DIR/memcached/memcached.pid" "$(slapd_dir)/slapd.pid" "$(ad_dir)/slapd.pid"; do
     pid="$(live_pid "$file")" && pids+=("$pid")
   done
   stop_pids "${pids[@]}"
@@ -653,6 +755,7 @@ cmd_status() {
     fi
   done <<EOF
 slapd slapd/slapd.pid
+ad-slapd ad-slapd/slapd.pid
 memcached memcached/memcached.pid
 dovecot1 dovecot1/run/master.pid
 dovecot2 dovecot2/run/master.pid

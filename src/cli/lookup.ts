@@ -1,10 +1,11 @@
 /**
- * `zmproxy lookup`: the route lookup service nginx asks (design §3; issue 5). Several worker
- * processes (node:cluster) share one listener: nginx opens a new connection for every mail login,
- * so accepting is the cost that has to scale. `--workers 0` runs the service in this process.
+ * `zmproxy lookup`: the route lookup service nginx asks (docs/zimbra-nginx-lookup.md). Several
+ * worker processes (node:cluster) share one listener: nginx opens a new connection for every mail
+ * login, so accepting is the cost that has to scale. `--workers 0` runs the service in this
+ * process.
  *
  * Precedence: flags over localconfig (`ldap_url`, `zimbra_ldap_userdn`, `zimbra_ldap_password`,
- * `zmproxy_lookup_shared_key`) over Zimbra's defaults. memcached servers: `--memcached`, else the
+ * `zmproxy_lookup_shared_key`, `zmproxy_lookup_verify_password`) over Zimbra's defaults. memcached servers: `--memcached`, else the
  * servers of the directory that run the `memcached` service (zimbraMemcachedBindPort).
  */
 import { existsSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -22,10 +24,12 @@ import { ProxyConfError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
+import { createExternalLdapAuth } from '../lookup/adapters/external-ldap-auth.js';
 import {
   computeListenExposure,
   createLookupHttpServer,
   createLookupService,
+  isLoopbackHost,
 } from '../lookup/adapters/lookup-server.js';
 import { createClusterRegistry, createLookupMetrics } from '../lookup/adapters/metrics.js';
 import type { LookupCache } from '../lookup/ports.js';
@@ -61,7 +65,15 @@ options:
   --hosts FILE               host names answered before DNS (/etc/hosts format)
   --hosts-only               resolve host names from --hosts only
   --max-wait-attempts N      send Auth-Wait up to this login attempt (default 10)
+  --verify-password          check mail passwords here, as the domain's zimbraAuthMech says (zimbra:
+                             bind on this LDAP; ldap/ad: bind on zimbraAuthLdapURL; other mechanisms
+                             refused), for mailbox servers that trust the proxy (default: localconfig
+                             zmproxy_lookup_verify_password, false: route only, the mailbox server checks)
+  --status-without-key       off loopback, answer /metrics and /healthz without the shared key
   --log-level LEVEL          info (one line per decision), warn, error or silent (default info)
+
+SIGHUP forgets the domains and server ports kept in process (up to 15 minutes) and reads the
+global config again; SIGTERM drains and exits.
   --debug                    stack traces on errors
 `;
 
@@ -84,6 +96,10 @@ export interface LookupRunOptions {
    * a warning at start. @default [] (none)
    */
   insecureListen?: readonly string[];
+  /** `--verify-password`: check passwords at the proxy. @default false (route only) */
+  verifyPassword?: boolean;
+  /** `/metrics` and `/healthz` need the shared key (off loopback by default). @default false */
+  statusNeedsKey?: boolean;
 }
 
 const FLAGS = {
@@ -103,6 +119,8 @@ const FLAGS = {
   hosts: { type: 'string' },
   'hosts-only': { type: 'boolean' },
   'max-wait-attempts': { type: 'string' },
+  'verify-password': { type: 'boolean' },
+  'status-without-key': { type: 'boolean' },
   'log-level': { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -142,6 +160,7 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
     bindDn: values['bind-dn'],
     bindPasswordFile: values['bind-password-file'],
   });
+  checkLdapUrls(ldap.urls, values.source !== undefined);
   const sharedKey =
     values['shared-key-file'] === undefined
       ? (lc.get('zmproxy_lookup_shared_key')?.trim() ?? '')
@@ -162,10 +181,14 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
   const tls =
     values['tls-cert'] === undefined || values['tls-key'] === undefined
       ? undefined
-      : { cert: await readPem(values['tls-cert']), key: await readPem(values['tls-key']) };
+      : checkTlsPair(
+          { cert: await readPem(values['tls-cert']), key: await readPem(values['tls-key']) },
+          values['tls-cert'],
+          values['tls-key'],
+        );
   const listen = values.listen ?? '127.0.0.1:7072';
   const { host, port } = parseListen(listen);
-  // design §3: plain HTTP only for loopback. Off loopback nginx sends passwords over the network.
+  // Plain HTTP only for loopback. Off loopback nginx sends passwords over the network.
   const missing = computeListenExposure({ host, tls: tls !== undefined, sharedKey });
   if (missing.length > 0 && values.insecure !== true) {
     throw usage(
@@ -191,7 +214,83 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
     maxWaitAttempts: count('--max-wait-attempts', values['max-wait-attempts'], 10),
     logLevel: level,
     insecureListen: missing,
+    verifyPassword:
+      values['verify-password'] ??
+      parseLocalConfigBoolean(
+        lc.get('zmproxy_lookup_verify_password'),
+        'zmproxy_lookup_verify_password',
+      ),
+    statusNeedsKey: !isLoopbackHost(host) && values['status-without-key'] !== true,
   };
+}
+
+/**
+ * Every LDAP URL as ldapts will parse it (scheme ldap or ldaps, a host, a port in range): a bad
+ * one is a usage error at start, not a warning repeated while the service runs without LDAP.
+ */
+function checkLdapUrls(urls: readonly string[], fromFlag: boolean): void {
+  const where = fromFlag ? '--source' : 'localconfig ldap_url';
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    const port = parsed?.port === '' ? undefined : Number(parsed?.port);
+    const ok =
+      parsed !== undefined &&
+      (parsed.protocol === 'ldap:' || parsed.protocol === 'ldaps:') &&
+      parsed.hostname !== '' &&
+      (port === undefined || (port >= 1 && port <= 65535));
+    if (!ok) {
+      throw new ProxyConfError('E_USAGE', `${where}: "${url}" is not an LDAP URL`, {
+        hint: `write ldap://HOST:PORT or ldaps://HOST:PORT (several separated by spaces), e.g. ldap://127.0.0.1:389${fromFlag ? '' : '; zmlocalconfig -e ldap_url=...'}`,
+      });
+    }
+  }
+}
+
+/** A localconfig true/false value (Zimbra writes `true`/`false`); unset is false. */
+function parseLocalConfigBoolean(text: string | undefined, key: string): boolean {
+  const value = text?.trim().toLowerCase() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ProxyConfError(
+    'E_INPUT',
+    `localconfig ${key}: expected true or false (got "${text ?? ''}")`,
+    {
+      hint: `zmlocalconfig -e ${key}=false (route only, the default) or true`,
+    },
+  );
+}
+
+/**
+ * The certificate and key as node:tls will load them: a garbage certificate, a garbage key or a
+ * key that does not belong to the certificate is a usage error now, not a crash at listen.
+ */
+function checkTlsPair(
+  pair: { cert: Buffer; key: Buffer },
+  certFile: string,
+  keyFile: string,
+): { cert: Buffer; key: Buffer } {
+  try {
+    createSecureContext(pair);
+    return pair;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const mismatch = /KEY_VALUES_MISMATCH|key values mismatch/i.test(reason);
+    throw new ProxyConfError(
+      'E_USAGE',
+      mismatch
+        ? `--tls-key ${keyFile} is not the key of --tls-cert ${certFile}`
+        : `--tls-cert ${certFile} / --tls-key ${keyFile}: not a usable PEM certificate and key (${reason})`,
+      {
+        hint: 'give the PEM certificate (chain) and its own private key, e.g. openssl x509 -noout -modulus -in CERT and openssl rsa -noout -modulus -in KEY must match',
+        cause: error,
+      },
+    );
+  }
 }
 
 /** What a listen error means, and what to do, by errno code. */
@@ -233,6 +332,8 @@ export interface RunningLookup {
   address: string;
   /** Reads the global config again now (it is also re-read every minute). */
   refresh(): Promise<void>;
+  /** Forgets the in-process domain and server data and reads the global config again. */
+  forget(): Promise<void>;
   /** Stops accepting, finishes the requests in flight, closes LDAP and memcached. */
   stop(): Promise<void>;
 }
@@ -320,8 +421,25 @@ export async function startLookupServer(
         logger,
       );
   const service = createLookupService(
-    { sharedKey: options.sharedKey, maxWaitAttempts: options.maxWaitAttempts },
-    { directory, cache: memcached?.cache, resolver, logger, metrics: metrics },
+    {
+      sharedKey: options.sharedKey,
+      maxWaitAttempts: options.maxWaitAttempts,
+      statusNeedsKey: options.statusNeedsKey,
+    },
+    {
+      directory,
+      cache: memcached?.cache,
+      resolver,
+      logger,
+      metrics: metrics,
+      passwords:
+        options.verifyPassword === true
+          ? createExternalLdapAuth({
+              connectTimeoutMs: options.ldap.connectTimeoutMs,
+              caFile: options.ldap.caFile,
+            })
+          : undefined,
+    },
   );
   const metricsText = cluster.isWorker
     ? workerMetricsText()
@@ -359,6 +477,7 @@ export async function startLookupServer(
     refresh: async () => {
       await service.refresh();
     },
+    forget: () => service.forget(),
     stop: () => {
       stopping ??= (async () => {
         service.stop();
@@ -423,13 +542,26 @@ export async function run(
     }
     if (options.workers === 0 || cluster.isWorker) {
       const running = await startLookupServer(options, logger);
+      // SIGHUP (from the cluster primary, or kill -HUP): forget the domains and servers kept in
+      // process, so that a changed domain is read again now rather than within 15 minutes.
+      const onHup = (): void => {
+        void running
+          .forget()
+          .then(() => logger.info('in-process directory data forgotten (SIGHUP)'));
+      };
+      process.on('SIGHUP', onHup);
       if (!cluster.isWorker)
         logger.info(
-          { listen: running.address, tls: options.tls !== undefined },
+          {
+            listen: running.address,
+            tls: options.tls !== undefined,
+            passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
+          },
           'lookup service ready',
         );
       const why = await stopRequested(deps.signal);
       logger.info({ signal: why }, 'draining');
+      process.off('SIGHUP', onHup);
       await running.stop();
       return EXIT.ok;
     }
@@ -573,7 +705,13 @@ async function runPrimary(
     cluster.off('message', onMessage);
     cluster.off('exit', onExit);
     cluster.off('listening', onListening);
+    process.off('SIGHUP', relayHup);
   };
+  // SIGHUP to the primary reaches every worker (each forgets its in-process directory data).
+  const relayHup = (): void => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  };
+  process.on('SIGHUP', relayHup);
   for (let i = 0; i < options.workers; i++) fork();
   try {
     await ready;
@@ -587,6 +725,7 @@ async function runPrimary(
       listen: `${options.host}:${options.port}`,
       workers: options.workers,
       tls: options.tls !== undefined,
+      passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
     },
     'lookup service ready',
   );

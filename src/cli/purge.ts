@@ -1,9 +1,10 @@
 /**
- * `zmproxy purge` (= zmproxypurge, ref §10.3): drops the cached routes and aliases of accounts on
+ * `zmproxy purge` (= zmproxypurge): drops the cached routes and aliases of accounts on
  * every memcached server. The account's aliases, id, domain VIPs, virtual host names and alias
  * domains come from LDAP when it answers (else only the names given are purged).
  *
  *   zmproxy purge -a user@domain[,user2@domain] [-L FILE] [-i] [-v] [host:port …]
+ *   zmproxy purge --domain example.com        (every account of the domain)
  */
 import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../errors.js';
@@ -22,12 +23,16 @@ import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy purge -a ACCOUNT[,ACCOUNT…] [-L FILE] [options] [HOST:PORT…]
+       zmproxy purge --domain NAME [options] [HOST:PORT…]
 
 Drops the cached routes and aliases of the accounts on every memcached server of the directory
-(servers running the memcached service) and on each HOST:PORT given.
+(servers running the memcached service) and on each HOST:PORT given. The lookup services also
+keep domain data in process for up to 15 minutes: after changing a domain, send them SIGHUP
+(kill -HUP on the zmproxy lookup process) to forget it at once.
 
 options:
   -a, --account LIST         accounts (comma-separated)
+  -d, --domain NAME          every account of the domain (needs LDAP)
   -L, --list FILE            accounts, one per line
   -i, --info                 print the keys, delete nothing
   -v, --verbose              print each key and the server's answer
@@ -42,6 +47,7 @@ options:
 
 const FLAGS = {
   account: { type: 'string', short: 'a', multiple: true },
+  domain: { type: 'string', short: 'd', multiple: true },
   list: { type: 'string', short: 'L' },
   info: { type: 'boolean', short: 'i' },
   verbose: { type: 'boolean', short: 'v' },
@@ -104,6 +110,18 @@ async function targetOf(directory: LdapLookupDirectory, account: string): Promis
   };
 }
 
+/** The names of the accounts of a domain (zimbraMailDeliveryAddress ending in `@domain`). */
+async function accountsIn(directory: LdapLookupDirectory, domain: string): Promise<string[]> {
+  const entries = await directory.search({
+    base: '',
+    filter: `(&(zimbraMailDeliveryAddress=*@${escapeLdapFilterValue(domain)})(|(objectClass=zimbraAccount)(objectClass=zimbraCalendarResource)))`,
+    attributes: ['zimbraMailDeliveryAddress'],
+  });
+  return entries
+    .map((entry) => attrOf(entry.attrs, 'zimbraMailDeliveryAddress'))
+    .filter((name): name is string => name !== undefined);
+}
+
 /** Runs `zmproxy purge`; returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const debug = argv.includes('--debug');
@@ -121,14 +139,23 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       });
       accounts.push(...text.split(/\r?\n/));
     }
-    const names = accounts.map((a) => a.trim()).filter((a) => a !== '');
-    if (names.length === 0) {
+    const domains = (values.domain ?? [])
+      .map((d) => d.trim().toLowerCase())
+      .filter((d) => d !== '');
+    if (domains.length > 0 && values['no-ldap'] === true) {
+      throw new ProxyConfError('E_USAGE', '--domain needs LDAP to list the accounts', {
+        hint: 'leave out --no-ldap, or name the accounts with -a',
+      });
+    }
+    let names = accounts.map((a) => a.trim()).filter((a) => a !== '');
+    if (names.length === 0 && domains.length === 0) {
       throw new ProxyConfError('E_USAGE', 'no account given', {
-        hint: 'zmproxy purge -a user@domain',
+        hint: 'zmproxy purge -a user@domain, or --domain example.com',
       });
     }
     const servers = new Set(positionals);
     const targets: PurgeTarget[] = names.map((account) => ({ account }));
+    // --domain alone: the targets come from LDAP below.
     if (values['no-ldap'] !== true) {
       const lc = await loadLocalConfig(values.localconfig);
       directory = createLdapLookupDirectory(
@@ -138,7 +165,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
           bindPasswordFile: values['bind-password-file'],
         }),
       );
-      for (const [index, name] of names.entries()) targets[index] = await targetOf(directory, name);
+      for (const domain of domains) {
+        const accountsOfDomain = await accountsIn(directory, domain);
+        if (accountsOfDomain.length === 0) io.stderr(`warning: no account in domain ${domain}\n`);
+        names = [...names, ...accountsOfDomain];
+      }
+      targets.length = 0;
+      for (const name of names) targets.push(await targetOf(directory, name));
       const resolver = createAddressResolver({
         hosts: values.hosts === undefined ? undefined : await readHostsFile(values.hosts),
       });

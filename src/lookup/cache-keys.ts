@@ -1,5 +1,5 @@
 /**
- * memcached key formats, exactly as Zimbra's nginx wrote them (ref §11.5), so that `zmproxy
+ * memcached key formats, exactly as Zimbra's nginx wrote them, so that `zmproxy
  * purge` and a mixed fleet agree on names. Values: a route is `<ip>:<port>` or
  * `[<ipv6>]:<port>`; an alias maps a login to the account name.
  */
@@ -74,7 +74,7 @@ function isQualified(user: string): boolean {
   return at >= 0 && at < user.length - 1;
 }
 
-/** What `zmproxy purge` removes for one account (ref §10.3, §11.5). */
+/** What `zmproxy purge` removes for one account. */
 export interface PurgeTarget {
   /** The account name, `u@d`. */
   account: string;

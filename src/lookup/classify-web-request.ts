@@ -1,10 +1,15 @@
 /**
- * Which user a web request belongs to, in the order of Zimbra's nginx zmauth module (ref §11.1):
- * REST paths, ActiveSync, CalDAV, then the auth token cookie; admin routes read only the admin
- * token. Pure string work: the token's HMAC is not checked (the mailbox server does that); the
- * answer only picks a backend.
+ * Which user a web request belongs to, in the order of Zimbra's nginx zmauth module: REST paths,
+ * ActiveSync, CalDAV, then the auth token cookie; admin routes read only the admin token. Pure
+ * string work: the token's HMAC is not checked (the mailbox server does that); the answer only
+ * picks a backend.
+ *
+ * nginx caches route answers under a key (protocol.ts, ROUTE_KEYED_URIS): the classifier reads
+ * the URI only as that key holds it, so a request whose URI is not in the key cannot teach the
+ * cache a route that other requests with the same key would then get.
  */
 import type { WebRouteRequest } from './parse-request.js';
+import { routeKeyedUri } from './protocol.js';
 
 /** Who the request names: a user name, an account id, or nobody. */
 export type WebIdentity =
@@ -22,7 +27,7 @@ export function classifyWebRequest(request: WebRouteRequest): WebIdentity {
     const id = tokenAccountId(cookieValue(request.cookie, 'ZM_ADMIN_AUTH_TOKEN'));
     return id === undefined ? { kind: 'none' } : { kind: 'id', id, source: 'admin-token' };
   }
-  const [path = '/', query = ''] = request.uri.split('?', 2);
+  const [path = '/', query = ''] = (routeKeyedUri(request.uri) || '/').split('?', 2);
   const rest = REST.exec(path)?.[1];
   // `/home/~/…` names the authenticated user: fall through to the token.
   if (rest !== undefined && rest !== '~') {
@@ -41,13 +46,17 @@ export function classifyWebRequest(request: WebRouteRequest): WebIdentity {
   return { kind: 'none' };
 }
 
-/** The value of one cookie of a Cookie header. */
+/**
+ * The value of one cookie of a Cookie header: the first whose name matches case-insensitively,
+ * as nginx's `$cookie_NAME` (the route cache key) picks it.
+ */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
+  const wanted = name.toLowerCase();
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name)
+    if (part.slice(0, eq).trim().toLowerCase() === wanted)
       return part
         .slice(eq + 1)
         .trim()

@@ -1,5 +1,5 @@
 /**
- * The directory reads of a route lookup (ref §11.4) over the {@link LookupDirectory} port, with
+ * The directory reads of a route lookup over the {@link LookupDirectory} port, with
  * the short in-process caches the NLE kept (domains by VIP, name and virtual host; server
  * ports), 15 minutes by default. The filters are Zimbra's queries from the global config.
  */
@@ -48,6 +48,9 @@ const ACCOUNT_ATTRIBUTES = [
   'zimbraIsAdminAccount',
   'zimbraIsDelegatedAdminAccount',
   'zimbraReverseProxyUseExternalRoute',
+  // For --verify-password (password-check.ts).
+  'zimbraAccountStatus',
+  'zimbraAuthLdapExternalDn',
   ...EXTERNAL_ATTRIBUTES,
 ];
 
@@ -59,6 +62,15 @@ const DOMAIN_ATTRIBUTES = [
   'zimbraDomainAllowedIPs',
   'zimbraReverseProxyUseExternalRoute',
   'zimbraReverseProxyUseExternalRouteIfAccountNotExist',
+  // For --verify-password (password-check.ts).
+  'zimbraAuthMech',
+  'zimbraAuthLdapURL',
+  'zimbraAuthLdapBindDn',
+  'zimbraAuthLdapSearchFilter',
+  'zimbraAuthLdapSearchBase',
+  'zimbraAuthLdapSearchBindDn',
+  'zimbraAuthLdapSearchBindPassword',
+  'zimbraAuthLdapStartTlsEnabled',
   ...EXTERNAL_ATTRIBUTES,
 ];
 

@@ -2,10 +2,11 @@
  * The lookup core: a mail lookup request (nginx `auth_http`) or a web route request (nginx
  * `auth_request`) → a decision, over the ports of ports.ts. No I/O of its own.
  *
- * Mail (ref §11.4-11.6): qualify the login, apply the IP and user throttles, serve a cached route
- * or resolve account → mail host → port from the directory, check the password with a bind as
- * the account (stock nginx sends the real password and treats "OK" as authenticated), cache the
- * route, answer. Web: classify like zmauth (ref §11.1), route when a user is known; never deny.
+ * Mail, as Zimbra's NLE (docs/zimbra-nginx-lookup.md): qualify the login, throttle, resolve the
+ * route (cache or directory), answer. The password is not checked by default: nginx relays the
+ * client's login to the mailbox server, which authenticates it. `--verify-password` adds a check
+ * as the domain's zimbraAuthMech would do it, for backends that trust the proxy. Web: classify
+ * like zmauth, route when a user is known, from nothing but what nginx's route cache keys on.
  */
 import { matchesAnyAddress } from './address-match.js';
 import {
@@ -22,15 +23,26 @@ import type { AccountRecord, DirectoryQueries } from './directory-queries.js';
 import { attrOf, attrValues, externalRoute } from './directory-queries.js';
 import type { MailLookupRequest, WebRouteRequest } from './parse-request.js';
 import { encodeAuthHeader } from './parse-request.js';
-import type { AddressResolver, Clock, LookupCache, LookupDirectory } from './ports.js';
+import type { PasswordCheckPlan } from './password-check.js';
+import { planPasswordCheck, statusRefusal } from './password-check.js';
+import type {
+  AddressResolver,
+  Clock,
+  ExternalDirectoryAuth,
+  LookupCache,
+  LookupDirectory,
+} from './ports.js';
+import {
+  ANSWER_HEADER,
+  LOGIN_FAILED,
+  TEMPORARILY_UNAVAILABLE,
+  stripControlCharacters,
+} from './protocol.js';
 import type { LookupSettings, RouteProtocol } from './settings.js';
 import type { ThrottleCheck } from './throttle.js';
 import { isOverLimit, mailFamily, planIpThrottle, planUserThrottle } from './throttle.js';
 
-/** What a failed login tells the client: Zimbra's nginx answers `NO LOGIN failed` / `-ERR LOGIN failed`. */
-export const LOGIN_FAILED = 'LOGIN failed';
-/** The temporary failure (directory down, no route known): the client may retry. */
-export const TEMPORARILY_UNAVAILABLE = 'Login service temporarily unavailable';
+export { LOGIN_FAILED, TEMPORARILY_UNAVAILABLE };
 
 /** How a lookup ended; the `result` label of the metrics and the log. */
 export type LookupResult =
@@ -38,6 +50,8 @@ export type LookupResult =
   | 'bad_request'
   | 'not_found'
   | 'bad_password'
+  | 'account_inactive'
+  | 'cannot_verify'
   | 'ip_not_allowed'
   | 'not_admin'
   | 'throttled_ip'
@@ -58,7 +72,7 @@ export type MailDecision =
       user: string;
       account: string;
       cache: CacheOutcome;
-      /** False when the directory was down and a cached route was served without a bind. */
+      /** True when `--verify-password` checked the password; false when the mailbox server will. */
       passwordVerified: boolean;
     }
   | {
@@ -79,7 +93,7 @@ export interface WebDecision {
   route: string | undefined;
   identity: WebIdentity;
   account?: string | undefined;
-  result: 'ok' | 'no_identity' | 'not_found' | 'unavailable';
+  result: 'ok' | 'no_identity' | 'not_found' | 'ip_not_allowed' | 'unavailable';
   cache: CacheOutcome;
   reason?: string | undefined;
 }
@@ -92,6 +106,11 @@ export interface LookupDeps {
   cache: LookupCache | undefined;
   resolver: AddressResolver;
   clock: Clock;
+  /**
+   * Set: `--verify-password` (the external directories of ldap/ad domains go through it).
+   * undefined: route only, the mailbox server checks passwords (the default, as the NLE).
+   */
+  passwords?: ExternalDirectoryAuth | undefined;
   /** Latency observers for the metrics; optional. */
   observe?: {
     ldap?: (ms: number) => void;
@@ -109,6 +128,8 @@ export interface HandlerOptions {
 class DirectoryDown extends Error {}
 
 /** A cache call that never rejects: failures mark the cache as down for this request. */
+type CacheOps = ReturnType<typeof cacheOps>;
+
 function cacheOps(deps: LookupDeps) {
   let down = false;
   const run = async <T>(op: (cache: LookupCache) => Promise<T>): Promise<T | undefined> => {
@@ -153,7 +174,7 @@ function domainOf(name: string): string | undefined {
   return at >= 0 && at < name.length - 1 ? name.slice(at + 1) : undefined;
 }
 
-/** Qualifies an unqualified login (ref §11.4 step 1). */
+/** Qualifies an unqualified login. */
 async function qualify(
   deps: LookupDeps,
   settings: LookupSettings,
@@ -170,7 +191,7 @@ async function qualify(
   return domain === undefined ? login : `${login}@${domain}`;
 }
 
-/** Finds the account, trying the domain alias's target domain second (ref §11.4 step 5). */
+/** Finds the account, trying the domain alias's target domain second. */
 async function findAccount(
   deps: LookupDeps,
   settings: LookupSettings,
@@ -288,209 +309,281 @@ async function allowedIpsOfCachedRoute(
 }
 
 /** Applies one throttle: increments its counter; true when over the limit. memcached down → allow. */
-async function throttled(
-  ops: ReturnType<typeof cacheOps>,
-  check: ThrottleCheck | undefined,
-): Promise<boolean> {
+async function throttled(ops: CacheOps, check: ThrottleCheck | undefined): Promise<boolean> {
   if (check === undefined) return false;
   const count = await ops.run((cache) => cache.increment(check.key, check.ttlSeconds));
   return count !== undefined && isOverLimit(check, count);
 }
 
-/** Decides a mail lookup. */
-export async function decideMailLookup(
-  request: MailLookupRequest,
-  settings: LookupSettings,
-  deps: LookupDeps,
-): Promise<MailDecision> {
-  const ops = cacheOps(deps);
-  const fail = (
-    result: Exclude<LookupResult, 'ok'>,
-    message: string,
-    reason: string,
-    extra: { wait?: boolean; account?: string } = {},
-  ): MailDecision => ({
+/** A refused mail lookup. */
+type Refusal = Extract<MailDecision, { ok: false }>;
+
+function isRefusal(value: unknown): value is Refusal {
+  return typeof value === 'object' && value !== null && (value as { ok?: unknown }).ok === false;
+}
+
+/** One mail lookup on its way through the steps. */
+interface MailLookup {
+  request: MailLookupRequest;
+  settings: LookupSettings;
+  deps: LookupDeps;
+  ops: CacheOps;
+}
+
+function refuse(
+  lookup: MailLookup,
+  result: Exclude<LookupResult, 'ok'>,
+  message: string,
+  reason: string,
+  extra: { wait?: boolean; account?: string | undefined } = {},
+): Refusal {
+  return {
     ok: false,
     result,
     message,
     reason,
     wait: extra.wait ?? true,
     account: extra.account,
-    cache: ops.outcome(false),
-  });
+    cache: lookup.ops.outcome(false),
+  };
+}
 
-  // The IP throttle first: Zimbra's nginx counted at connection accept, before the greeting.
-  const ipCheck = planIpThrottle(settings.throttle, request.protocol, request.clientIp);
-  if (await throttled(ops, ipCheck)) {
-    return fail('throttled_ip', settings.throttle.ipMessage, `client ${request.clientIp ?? ''}`, {
+/**
+ * What `--verify-password` needs of an account besides the route, cached beside it (never the
+ * password): its DN on the Zimbra directory, zimbraAuthLdapExternalDn, zimbraAccountStatus.
+ */
+interface AccountCredentials {
+  dn: string;
+  externalDn: string | undefined;
+  status: string | undefined;
+}
+
+function formatCredentials(credentials: AccountCredentials): string {
+  return JSON.stringify(credentials);
+}
+
+/** The cached credentials, or undefined when absent or not this format (an older zmproxy's DN). */
+function parseCredentials(text: string | undefined): AccountCredentials | undefined {
+  if (text === undefined || !text.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(text) as Record<string, unknown>;
+    const { dn, externalDn, status } = value;
+    if (typeof dn !== 'string') return undefined;
+    return {
+      dn,
+      externalDn: typeof externalDn === 'string' ? externalDn : undefined,
+      status: typeof status === 'string' ? status : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a login goes, and what the answer and the password check need. */
+interface ResolvedRoute {
+  server: string;
+  port: number;
+  /** Auth-User of the answer. */
+  user: string;
+  /** The account name (for the log and the password check). */
+  account: string;
+  cache: CacheOutcome;
+  /** The account's domain name, when known. */
+  domain: string | undefined;
+  /** undefined: no account (a domain's external route for an unknown user). */
+  credentials: AccountCredentials | undefined;
+  /** Keys to store once the login is let through (a miss). */
+  remember: (() => Promise<unknown>) | undefined;
+}
+
+/** Step 1 (throttle, client): the IP counter first, as Zimbra's nginx counted at accept. */
+async function throttleClient(lookup: MailLookup): Promise<Refusal | undefined> {
+  const { request, settings } = lookup;
+  const check = planIpThrottle(settings.throttle, request.protocol, request.clientIp);
+  if (!(await throttled(lookup.ops, check))) return undefined;
+  return refuse(
+    lookup,
+    'throttled_ip',
+    settings.throttle.ipMessage,
+    `client ${request.clientIp ?? ''}`,
+    {
       wait: false,
-    });
+    },
+  );
+}
+
+/** Step 2 (qualify): the login as `user@domain` — the alias cache, else the directory. */
+async function qualifyLogin(lookup: MailLookup): Promise<string> {
+  const { request, settings, deps, ops } = lookup;
+  if (request.method === 'zimbraId') return request.user;
+  const cached = await ops.run((cache) =>
+    cache.get(aliasIpKey(request.user, request.proxyIp ?? '')),
+  );
+  if (cached !== undefined) return cached;
+  return ldap(deps, () => qualify(deps, settings, request.user, { proxyIp: request.proxyIp }));
+}
+
+/** Step 3 (throttle, user): one counter per user; every attempt counts, whatever its outcome. */
+async function throttleUser(lookup: MailLookup, login: string): Promise<Refusal | undefined> {
+  const { request, settings } = lookup;
+  const check = planUserThrottle(settings.throttle, request.protocol, login);
+  if (!(await throttled(lookup.ops, check))) return undefined;
+  return refuse(lookup, 'throttled_user', settings.throttle.userMessage, `user ${login}`, {
+    wait: false,
+  });
+}
+
+/** The cache keys of one login. */
+function keysOf(request: MailLookupRequest, login: string) {
+  const route =
+    request.method === 'zimbraId'
+      ? routeIdKey(request.protocol, login, request.admin)
+      : routeUserKey(request.protocol, login, request.proxyIp);
+  return {
+    route,
+    credentials: dnKeyOf(route),
+    policy: allowedIpsKeyOf(route),
+    alias: aliasIpKey(request.user, request.proxyIp ?? ''),
+  };
+}
+
+function refuseClientIp(lookup: MailLookup, domain: string, account: string): Refusal {
+  const client = lookup.request.clientIp ?? '';
+  return refuse(
+    lookup,
+    'ip_not_allowed',
+    `Client-IP ${client} is not allowed on this domain`,
+    `client ${client} not in zimbraDomainAllowedIPs of ${domain}`,
+    { account },
+  );
+}
+
+/** The cache reads of a cached route (route, policy, credentials), started early. */
+interface CachedRouteRead {
+  login: string;
+  values: Promise<readonly (string | undefined)[] | undefined>;
+}
+
+/** Starts the reads of the cached route of `login` (no side effects). */
+function readCachedRoute(lookup: MailLookup, login: string): CachedRouteRead {
+  const keys = keysOf(lookup.request, login);
+  const verifying = lookup.deps.passwords !== undefined;
+  return {
+    login,
+    values: lookup.ops.run((cache) =>
+      Promise.all([
+        cache.get(keys.route),
+        cache.get(keys.policy),
+        verifying ? cache.get(keys.credentials) : Promise.resolve(undefined),
+      ]),
+    ),
+  };
+}
+
+/**
+ * Step 4a (resolve, cache): a cached route, re-checked against zimbraDomainAllowedIPs (route
+ * keys do not carry the client IP). A route cached without its allowed-IP policy (written by an
+ * older zmproxy or by Zimbra's nginx, or the policy evicted) is not served: the lookup goes to
+ * the directory as a miss and writes the policy. The policy cached with the route keeps cached
+ * routes working through an LDAP outage, even in a process that never read the domain. With
+ * `--verify-password`, a route without cached credentials is a miss too.
+ */
+async function resolveFromCache(
+  lookup: MailLookup,
+  login: string,
+  read: CachedRouteRead = readCachedRoute(lookup, login),
+): Promise<ResolvedRoute | Refusal | undefined> {
+  const { deps } = lookup;
+  const verifying = deps.passwords !== undefined;
+  const [routeText, policyText, credentialsText] = (await read.values) ?? [];
+  const hit = routeText === undefined ? undefined : parseRoute(routeText);
+  const policy = parseIpPolicy(policyText);
+  const credentials = parseCredentials(credentialsText);
+  if (hit === undefined || policy === undefined || (verifying && credentials === undefined)) {
+    return undefined;
+  }
+  const allowed = await allowedIpsOfCachedRoute(deps, policy);
+  if (!isClientAllowed(lookup.request.clientIp, allowed)) {
+    return refuseClientIp(lookup, policy.domain, login);
+  }
+  return {
+    ...hit,
+    user: login,
+    account: login,
+    cache: 'hit',
+    domain: policy.domain,
+    credentials,
+    remember: undefined,
+  };
+}
+
+/** Step 4b (resolve, directory): account → domain checks → mail host → port. */
+async function resolveFromDirectory(
+  lookup: MailLookup,
+  login: string,
+): Promise<ResolvedRoute | Refusal> {
+  const { request, settings, deps, ops } = lookup;
+  const byId = request.method === 'zimbraId';
+  const account = await ldap(deps, () =>
+    byId ? deps.queries.accountById(settings, login) : findAccount(deps, settings, login),
+  );
+  const domainName = account === undefined ? domainOf(login) : domainOf(account.name);
+  const domain =
+    domainName === undefined
+      ? undefined
+      : await ldap(deps, () => deps.queries.domainByName(domainName));
+
+  if (account === undefined) {
+    // The NLE's answer for an unknown user: a failure with Auth-Wait, unless the domain routes
+    // unknown users to its external route. The text is every failed login's.
+    const external =
+      domain !== undefined &&
+      attrOf(domain.attrs, 'zimbraReverseProxyUseExternalRouteIfAccountNotExist') === 'TRUE'
+        ? externalRoute(domain.attrs, request.protocol)
+        : undefined;
+    if (external === undefined) {
+      return refuse(lookup, 'not_found', LOGIN_FAILED, `user not found:${login}`);
+    }
+    const server = await ldap(deps, () => deps.resolver.resolve(external.host));
+    return {
+      server,
+      port: external.port,
+      user: request.user,
+      account: login,
+      cache: ops.outcome(false),
+      domain: domainName,
+      credentials: undefined,
+      remember: undefined,
+    };
   }
 
-  const byId = request.method === 'zimbraId';
-  const proxyIp = request.proxyIp ?? '';
-  const aliasKey = aliasIpKey(request.user, proxyIp);
-  try {
-    const cachedAccount = byId ? undefined : await ops.run((cache) => cache.get(aliasKey));
-    const qualified =
-      byId || cachedAccount !== undefined
-        ? (cachedAccount ?? request.user)
-        : await ldap(deps, () =>
-            qualify(deps, settings, request.user, { proxyIp: request.proxyIp }),
-          );
+  if (request.admin) {
+    const isAdmin =
+      attrOf(account.attrs, 'zimbraIsAdminAccount') === 'TRUE' ||
+      attrOf(account.attrs, 'zimbraIsDelegatedAdminAccount') === 'TRUE';
+    if (!isAdmin)
+      return refuse(lookup, 'not_admin', LOGIN_FAILED, `${account.name} is not an admin`);
+  }
+  const allowed = domain === undefined ? [] : attrValues(domain.attrs, 'zimbraDomainAllowedIPs');
+  if (!isClientAllowed(request.clientIp, allowed)) {
+    return refuseClientIp(lookup, domainName ?? '', account.name);
+  }
 
-    const userCheck = planUserThrottle(settings.throttle, request.protocol, qualified);
-    if (await throttled(ops, userCheck)) {
-      return fail('throttled_user', settings.throttle.userMessage, `user ${qualified}`, {
-        wait: false,
-      });
-    }
+  const route = await ldap(deps, () =>
+    routeOf(deps, settings, account, domain, request.protocol, request.admin),
+  );
+  if (typeof route === 'string') {
+    return refuse(lookup, 'unavailable', TEMPORARILY_UNAVAILABLE, route, { account: account.name });
+  }
 
-    const routeKey = byId
-      ? routeIdKey(request.protocol, qualified, request.admin)
-      : routeUserKey(request.protocol, qualified, request.proxyIp);
-    const dnKey = dnKeyOf(routeKey);
-    const policyKey = allowedIpsKeyOf(routeKey);
-    const [cachedRoute, cachedDn, cachedPolicy] =
-      (await ops.run((cache) =>
-        Promise.all([cache.get(routeKey), cache.get(dnKey), cache.get(policyKey)]),
-      )) ?? [];
-    const hit = cachedRoute === undefined ? undefined : parseRoute(cachedRoute);
-    const policy = parseIpPolicy(cachedPolicy);
-
-    const forget = async (): Promise<void> => {
-      await ops.run((cache) =>
-        Promise.all([
-          cache.delete(aliasKey),
-          cache.delete(routeKey),
-          cache.delete(dnKey),
-          cache.delete(policyKey),
-        ]),
-      );
-    };
-
-    // A cached route: the client IP and the password remain to check. Route keys do not carry
-    // the client IP, so zimbraDomainAllowedIPs is applied again on every hit. A route cached
-    // without its allowed-IP policy (written by an older zmproxy or by Zimbra's nginx, or the
-    // policy evicted) is not served: the lookup goes to LDAP as a miss and writes the policy,
-    // which fails closed (temporary failure, Auth-Wait) while LDAP is down. The policy cached
-    // with the route is what keeps cached routes working through an LDAP outage, even in a
-    // process that never read the domain.
-    if (
-      hit !== undefined &&
-      policy !== undefined &&
-      (request.password === undefined || cachedDn !== undefined)
-    ) {
-      const allowed = await allowedIpsOfCachedRoute(deps, policy);
-      if (!isClientAllowed(request.clientIp, allowed)) {
-        return fail(
-          'ip_not_allowed',
-          `Client-IP ${request.clientIp ?? ''} is not allowed on this domain`,
-          `client ${request.clientIp ?? ''} not in zimbraDomainAllowedIPs of ${policy.domain}`,
-          { account: qualified },
-        );
-      }
-      let verified = request.password === undefined;
-      if (request.password !== undefined && cachedDn !== undefined) {
-        try {
-          verified = await ldap(deps, () =>
-            deps.directory.verifyPassword(cachedDn, request.password ?? ''),
-          );
-          if (!verified) {
-            await forget();
-            return fail('bad_password', LOGIN_FAILED, `wrong password for ${qualified}`, {
-              account: qualified,
-            });
-          }
-        } catch (error) {
-          if (!(error instanceof DirectoryDown)) throw error;
-          // The directory is down: serve the cached route; nginx logs in to the mailbox server
-          // with the same password, and the mailbox server checks it.
-          verified = false;
-        }
-      }
-      return {
-        ok: true,
-        result: 'ok',
-        server: hit.server,
-        port: hit.port,
-        user: qualified,
-        account: qualified,
-        cache: 'hit',
-        passwordVerified: verified,
-      };
-    }
-
-    const account = await ldap(deps, () =>
-      byId ? deps.queries.accountById(settings, qualified) : findAccount(deps, settings, qualified),
-    );
-    const domainName = account === undefined ? domainOf(qualified) : domainOf(account.name);
-    const domain =
-      domainName === undefined
-        ? undefined
-        : await ldap(deps, () => deps.queries.domainByName(domainName));
-
-    if (account === undefined) {
-      const external =
-        domain !== undefined &&
-        attrOf(domain.attrs, 'zimbraReverseProxyUseExternalRouteIfAccountNotExist') === 'TRUE'
-          ? externalRoute(domain.attrs, request.protocol)
-          : undefined;
-      if (external === undefined) {
-        return fail('not_found', LOGIN_FAILED, `user not found:${qualified}`);
-      }
-      const server = await ldap(deps, () => deps.resolver.resolve(external.host));
-      return {
-        ok: true,
-        result: 'ok',
-        server,
-        port: external.port,
-        user: request.user,
-        account: qualified,
-        cache: ops.outcome(false),
-        passwordVerified: false,
-      };
-    }
-
-    if (request.admin) {
-      const isAdmin =
-        attrOf(account.attrs, 'zimbraIsAdminAccount') === 'TRUE' ||
-        attrOf(account.attrs, 'zimbraIsDelegatedAdminAccount') === 'TRUE';
-      if (!isAdmin) return fail('not_admin', LOGIN_FAILED, `${account.name} is not an admin`);
-    }
-    const allowed = domain === undefined ? [] : attrValues(domain.attrs, 'zimbraDomainAllowedIPs');
-    if (!isClientAllowed(request.clientIp, allowed)) {
-      return fail(
-        'ip_not_allowed',
-        `Client-IP ${request.clientIp ?? ''} is not allowed on this domain`,
-        `client ${request.clientIp ?? ''} not in zimbraDomainAllowedIPs of ${domainName ?? ''}`,
-        { account: account.name },
-      );
-    }
-
-    if (request.password !== undefined) {
-      const ok = await ldap(deps, () =>
-        deps.directory.verifyPassword(account.dn, request.password ?? ''),
-      );
-      if (!ok) {
-        await forget();
-        return fail('bad_password', LOGIN_FAILED, `wrong password for ${account.name}`, {
-          account: account.name,
-        });
-      }
-    }
-
-    const route = await ldap(deps, () =>
-      routeOf(deps, settings, account, domain, request.protocol, request.admin),
-    );
-    if (typeof route === 'string') {
-      return fail('unavailable', TEMPORARILY_UNAVAILABLE, route, { account: account.name });
-    }
-
-    const cacheName = byId ? qualified : account.name;
+  const credentials: AccountCredentials = {
+    dn: account.dn,
+    externalDn: attrOf(account.attrs, 'zimbraAuthLdapExternalDn'),
+    status: attrOf(account.attrs, 'zimbraAccountStatus'),
+  };
+  const remember = async (): Promise<unknown> => {
     const ttl = settings.cacheTtlSeconds;
-    const finalKey = byId ? routeKey : routeUserKey(request.protocol, cacheName, request.proxyIp);
-    const finalDnKey = dnKeyOf(finalKey);
+    const finalKeys = byId ? keysOf(request, login) : keysOf(request, account.name);
     const cacheAlias =
       !byId && request.user !== account.name && domainOf(account.name) === settings.defaultDomain;
     // Without a domain name there is nothing to re-check on a hit: no policy, no hit.
@@ -498,33 +591,184 @@ export async function decideMailLookup(
       domainName === undefined
         ? undefined
         : formatIpPolicy({ domain: domainName, allowedIPs: allowed });
-    await ops.run((cache) =>
+    return ops.run((cache) =>
       Promise.all([
-        cache.add(finalKey, formatRoute(route.server, route.port), ttl),
-        cache.add(finalDnKey, account.dn, ttl),
-        ...(policyText === undefined
+        cache.add(finalKeys.route, formatRoute(route.server, route.port), ttl),
+        ...(policyText === undefined ? [] : [cache.add(finalKeys.policy, policyText, ttl)]),
+        ...(deps.passwords === undefined
           ? []
-          : [cache.add(allowedIpsKeyOf(finalKey), policyText, ttl)]),
-        ...(cacheAlias ? [cache.add(aliasKey, account.name, ttl)] : []),
+          : [cache.add(finalKeys.credentials, formatCredentials(credentials), ttl)]),
+        ...(cacheAlias ? [cache.add(keysOf(request, login).alias, account.name, ttl)] : []),
       ]),
     );
-    return {
-      ok: true,
-      result: 'ok',
-      server: route.server,
-      port: route.port,
-      user: account.userName ?? account.name,
-      account: account.name,
-      cache: ops.outcome(false),
-      passwordVerified: request.password !== undefined,
-    };
-  } catch (error) {
-    if (!(error instanceof DirectoryDown)) throw error;
-    return fail('unavailable', TEMPORARILY_UNAVAILABLE, `directory: ${error.message}`);
+  };
+  return {
+    server: route.server,
+    port: route.port,
+    user: account.userName ?? account.name,
+    account: account.name,
+    cache: ops.outcome(false),
+    domain: domainName,
+    credentials,
+    remember,
+  };
+}
+
+/** Step 4 (resolve): the cache, else the directory. */
+async function resolveRoute(
+  lookup: MailLookup,
+  login: string,
+  early: CachedRouteRead | undefined,
+): Promise<ResolvedRoute | Refusal> {
+  const read = early?.login === login ? early : undefined;
+  return (await resolveFromCache(lookup, login, read)) ?? resolveFromDirectory(lookup, login);
+}
+
+/** Drops what the cache holds for a login (after a refused password). */
+async function forgetLogin(lookup: MailLookup, login: string): Promise<void> {
+  const keys = keysOf(lookup.request, login);
+  await lookup.ops.run((cache) =>
+    Promise.all(
+      [keys.alias, keys.route, keys.credentials, keys.policy].map((k) => cache.delete(k)),
+    ),
+  );
+}
+
+/**
+ * Step 5, only with `--verify-password`: the password, as the domain's zimbraAuthMech checks it
+ * (password-check.ts). Off by default: the mailbox server checks it when nginx logs in there.
+ */
+async function checkPassword(
+  lookup: MailLookup,
+  login: string,
+  route: ResolvedRoute,
+): Promise<Refusal | undefined> {
+  const { request, deps } = lookup;
+  const verifier = deps.passwords;
+  if (verifier === undefined || request.password === undefined) return undefined;
+  const credentials = route.credentials;
+  if (credentials === undefined) {
+    // An unknown user on a domain's external route: nothing here can vouch for the password.
+    return refuse(
+      lookup,
+      'bad_password',
+      LOGIN_FAILED,
+      `no account ${login} to check the password of`,
+      {
+        account: route.account,
+      },
+    );
+  }
+  const status = statusRefusal(credentials.status);
+  if (status !== undefined) {
+    return refuse(lookup, 'account_inactive', LOGIN_FAILED, `${status} on ${route.account}`, {
+      account: route.account,
+    });
+  }
+  const domain =
+    route.domain === undefined
+      ? undefined
+      : await ldap(deps, () => deps.queries.domainByName(route.domain ?? ''));
+  const plan = planPasswordCheck(
+    { dn: credentials.dn, name: route.account, externalDn: credentials.externalDn },
+    domain?.attrs,
+  );
+  const outcome = await ldap(deps, () =>
+    runPasswordCheck(deps, verifier, plan, request.password ?? ''),
+  );
+  if (outcome === true) return undefined;
+  if (outcome === false) {
+    await forgetLogin(lookup, login);
+    return refuse(lookup, 'bad_password', LOGIN_FAILED, `wrong password for ${route.account}`, {
+      account: route.account,
+    });
+  }
+  return refuse(lookup, 'cannot_verify', LOGIN_FAILED, outcome, { account: route.account });
+}
+
+/** Runs a plan: true/false for the password, or why it could not be checked. */
+async function runPasswordCheck(
+  deps: LookupDeps,
+  verifier: ExternalDirectoryAuth,
+  plan: PasswordCheckPlan,
+  password: string,
+): Promise<boolean | string> {
+  // An empty password would be an anonymous bind, which LDAP servers accept.
+  if (password === '') return false;
+  switch (plan.kind) {
+    case 'zimbra':
+      return deps.directory.verifyPassword(plan.dn, password);
+    case 'external-bind':
+      return verifier.bind(plan, plan.dn, password);
+    case 'external-search': {
+      const dns = await verifier.findDns(plan, {
+        base: plan.base,
+        filter: plan.filter,
+        bindDn: plan.searchDn,
+        bindPassword: plan.searchPassword,
+      });
+      if (dns.length !== 1 || dns[0] === undefined) return false;
+      return verifier.bind(plan, dns[0], password);
+    }
+    case 'unsupported':
+      return `zimbraAuthMech ${plan.mech} cannot be checked by the proxy; run zmproxy lookup without --verify-password (localconfig zmproxy_lookup_verify_password false) and let the mailbox server check passwords`;
+    case 'misconfigured':
+      return `zimbraAuthMech ${plan.mech}: ${plan.problem}`;
   }
 }
 
-/** Headers of the answer to nginx: always HTTP 200 (ref §11.3). */
+/** Step 6 (answer): the route, and the keys a miss writes. */
+async function answer(route: ResolvedRoute, verified: boolean): Promise<MailDecision> {
+  await route.remember?.();
+  return {
+    ok: true,
+    result: 'ok',
+    server: route.server,
+    port: route.port,
+    user: route.user,
+    account: route.account,
+    cache: route.cache,
+    passwordVerified: verified,
+  };
+}
+
+/**
+ * Decides a mail lookup as Zimbra's NLE does: qualify the login, throttle, resolve the route
+ * (cache or directory), answer. No password check unless `deps.passwords` is set
+ * (`--verify-password`): nginx logs in to the mailbox server with the client's credentials and
+ * the mailbox server decides.
+ */
+export async function decideMailLookup(
+  request: MailLookupRequest,
+  settings: LookupSettings,
+  deps: LookupDeps,
+): Promise<MailDecision> {
+  const lookup: MailLookup = { request, settings, deps, ops: cacheOps(deps) };
+  const clientRefusal = await throttleClient(lookup);
+  if (clientRefusal !== undefined) return clientRefusal;
+  try {
+    // A qualified login is usually its own route key: read the cached route while the alias
+    // cache is asked (one memcached round trip instead of two). Reads only; the steps below
+    // decide in their order.
+    const early =
+      request.method !== 'zimbraId' && domainOf(request.user) !== undefined
+        ? readCachedRoute(lookup, request.user)
+        : undefined;
+    const login = await qualifyLogin(lookup);
+    const userRefusal = await throttleUser(lookup, login);
+    if (userRefusal !== undefined) return userRefusal;
+    const route = await resolveRoute(lookup, login, early);
+    if (isRefusal(route)) return route;
+    const passwordRefusal = await checkPassword(lookup, login, route);
+    if (passwordRefusal !== undefined) return passwordRefusal;
+    return await answer(route, deps.passwords !== undefined && request.password !== undefined);
+  } catch (error) {
+    if (!(error instanceof DirectoryDown)) throw error;
+    return refuse(lookup, 'unavailable', TEMPORARILY_UNAVAILABLE, `directory: ${error.message}`);
+  }
+}
+
+/** Headers of the answer to nginx: always HTTP 200, Zimbra's auth_http contract. */
 export function formatMailAnswer(
   decision: MailDecision,
   attempt: number,
@@ -533,16 +777,18 @@ export function formatMailAnswer(
 ): Record<string, string> {
   if (decision.ok) {
     return {
-      'Auth-Status': 'OK',
-      'Auth-Server': decision.server,
-      'Auth-Port': String(decision.port),
-      'Auth-User': encodeAuthHeader(decision.user),
+      [ANSWER_HEADER.status]: 'OK',
+      [ANSWER_HEADER.server]: decision.server,
+      [ANSWER_HEADER.port]: String(decision.port),
+      [ANSWER_HEADER.user]: encodeAuthHeader(decision.user),
     };
   }
-  const headers: Record<string, string> = { 'Auth-Status': sanitizeHeader(decision.message) };
+  const headers: Record<string, string> = {
+    [ANSWER_HEADER.status]: stripControlCharacters(decision.message),
+  };
   const cap = options.maxWaitAttempts ?? 10;
   if (decision.wait && attempt <= cap) {
-    headers['Auth-Wait'] = String(settings?.authWaitSeconds ?? 10);
+    headers[ANSWER_HEADER.wait] = String(settings?.authWaitSeconds ?? 10);
   }
   return headers;
 }
@@ -556,32 +802,40 @@ export function failureDecision(
   return { ok: false, result, message, reason, wait: true, cache: 'off' };
 }
 
-/** Header values must not carry line breaks or control characters. */
-function sanitizeHeader(text: string): string {
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
-}
-
-/** An account's route as `ip:port` text, reading its domain for external routes. */
+/** An account's route as `ip:port` text and its domain's allowed-IP policy. */
 async function accountRoute(
   deps: LookupDeps,
   settings: LookupSettings,
   account: AccountRecord,
   protocol: RouteProtocol,
   admin: boolean,
-): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
+): Promise<
+  { ok: true; text: string; policy: CachedIpPolicy | undefined } | { ok: false; reason: string }
+> {
   const domainName = domainOf(account.name);
   const domain =
     domainName === undefined
       ? undefined
       : await ldap(deps, () => deps.queries.domainByName(domainName));
   const route = await ldap(deps, () => routeOf(deps, settings, account, domain, protocol, admin));
-  return typeof route === 'string'
-    ? { ok: false, reason: route }
-    : { ok: true, text: formatRoute(route.server, route.port) };
+  if (typeof route === 'string') return { ok: false, reason: route };
+  const policy =
+    domainName === undefined
+      ? undefined
+      : {
+          domain: domainName,
+          allowedIPs:
+            domain === undefined ? [] : attrValues(domain.attrs, 'zimbraDomainAllowedIPs'),
+        };
+  return { ok: true, text: formatRoute(route.server, route.port), policy };
 }
 
-/** Decides a web route request; never throws for directory or cache failures. */
+/**
+ * Decides a web route request; never throws for directory or cache failures. A route (cached or
+ * not) is given only to a client its domain's zimbraDomainAllowedIPs admits, as for mail: a
+ * cached route without its policy is a miss, and a refused client gets `ip_not_allowed` (the
+ * HTTP edge answers 403, which nginx passes to the client).
+ */
 export async function decideWebRoute(
   request: WebRouteRequest,
   settings: LookupSettings,
@@ -593,71 +847,52 @@ export async function decideWebRoute(
     return { route: undefined, identity, result: 'no_identity', cache: ops.outcome(false) };
   }
   const protocol = request.protocol;
-  try {
-    if (identity.kind === 'id') {
-      const key = routeIdKey(protocol, identity.id, request.admin);
-      const cached = await ops.run((cache) => cache.get(key));
-      if (cached !== undefined) {
-        return { route: cached, identity, result: 'ok', cache: 'hit', account: identity.id };
-      }
-      const account = await ldap(deps, () => deps.queries.accountById(settings, identity.id));
-      if (account === undefined) {
-        return { route: undefined, identity, result: 'not_found', cache: ops.outcome(false) };
-      }
-      const routed = await accountRoute(deps, settings, account, protocol, request.admin);
-      if (!routed.ok) {
-        return {
-          route: undefined,
-          identity,
-          result: 'unavailable',
-          cache: ops.outcome(false),
-          reason: routed.reason,
-        };
-      }
-      const text = routed.text;
-      await ops.run((cache) => cache.add(key, text, settings.cacheTtlSeconds));
-      return {
-        route: text,
-        identity,
-        result: 'ok',
-        cache: ops.outcome(false),
-        account: account.name,
-      };
-    }
+  const decided = (
+    result: WebDecision['result'],
+    extra: Partial<WebDecision> = {},
+  ): WebDecision => ({ route: undefined, identity, result, cache: ops.outcome(false), ...extra });
+  const refused = (policy: CachedIpPolicy, account: string): WebDecision =>
+    decided('ip_not_allowed', {
+      account,
+      reason: `client ${request.clientIp ?? ''} not in zimbraDomainAllowedIPs of ${policy.domain}`,
+    });
 
-    const vhost = request.host;
-    const aliasKey = vhost === undefined ? undefined : aliasVhostKey(identity.name, vhost);
-    const cachedAccount =
-      aliasKey === undefined ? undefined : await ops.run((cache) => cache.get(aliasKey));
-    const qualified =
-      cachedAccount ?? (await ldap(deps, () => qualify(deps, settings, identity.name, { vhost })));
-    const key = routeUserKey(protocol, qualified);
-    const cached = await ops.run((cache) => cache.get(key));
-    if (cached !== undefined) {
-      return { route: cached, identity, result: 'ok', cache: 'hit', account: qualified };
+  /** A cached route with its policy, checked; undefined: a miss. */
+  const fromCache = async (key: string, account: string): Promise<WebDecision | undefined> => {
+    const [text, policyText] =
+      (await ops.run((cache) => Promise.all([cache.get(key), cache.get(allowedIpsKeyOf(key))]))) ??
+      [];
+    const policy = parseIpPolicy(policyText);
+    if (text === undefined || parseRoute(text) === undefined || policy === undefined) {
+      return undefined;
     }
-    const account = await ldap(deps, () => findAccount(deps, settings, qualified));
-    if (account === undefined) {
-      return { route: undefined, identity, result: 'not_found', cache: ops.outcome(false) };
+    if (!isClientAllowed(request.clientIp, await allowedIpsOfCachedRoute(deps, policy))) {
+      return { ...refused(policy, account), cache: 'hit' };
     }
-    const routed = await accountRoute(deps, settings, account, protocol, false);
-    if (!routed.ok) {
-      return {
-        route: undefined,
-        identity,
-        result: 'unavailable',
-        cache: ops.outcome(false),
-        reason: routed.reason,
-      };
+    return { route: text, identity, result: 'ok', cache: 'hit', account };
+  };
+
+  /** Routes a found account, caching the route and its policy under `keys`. */
+  const route = async (
+    account: AccountRecord,
+    admin: boolean,
+    keys: readonly string[],
+    alias?: { key: string; value: string },
+  ): Promise<WebDecision> => {
+    const routed = await accountRoute(deps, settings, account, protocol, admin);
+    if (!routed.ok) return decided('unavailable', { reason: routed.reason });
+    const { text, policy } = routed;
+    if (policy !== undefined && !isClientAllowed(request.clientIp, policy.allowedIPs)) {
+      return refused(policy, account.name);
     }
-    const text = routed.text;
     const ttl = settings.cacheTtlSeconds;
     await ops.run((cache) =>
       Promise.all([
-        cache.add(routeUserKey(protocol, account.name), text, ttl),
-        ...(aliasKey !== undefined && identity.name !== account.name
-          ? [cache.add(aliasKey, account.name, ttl)]
-          : []),
+        ...keys.map((key) => cache.add(key, text, ttl)),
+        ...(policy === undefined
+          ? []
+          : keys.map((key) => cache.add(allowedIpsKeyOf(key), formatIpPolicy(policy), ttl))),
+        ...(alias === undefined ? [] : [cache.add(alias.key, alias.value, ttl)]),
       ]),
     );
     return {
@@ -667,15 +902,36 @@ export async function decideWebRoute(
       cache: ops.outcome(false),
       account: account.name,
     };
+  };
+
+  try {
+    if (identity.kind === 'id') {
+      const key = routeIdKey(protocol, identity.id, request.admin);
+      const hit = await fromCache(key, identity.id);
+      if (hit !== undefined) return hit;
+      const account = await ldap(deps, () => deps.queries.accountById(settings, identity.id));
+      if (account === undefined) return decided('not_found');
+      return await route(account, request.admin, [key]);
+    }
+
+    const vhost = request.host;
+    const aliasKey = vhost === undefined ? undefined : aliasVhostKey(identity.name, vhost);
+    const cachedAccount =
+      aliasKey === undefined ? undefined : await ops.run((cache) => cache.get(aliasKey));
+    const qualified =
+      cachedAccount ?? (await ldap(deps, () => qualify(deps, settings, identity.name, { vhost })));
+    const hit = await fromCache(routeUserKey(protocol, qualified), qualified);
+    if (hit !== undefined) return hit;
+    const account = await ldap(deps, () => findAccount(deps, settings, qualified));
+    if (account === undefined) return decided('not_found');
+    const alias =
+      aliasKey !== undefined && identity.name !== account.name
+        ? { key: aliasKey, value: account.name }
+        : undefined;
+    return await route(account, false, [routeUserKey(protocol, account.name)], alias);
   } catch (error) {
     if (!(error instanceof DirectoryDown)) throw error;
-    return {
-      route: undefined,
-      identity,
-      result: 'unavailable',
-      cache: ops.outcome(false),
-      reason: `directory: ${error.message}`,
-    };
+    return decided('unavailable', { reason: `directory: ${error.message}` });
   }
 }
 

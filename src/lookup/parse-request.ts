@@ -134,6 +134,8 @@ export interface WebRouteRequest {
   authorization: string | undefined;
   /** The client's Host header, without the port. */
   host: string | undefined;
+  /** Client-IP: the address of the client nginx serves (for zimbraDomainAllowedIPs). */
+  clientIp?: string | undefined;
   protocol: 'http' | 'httpssl';
   admin: boolean;
 }
@@ -149,6 +151,7 @@ export function parseWebRequest(headers: RequestHeaders): WebRouteRequest {
     cookie: headerOf(headers, 'cookie'),
     authorization: headerOf(headers, 'authorization'),
     host: host?.trim().replace(/:\d+$/, '').toLowerCase() || undefined,
+    clientIp: headerOf(headers, 'client-ip')?.trim() || undefined,
     protocol: protocol === 'http' ? 'http' : 'httpssl',
     // Admin routes (ZM_ADMIN_AUTH_TOKEN) need an endpoint of their own that only the admin
     // templates call; the shared route endpoint never grants one.

@@ -36,6 +36,36 @@ export interface LookupDirectory {
   verifyPassword(dn: string, password: string): Promise<boolean>;
 }
 
+/** A directory other than Zimbra's, named by the domain (zimbraAuthLdapURL), for password checks. */
+export interface ExternalDirectory {
+  /** LDAP URLs, tried in order until one answers. */
+  urls: readonly string[];
+  /** StartTLS on ldap:// URLs (zimbraAuthLdapStartTlsEnabled). */
+  startTls: boolean;
+}
+
+/**
+ * Password checks against a domain's external directory (zimbraAuthMech ldap/ad). Every method
+ * rejects when no URL of the directory can be reached.
+ */
+export interface ExternalDirectoryAuth {
+  /** A simple bind as `dn`: true when accepted, false when the credentials are refused. */
+  bind(directory: ExternalDirectory, dn: string, password: string): Promise<boolean>;
+  /**
+   * The DNs a subtree search finds (at most two: more than one is an ambiguous login), bound as
+   * `bindDn` (anonymous when undefined).
+   */
+  findDns(
+    directory: ExternalDirectory,
+    search: {
+      base: string;
+      filter: string;
+      bindDn?: string | undefined;
+      bindPassword?: string | undefined;
+    },
+  ): Promise<readonly string[]>;
+}
+
 /** The route and throttle cache (memcached). Every method rejects when no server answers. */
 export interface LookupCache {
   get(key: string): Promise<string | undefined>;

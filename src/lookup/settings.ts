@@ -1,5 +1,5 @@
 /**
- * The global-config settings the lookup service works with (ref §11.4-11.6), read from the raw
+ * The global-config settings the lookup service works with, read from the raw
  * global config entry with Zimbra's installed values (the catalog's globalConfigValue) for what
  * the entry lacks. A value that does not parse falls back to that default and is reported.
  */
@@ -7,7 +7,7 @@ import { attribute } from '../model/attribute-catalog.js';
 import type { AttributeMap } from '../model/snapshot.js';
 import { parseDuration, parseInteger, parseIpOrCidr } from '../model/value-types.js';
 
-/** The route protocols of Zimbra's NLE (ref §11.2). */
+/** The route protocols of Zimbra's NLE. */
 export const ROUTE_PROTOCOLS = ['imap', 'imapssl', 'pop3', 'pop3ssl', 'http', 'httpssl'] as const;
 export type RouteProtocol = (typeof ROUTE_PROTOCOLS)[number];
 
@@ -21,7 +21,7 @@ export interface LoginLimit {
 export interface LookupSettings {
   /** zimbraReverseProxyAuthWaitInterval in whole seconds (at least 1). */
   authWaitSeconds: number;
-  /** zimbraReverseProxyCacheEntryTTL in whole seconds, rounded up (ref §11.5). */
+  /** zimbraReverseProxyCacheEntryTTL in whole seconds, rounded up. */
   cacheTtlSeconds: number;
   defaultDomain: string | undefined;
   mailHostQuery: string;
@@ -40,7 +40,7 @@ export interface LookupSettings {
   throttle: ThrottleSettings;
 }
 
-/** Login throttle settings (ref §11.6). */
+/** Login throttle settings. */
 export interface ThrottleSettings {
   ip: LoginLimit;
   ipImap: LoginLimit;

@@ -1,5 +1,5 @@
 /**
- * Login throttling (ref §11.6) as pure arithmetic: which counter a login increments, with which
+ * Login throttling as pure arithmetic: which counter a login increments, with which
  * TTL, and whether the new count is over the limit. Counters live in memcached (a fixed window
  * from the first hit: the TTL is set when the counter is created and never extended).
  */

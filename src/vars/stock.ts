@@ -18,6 +18,7 @@ import {
   parseAbsolutePath,
   parseDuration,
 } from '../model/value-types.js';
+import { STOCK_LOOKUP_PATH, STOCK_ROUTE_PATH } from '../lookup/protocol.js';
 import { constVar, customVar, enabler } from './define.js';
 import { computeDomainData } from './domains.js';
 import { computeLookupHandlers } from './lookup.js';
@@ -49,11 +50,8 @@ export function computeLookupTlsVerify(ctx: VarContext): boolean {
 /** Default of `stock.generation.listen`: where nginx serves the generation marker. */
 export const STOCK_GENERATION_LISTEN = '127.0.0.1:7078';
 
-/** Where the lookup service answers nginx's `auth_http` requests: the NLE's own path (ref §7.2). */
-export const STOCK_LOOKUP_PATH = '/service/extension/nginx-lookup';
-
-/** Where the lookup service answers the web `auth_request` route lookups. */
-export const STOCK_ROUTE_PATH = '/service/extension/zmproxy-route';
+// The lookup paths are part of the nginx↔lookup contract (lookup/protocol.ts).
+export { STOCK_LOOKUP_PATH, STOCK_ROUTE_PATH };
 
 // ---------------------------------------------------------------------------------------------
 // Lookup handlers as an nginx upstream

@@ -1,6 +1,7 @@
 /**
- * The lookup service end to end with real parts: slapd holding accounts on two mailbox servers,
- * the stack's two dovecot instances as those servers, nginx rendered from our stock templates
+ * The lookup service end to end with real parts: slapd holding accounts on two mailbox servers
+ * (and no userPassword at all: the passwords live only on the mailbox servers, as for
+ * external-auth domains), the stack's two dovecot instances as those servers, nginx rendered from our stock templates
  * (its auth_http and auth_request going to the lookup service), a memcached of this file's own
  * (stopped mid-test), and curl as the IMAP, POP3 and HTTP client. Which backend served a login
  * is read from the dovecot instance's log; which web backend served a request, from its answer.
@@ -33,6 +34,8 @@ import { readLdifSnapshot } from '../../src/sources/ldif/index.js';
 import { parseOverrides } from '../../src/vars/registry.js';
 import { createTemplateStore } from '../../src/writer/template-store.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
+import { mailLogin } from '../helpers/mail-client.js';
+import type { MailLoginMethod } from '../helpers/mail-client.js';
 import { resetDirectory, stackLdapOptions, stackValue, withLdapClient } from '../helpers/stack.js';
 import { Attribute, Change } from 'ldapts';
 
@@ -107,7 +110,6 @@ function directoryLdif(ports: Ports): string {
       `uid: ${uid}`,
       `cn: ${uid}`,
       `sn: ${uid}`,
-      `userPassword: ${uid}-pw`,
       `zimbraId: ${uid.padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000001`,
       `zimbraMailDeliveryAddress: ${uid}@example.test`,
       `zimbraMailHost: ${host}`,
@@ -142,8 +144,9 @@ function directoryLdif(ports: Ports): string {
         'zimbraReverseProxyMailEnabled: TRUE',
         'zimbraReverseProxyHttpEnabled: TRUE',
         'zimbraReverseProxyMailMode: http',
-        'zimbraReverseProxyImapStartTlsMode: on',
-        'zimbraReverseProxyPop3StartTlsMode: on',
+        // Zimbra's default: no login before STARTTLS.
+        'zimbraReverseProxyImapStartTlsMode: only',
+        'zimbraReverseProxyPop3StartTlsMode: only',
         'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
         `zimbraImapProxyBindPort: ${ports.imap}`,
         `zimbraPop3ProxyBindPort: ${ports.pop3}`,
@@ -378,10 +381,42 @@ afterAll(async () => {
     rmSync(work, { recursive: true, force: true });
 });
 
+// STARTTLS first (the listeners are in `only` mode); -k: the proxy's certificate is self-signed.
 const imap = (user: string, password: string, extra: string[] = []) =>
-  curl([...extra, `imap://127.0.0.1:${ports.imap}/`, '--user', `${user}:${password}`]);
+  curl([
+    ...extra,
+    '--ssl-reqd',
+    '-k',
+    `imap://127.0.0.1:${ports.imap}/`,
+    '--user',
+    `${user}:${password}`,
+  ]);
 const pop3 = (user: string, password: string) =>
-  curl([`pop3://127.0.0.1:${ports.pop3}/`, '--user', `${user}:${password}`]);
+  curl(['--ssl-reqd', '-k', `pop3://127.0.0.1:${ports.pop3}/`, '--user', `${user}:${password}`]);
+
+/** Every value memcached holds, keys included (lru_crawler metadump, then get). */
+async function memcachedContents(port: number): Promise<string> {
+  const talk = (command: string, end: RegExp): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (end.test(text)) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      socket.write(`${command}\r\n`);
+    });
+  const dump = await talk('lru_crawler metadump all', /END\r\n$/);
+  const keys = [...dump.matchAll(/^key=(\S+)/gm)].map((m) => decodeURIComponent(m[1] ?? ''));
+  if (keys.length === 0) return dump;
+  const values = await talk(`get ${keys.join(' ')}`, /END\r\n$/);
+  return `${keys.join('\n')}\n${values}`;
+}
 
 describe('mail logins through nginx and the lookup service', () => {
   it('lands an IMAP login on the mailbox server of the user', async () => {
@@ -412,15 +447,83 @@ describe('mail logins through nginx and the lookup service', () => {
     expect(dovecotLogins(1, 'alice@example.test')).toBe(before + 1);
   });
 
-  it('refuses a wrong password with LOGIN failed after Auth-Wait, before any backend sees it', async () => {
+  it('refuses a wrong password: the mailbox server says no, and no login happens', async () => {
     const before = dovecotLogins(1, 'alice@example.test');
-    const started = Date.now();
-    const result = await imap('alice@example.test', 'wrong', ['-v']);
+    const result = await imap('alice@example.test', 'wrong-Pa55', ['-v']);
     expect(result.status).toBe(67);
-    expect(result.output).toContain('NO LOGIN failed');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(dovecotLogins(1, 'alice@example.test')).toBe(before);
-    expect(logLines.join('')).not.toContain('wrong"');
+  });
+
+  describe.each<[MailLoginMethod, 'imap' | 'pop3']>([
+    ['imap-login', 'imap'],
+    ['imap-plain', 'imap'],
+    ['pop3-user', 'pop3'],
+    ['pop3-plain', 'pop3'],
+  ])('%s after STARTTLS', (method, protocol) => {
+    const port = () => (protocol === 'imap' ? ports.imap : ports.pop3);
+
+    it('logs a user whose password only the mailbox server knows in, on its server', async () => {
+      const before = [dovecotLogins(1, 'bob@example.test'), dovecotLogins(2, 'bob@example.test')];
+      const result = await mailLogin(port(), method, 'bob@example.test', 'bob-pw');
+      expect(result).toMatchObject({ ok: true });
+      expect(dovecotLogins(2, 'bob@example.test')).toBe(before[1]! + 1);
+      expect(dovecotLogins(1, 'bob@example.test')).toBe(before[0]);
+    });
+
+    it('never logs a wrong password in, cached route or not', async () => {
+      const before = dovecotLogins(2, 'bob@example.test');
+      for (let i = 0; i < 2; i++) {
+        const result = await mailLogin(port(), method, 'bob@example.test', `wrong-${method}`);
+        expect(result).toMatchObject({ ok: false });
+      }
+      expect(dovecotLogins(2, 'bob@example.test')).toBe(before);
+    });
+
+    it('refuses a login before STARTTLS without asking anyone', async () => {
+      const result = await mailLogin(port(), method, 'bob@example.test', 'bob-pw', {
+        starttls: false,
+      });
+      expect(result).toMatchObject({ ok: false });
+    });
+  });
+
+  it('keeps every password out of the log, the metrics and memcached', async () => {
+    const secrets = [
+      'alice-pw',
+      'bob-pw',
+      'carol-pw',
+      'wrong-Pa55',
+      'wrong-imap-login',
+      'wrong-pop3-plain',
+    ];
+    const metrics = await new Promise<string>((resolve, reject) => {
+      const [host, port] = lookup!.address.split(':');
+      const socket = connect(Number(port), host);
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write('GET /metrics HTTP/1.0\r\n\r\n');
+    });
+    expect(metrics).toContain('zmproxy_lookup');
+    const cache = await memcachedContents(ports.memcached);
+    expect(cache).toContain('route:proto=');
+    const nginxLogs = ['log/nginx.log', 'log/nginx.access.log']
+      .map((file) => {
+        try {
+          return readFileSync(join(work, file), 'utf8');
+        } catch {
+          return '';
+        }
+      })
+      .join('');
+    for (const secret of secrets) {
+      expect(logLines.join('')).not.toContain(secret);
+      expect(metrics).not.toContain(secret);
+      expect(cache).not.toContain(secret);
+      expect(nginxLogs).not.toContain(secret);
+    }
   });
 
   it('refuses an unknown user with the same message', async () => {
@@ -497,6 +600,55 @@ describe('web requests through nginx and the lookup service', () => {
       expect((await get('/service/soap/', ['-b', alice])).output).toContain('backend-1');
       expect((await get('/service/soap/', ['-b', bob])).output).toContain('backend-2');
     }
+  });
+
+  it.each([
+    ['/HOME/bob/inbox', '/js/app.js', 'poison1.example.test'],
+    [
+      `/login?zauthtoken=${authToken('bob00000-0000-4000-8000-000000000001')}`,
+      '/login?x=1',
+      'poison2.example.test',
+    ],
+  ])('does not let %s teach the route cache a route for %s', async (first, then, host) => {
+    const viaHost = (path: string) =>
+      curl(['-H', `Host: ${host}`, `http://127.0.0.1:${ports.http}${path}`]);
+    expect((await viaHost(first)).output).toContain('backend-2');
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      seen.add(/backend-[12]/.exec((await viaHost(then)).output)?.[0] ?? 'none');
+    }
+    // No identity: nginx's round robin, not bob's server for every request.
+    expect([...seen].sort()).toEqual(['backend-1', 'backend-2']);
+  });
+
+  it('refuses a client outside the domain zimbraDomainAllowedIPs with 403, through nginx', async () => {
+    const allowed = (values: string[]) =>
+      withLdapClient((client) =>
+        client.modify('dc=example,dc=test', [
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'zimbraDomainAllowedIPs', values }),
+          }),
+        ]),
+      );
+    await allowed(['127.0.0.99']);
+    await lookup!.forget();
+    try {
+      const refused = await curl([
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-H',
+        'Host: mail.example.test',
+        `http://127.0.0.1:${ports.http}/home/bob/allowed-ips-check`,
+      ]);
+      expect(refused.output).toBe('403');
+    } finally {
+      await allowed([]);
+      await lookup!.forget();
+    }
+    expect((await get('/home/bob/allowed-ips-check-2')).output).toContain('backend-2');
   });
 
   it('answers a request without identity from one of the backends', async () => {

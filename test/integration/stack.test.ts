@@ -99,7 +99,8 @@ describe('the test stack', () => {
 
   it('reports every daemon running', async () => {
     const status = await runStackScript(['status'], { STACK_DIR: stackValue('STACK_DIR') }, 10_000);
-    expect(status.trim().split('\n')).toHaveLength(5);
+    expect(status.trim().split('\n')).toHaveLength(6);
+    expect(status).toMatch(/^ad-slapd\s+running/m);
     expect(status).not.toContain('stopped');
   });
 });

@@ -4,6 +4,7 @@
  * account on a small pool of separate connections (a bind changes a connection's identity, and
  * LDAP forbids other operations on a connection while a bind is in flight).
  */
+import type { EventEmitter } from 'node:events';
 import { ResultCodeError } from 'ldapts';
 import type { Client, Entry } from 'ldapts';
 import { connectLdap, resolveLdapSourceOptions } from '../../sources/ldap/index.js';
@@ -35,7 +36,26 @@ export interface LdapLookupDirectory extends LookupDirectory {
  * read-only or shutting-down replica and bind policies, none of which is about this password; an
  * account Zimbra disables is refused by the mailbox server anyway.
  */
-const WRONG_CREDENTIALS_CODES: ReadonlySet<number> = new Set([49, 32]);
+export const WRONG_CREDENTIALS_CODES: ReadonlySet<number> = new Set([49, 32]);
+
+/**
+ * Calls `onClose` once when the connection of `client` ends. ldapts watches only the socket it
+ * opened: after StartTLS it talks over a TLS socket whose close it never sees, so a connection
+ * the server closed (slapd restarted) looks alive and every request on it waits out the
+ * operation timeout. Watching the socket in use, whichever it is, drops such a connection at once.
+ */
+export function watchConnectionClose(client: Client, onClose: () => void): void {
+  const socket = (client as unknown as { socket?: EventEmitter }).socket;
+  if (socket === undefined) return;
+  let done = false;
+  const closed = (): void => {
+    if (done) return;
+    done = true;
+    onClose();
+  };
+  socket.once('close', closed);
+  socket.once('end', closed);
+}
 
 function toRecord(entry: Entry): DirectoryRecord {
   const attrs: Record<string, string[]> = {};
@@ -61,11 +81,35 @@ export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLooku
   let closed = false;
 
   const searchClient = (): Promise<Client> => {
-    searcher ??= connectLdap(resolved, { bind: service }).catch((error: unknown) => {
-      searcher = undefined;
-      throw error;
+    if (searcher !== undefined) return searcher;
+    const connecting: Promise<Client> = connectLdap(resolved, { bind: service }).then(
+      (client) => {
+        watchConnectionClose(client, () => {
+          if (searcher === connecting) searcher = undefined;
+          void client.unbind().catch(() => undefined);
+        });
+        return client;
+      },
+      (error: unknown) => {
+        if (searcher === connecting) searcher = undefined;
+        throw error;
+      },
+    );
+    searcher = connecting;
+    return connecting;
+  };
+
+  /** A bind connection, watched: one the server closed leaves the pool at once. */
+  const openBindClient = async (): Promise<Client> => {
+    const client = await connectLdap(resolved);
+    watchConnectionClose(client, () => {
+      const at = idle.indexOf(client);
+      if (at >= 0) {
+        idle.splice(at, 1);
+        open -= 1;
+      }
     });
-    return searcher;
+    return client;
   };
 
   const acquire = async (): Promise<Client | undefined> => {
@@ -74,7 +118,7 @@ export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLooku
     if (open < poolSize) {
       open += 1;
       try {
-        return await connectLdap(resolved);
+        return await openBindClient();
       } catch (error) {
         open -= 1;
         throw error;
@@ -94,7 +138,7 @@ export function createLdapLookupDirectory(options: LdapLookupOptions): LdapLooku
       else {
         // A broken connection: the waiter opens its own.
         open += 1;
-        connectLdap(resolved).then(waiter, () => {
+        openBindClient().then(waiter, () => {
           open -= 1;
           waiter(undefined);
         });

@@ -10,7 +10,6 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
-import { STOCK_LOOKUP_PATH, STOCK_ROUTE_PATH } from '../../vars/stock.js';
 import { matchesAnyAddress } from '../address-match.js';
 import type { DirectoryQueries } from '../directory-queries.js';
 import { createDirectoryQueries } from '../directory-queries.js';
@@ -24,7 +23,21 @@ import {
 } from '../handler.js';
 import { headerOf, parseMailRequest, parseWebRequest } from '../parse-request.js';
 import type { RequestHeaders } from '../parse-request.js';
-import type { AddressResolver, LookupCache, LookupDirectory } from '../ports.js';
+import type {
+  AddressResolver,
+  ExternalDirectoryAuth,
+  LookupCache,
+  LookupDirectory,
+} from '../ports.js';
+import {
+  HEALTH_PATH,
+  METRICS_PATH,
+  REQUEST_HEADER,
+  STOCK_LOOKUP_PATH,
+  STOCK_ROUTE_PATH,
+  WEB_STATUS,
+  sanitizeAnswerHeaders,
+} from '../protocol.js';
 import type { LookupSettings } from '../settings.js';
 import { computeLookupSettings } from '../settings.js';
 import type { LookupMetrics } from './metrics.js';
@@ -40,6 +53,11 @@ export interface LookupServiceOptions extends HandlerOptions {
   settingsRefreshMs?: number;
   /** In-process cache lifetime for domains and server ports, in ms. @default 900000 */
   memoTtlMs?: number;
+  /**
+   * `/metrics` and `/healthz` need the shared key too (a listener off loopback, unless
+   * `--status-without-key`). @default false
+   */
+  statusNeedsKey?: boolean;
 }
 
 /** What the service runs on. */
@@ -49,6 +67,8 @@ export interface LookupServiceDeps {
   resolver: AddressResolver;
   logger: Logger;
   metrics: LookupMetrics | undefined;
+  /** Set: `--verify-password` (checks on the external directories of ldap/ad domains). */
+  passwords?: ExternalDirectoryAuth | undefined;
   /** Answers `/metrics` (the cluster primary's aggregate, or this process's registry). */
   metricsText?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -65,8 +85,12 @@ export interface LookupService {
   mail(headers: RequestHeaders): Promise<LookupAnswer>;
   web(headers: RequestHeaders): Promise<LookupAnswer>;
   health(): Promise<LookupAnswer>;
+  /** False when a `/metrics` or `/healthz` request lacks the shared key it needs. */
+  statusAllowed(headers: RequestHeaders): boolean;
   /** Reads the global config now; rejects when LDAP cannot be read. */
   refresh(): Promise<LookupSettings>;
+  /** Forgets the in-process domain and server data (SIGHUP) and reads the global config again. */
+  forget(): Promise<void>;
   stop(): void;
 }
 
@@ -93,6 +117,7 @@ export function createLookupService(
     cache: deps.cache,
     resolver: deps.resolver,
     clock,
+    passwords: deps.passwords,
     observe: {
       ldap: (ms) => metrics?.ldapSeconds.observe(ms / 1000),
       cache: (ms) => metrics?.memcachedSeconds.observe(ms / 1000),
@@ -139,7 +164,7 @@ export function createLookupService(
 
   const shared = options.sharedKey ?? '';
   const forbidden = (headers: RequestHeaders): boolean =>
-    shared !== '' && !keyMatches(shared, headerOf(headers, 'x-zmproxy-key'));
+    shared !== '' && !keyMatches(shared, headerOf(headers, REQUEST_HEADER.sharedKey));
 
   return {
     async mail(headers) {
@@ -200,7 +225,7 @@ export function createLookupService(
           { kind: 'web', result: 'bad_request', reason: 'wrong or missing X-Zmproxy-Key' },
           'lookup',
         );
-        return { status: 403, headers: {} };
+        return { status: WEB_STATUS.badKey, headers: {} };
       }
       const request = parseWebRequest(headers);
       const now = await current();
@@ -225,6 +250,7 @@ export function createLookupService(
           result: decision.result,
           identity: decision.identity.kind === 'none' ? undefined : decision.identity.source,
           user: decision.identity.kind === 'user' ? decision.identity.name : undefined,
+          client: request.clientIp,
           id: decision.identity.kind === 'id' ? decision.identity.id : undefined,
           account: decision.account,
           protocol: request.protocol,
@@ -236,9 +262,10 @@ export function createLookupService(
         },
         'lookup',
       );
+      if (decision.result === 'ip_not_allowed') return { status: WEB_STATUS.refused, headers: {} };
       return decision.route === undefined
-        ? { status: 204, headers: {} }
-        : { status: 200, headers: { 'X-Zmproxy-Route': decision.route } };
+        ? { status: WEB_STATUS.noRoute, headers: {} }
+        : { status: WEB_STATUS.route, headers: { 'X-Zmproxy-Route': decision.route } };
     },
 
     async health() {
@@ -252,7 +279,21 @@ export function createLookupService(
         : { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'ok\n' };
     },
 
+    statusAllowed(headers) {
+      return options.statusNeedsKey !== true || !forbidden(headers);
+    },
+
     refresh,
+
+    async forget() {
+      queries.clear();
+      await refresh().catch((error: unknown) => {
+        deps.logger.warn(
+          { err: String(error) },
+          'global config refresh failed; keeping the last one',
+        );
+      });
+    },
 
     stop() {
       clearInterval(timer);
@@ -269,7 +310,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * What a listener on `host` lacks to be reachable from other hosts (design §3): stock nginx sends
+ * What a listener on `host` lacks to be reachable from other hosts: stock nginx sends
  * the users' real passwords, so off loopback they must travel in TLS, and a shared key keeps
  * anyone else who reaches the port from using the service to test passwords. Empty on loopback,
  * or when both are there.
@@ -285,6 +326,24 @@ export function computeListenExposure(listen: {
   if ((listen.sharedKey ?? '') === '') missing.push('shared key');
   return missing;
 }
+
+/**
+ * The suites the TLS listener offers: forward secret (ECDHE, or TLS 1.3's own key exchange) and
+ * AEAD only — TLS 1.3's three suites, and for TLS 1.2 AES-GCM and ChaCha20-Poly1305 with ECDHE.
+ * No CBC, no SHA-1 MACs, no static RSA key exchange; TLS 1.2 at least. nginx's OpenSSL speaks
+ * all of them.
+ */
+export const LOOKUP_TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 /** TLS material for HTTPS. */
 export interface LookupTls {
@@ -304,7 +363,7 @@ export function createLookupHttpServer(
       const body = answer.body ?? '';
       try {
         res.writeHead(answer.status, {
-          ...headerSafe(answer.headers),
+          ...sanitizeAnswerHeaders(answer.headers),
           'Content-Length': Buffer.byteLength(body),
         });
         res.end(req.method === 'HEAD' ? undefined : body);
@@ -330,12 +389,15 @@ export function createLookupHttpServer(
       case STOCK_ROUTE_PATH:
         work = service.web(req.headers);
         break;
-      case '/healthz':
-        work = service.health();
+      case HEALTH_PATH:
+        work = service.statusAllowed(req.headers)
+          ? service.health()
+          : Promise.resolve({ status: 403, headers: {} });
         break;
-      case '/metrics':
-        work =
-          deps.metricsText === undefined
+      case METRICS_PATH:
+        work = !service.statusAllowed(req.headers)
+          ? Promise.resolve({ status: 403, headers: {} })
+          : deps.metricsText === undefined
             ? Promise.resolve({ status: 404, headers: {} })
             : deps.metricsText().then((m) => ({
                 status: 200,
@@ -359,24 +421,13 @@ export function createLookupHttpServer(
       );
     });
   };
-  const server = tls === undefined ? createHttpServer(handle) : createHttpsServer(tls, handle);
+  const server =
+    tls === undefined
+      ? createHttpServer(handle)
+      : createHttpsServer(
+          { ...tls, minVersion: 'TLSv1.2', ciphers: LOOKUP_TLS_CIPHERS, honorCipherOrder: true },
+          handle,
+        );
   server.keepAliveTimeout = 65_000;
   return server;
-}
-
-/**
- * Header values as node:http can send them: UTF-8 text carried byte for byte (as nginx reads
- * it), line breaks and other control characters replaced by spaces. A throttle message from LDAP
- * with an en dash, or a cached value with a line break, would otherwise throw in writeHead.
- */
-// eslint-disable-next-line no-control-regex -- control characters are what is replaced
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f]/g;
-
-function headerSafe(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const safe: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const text = value.replace(CONTROL_CHARACTERS, ' ');
-    safe[name] = Buffer.from(text, 'utf8').toString('latin1');
-  }
-  return safe;
 }

@@ -82,6 +82,11 @@ class ServerConnection {
         );
       }, this.options.timeoutMs);
       this.queue.push({ expectsValue, resolve, reject, timer });
+      // Commands issued in one tick (a lookup's gets) leave in one write: one syscall, one packet.
+      if (socket.writableCorked === 0) {
+        socket.cork();
+        process.nextTick(() => socket.uncork());
+      }
       socket.write(command);
     });
   }

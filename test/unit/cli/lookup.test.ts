@@ -5,6 +5,7 @@ import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolveLookupRunOptions, run } from '../../../src/cli/lookup.js';
+import { writeSelfSignedCertificate } from '../../helpers/certificates.js';
 import { runCli, testdir } from '../../helpers/testdir.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -21,13 +22,16 @@ async function heldLoopbackPort(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** TLS and shared key files (resolving only reads them). */
-function secrets(): { cert: string; key: string; sharedKey: string } {
-  const dir = testdir({ 'tls.crt': 'cert\n', 'tls.key': 'key\n', 'shared.key': 's3cret\n' });
+/** TLS and shared key files: a self-signed certificate and its key. */
+function secrets(): { cert: string; key: string; sharedKey: string; dir: string } {
+  const dir = testdir({ 'shared.key': 's3cret\n', 'garbage.pem': 'cert\n' });
+  writeSelfSignedCertificate(join(dir, 'tls.crt'), join(dir, 'tls.key'));
+  writeSelfSignedCertificate(join(dir, 'other.crt'), join(dir, 'other.key'));
   return {
     cert: join(dir, 'tls.crt'),
     key: join(dir, 'tls.key'),
     sharedKey: join(dir, 'shared.key'),
+    dir,
   };
 }
 
@@ -168,5 +172,89 @@ describe('zmproxy lookup when it cannot listen', () => {
     const options = await resolveLookupRunOptions(['-w', work]);
     expect(options.ldap.urls).toEqual(['ldap://127.0.0.1:1']);
     expect(options.sharedKey).toBe('from-workdir');
+  });
+});
+
+describe('zmproxy lookup input errors are usage errors with a hint', () => {
+  it.each([
+    ["a key that is not the certificate's", 'tls.crt', 'other.key', /is not the key of --tls-cert/],
+    ['a garbage certificate', 'garbage.pem', 'tls.key', /not a usable PEM certificate and key/],
+    ['a garbage key', 'tls.crt', 'garbage.pem', /not a usable PEM certificate and key/],
+  ])('refuses %s', async (_what, cert, key, message) => {
+    const files = secrets();
+    const result = await runCli(run, [
+      '--tls-cert',
+      join(files.dir, cert),
+      '--tls-key',
+      join(files.dir, key),
+      '--workers',
+      '0',
+      ...OFFLINE,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/^hint: /m);
+    expect(result.stderr).not.toMatch(/internal error|this is a bug/);
+  });
+
+  it.each(['ldap://[zz', 'ldap://127.0.0.1:99999', 'ldaps://', 'ldap://127.0.0.1:0'])(
+    'refuses the LDAP URL %s from localconfig or --source',
+    async (url) => {
+      const work = testdir({
+        'conf/localconfig.xml': `<localconfig><key name="ldap_url"><value>${url}</value></key></localconfig>\n`,
+      });
+      const fromLc = await runCli(run, ['-w', work, '--bind-dn', 'cn=x', '--workers', '0']);
+      expect(fromLc.code).toBe(2);
+      expect(fromLc.stderr).toContain(`error: localconfig ldap_url: "${url}" is not an LDAP URL`);
+      expect(fromLc.stderr).toMatch(/^hint: write ldap:\/\/HOST:PORT/m);
+      const error = await resolveLookupRunOptions(['--source', url, '--bind-dn', 'cn=x']).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'E_USAGE' });
+    },
+  );
+});
+
+describe('zmproxy lookup --verify-password and status endpoints', () => {
+  const withLc = (value: string) =>
+    testdir({
+      'conf/localconfig.xml':
+        '<localconfig><key name="ldap_url"><value>ldap://127.0.0.1:1</value></key>' +
+        `<key name="zmproxy_lookup_verify_password"><value>${value}</value></key></localconfig>\n`,
+    });
+
+  it('routes only by default, verifies with the flag or localconfig true', async () => {
+    expect((await resolveLookupRunOptions(OFFLINE)).verifyPassword).toBe(false);
+    expect((await resolveLookupRunOptions([...OFFLINE, '--verify-password'])).verifyPassword).toBe(
+      true,
+    );
+    expect((await resolveLookupRunOptions(['-w', withLc('true')])).verifyPassword).toBe(true);
+    expect((await resolveLookupRunOptions(['-w', withLc('false')])).verifyPassword).toBe(false);
+  });
+
+  it('refuses a localconfig value that is not true or false', async () => {
+    const error = await resolveLookupRunOptions(['-w', withLc('yes')]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'E_INPUT' });
+    expect(String(error)).toMatch(/zmproxy_lookup_verify_password: expected true or false/);
+  });
+
+  it('asks the shared key for /metrics and /healthz off loopback, unless told otherwise', async () => {
+    const files = secrets();
+    const offLoopback = [
+      '--listen',
+      '0.0.0.0:7072',
+      '--tls-cert',
+      files.cert,
+      '--tls-key',
+      files.key,
+      '--shared-key-file',
+      files.sharedKey,
+      ...OFFLINE,
+    ];
+    expect((await resolveLookupRunOptions(offLoopback)).statusNeedsKey).toBe(true);
+    expect(
+      (await resolveLookupRunOptions([...offLoopback, '--status-without-key'])).statusNeedsKey,
+    ).toBe(false);
+    expect((await resolveLookupRunOptions(OFFLINE)).statusNeedsKey).toBe(false);
   });
 });

@@ -3,7 +3,12 @@ import { createDirectoryQueries } from '../../../src/lookup/directory-queries.js
 import { decideMailLookup, decideWebRoute, formatMailAnswer } from '../../../src/lookup/handler.js';
 import type { LookupDeps } from '../../../src/lookup/handler.js';
 import type { MailLookupRequest } from '../../../src/lookup/parse-request.js';
-import type { DirectoryQuery, DirectoryRecord, LookupCache } from '../../../src/lookup/ports.js';
+import type {
+  DirectoryQuery,
+  DirectoryRecord,
+  ExternalDirectory,
+  LookupCache,
+} from '../../../src/lookup/ports.js';
 import { computeLookupSettings } from '../../../src/lookup/settings.js';
 
 const settings = (extra: Record<string, string[]> = {}) =>
@@ -16,7 +21,11 @@ const settings = (extra: Record<string, string[]> = {}) =>
 
 const ALICE: DirectoryRecord = {
   dn: 'uid=alice,ou=people,dc=d,dc=test',
-  attrs: { zimbraMailDeliveryAddress: ['alice@d.test'], zimbraMailHost: ['mbx1.test'] },
+  attrs: {
+    zimbraMailDeliveryAddress: ['alice@d.test'],
+    zimbraMailHost: ['mbx1.test'],
+    zimbraAccountStatus: ['active'],
+  },
 };
 const RESTRICTED_DOMAIN: DirectoryRecord = {
   dn: 'dc=d,dc=test',
@@ -28,12 +37,17 @@ const MBX1: DirectoryRecord = {
 };
 
 /** A directory answering by filter text; `down` makes every call reject. */
-function fakeDirectory(state: { down: boolean; binds: string[]; domain?: DirectoryRecord }) {
+function fakeDirectory(state: {
+  down: boolean;
+  binds: string[];
+  domain?: DirectoryRecord | undefined;
+  account?: DirectoryRecord;
+}) {
   return {
     search(query: DirectoryQuery): Promise<readonly DirectoryRecord[]> {
       if (state.down) return Promise.reject(new Error('ECONNREFUSED'));
       if (query.filter.includes('zimbraMailDeliveryAddress=alice@d.test'))
-        return Promise.resolve([ALICE]);
+        return Promise.resolve([state.account ?? ALICE]);
       if (query.filter.includes('zimbraServiceHostname=mbx1.test')) return Promise.resolve([MBX1]);
       if (query.filter.includes('zimbraDomainName=d.test') && state.domain !== undefined)
         return Promise.resolve([state.domain]);
@@ -70,9 +84,38 @@ function fakeCache(state: { down: boolean; data: Map<string, string> }): LookupC
   };
 }
 
-function setup(domain?: DirectoryRecord) {
-  const ldap = { down: false, binds: [] as string[], domain };
+/** An external directory (zimbraAuthMech ldap/ad) that knows `dn`/`password` pairs. */
+function fakeExternal(state: { down: boolean; binds: string[]; searches: string[] }) {
+  const users = new Map([['uid=alice,ou=people,dc=ad,dc=test', 'ad-right']]);
+  return {
+    bind(_directory: ExternalDirectory, dn: string, password: string): Promise<boolean> {
+      if (state.down) return Promise.reject(new Error('ECONNREFUSED'));
+      state.binds.push(dn);
+      return Promise.resolve(users.get(dn) === password);
+    },
+    findDns(_directory: ExternalDirectory, search: { filter: string }): Promise<readonly string[]> {
+      if (state.down) return Promise.reject(new Error('ECONNREFUSED'));
+      state.searches.push(search.filter);
+      return Promise.resolve(
+        search.filter === '(uid=alice)' ? ['uid=alice,ou=people,dc=ad,dc=test'] : [],
+      );
+    },
+  };
+}
+
+function setup(domain?: DirectoryRecord, options: { verify?: boolean } = {}) {
+  const ldap: {
+    down: boolean;
+    binds: string[];
+    domain?: DirectoryRecord;
+    account?: DirectoryRecord;
+  } = {
+    down: false,
+    binds: [],
+    domain,
+  };
   const mem = { down: false, data: new Map<string, string>() };
+  const external = { down: false, binds: [] as string[], searches: [] as string[] };
   const directory = fakeDirectory(ldap);
   const clock = { now: () => 0 };
   const deps: LookupDeps = {
@@ -81,8 +124,9 @@ function setup(domain?: DirectoryRecord) {
     cache: fakeCache(mem),
     resolver: { resolve: (host) => Promise.resolve(host === 'mbx1.test' ? '10.0.0.1' : host) },
     clock,
+    passwords: options.verify === true ? fakeExternal(external) : undefined,
   };
-  return { ldap, mem, deps };
+  return { ldap, mem, deps, external };
 }
 
 const request = (overrides: Partial<MailLookupRequest> = {}): MailLookupRequest => ({
@@ -135,7 +179,7 @@ describe('decideMailLookup', () => {
     });
   });
 
-  it('qualifies, resolves, checks the password, caches the route and answers with an IP', async () => {
+  it('qualifies, resolves, caches the route and answers with an IP, checking no password', async () => {
     const { deps, mem, ldap } = setup();
     const decision = await decideMailLookup(request(), settings(), deps);
     expect(decision).toMatchObject({
@@ -144,11 +188,12 @@ describe('decideMailLookup', () => {
       port: 7143,
       user: 'alice@d.test',
       cache: 'miss',
+      passwordVerified: false,
     });
-    expect(ldap.binds).toEqual([ALICE.dn]);
+    expect(ldap.binds).toEqual([]);
     expect(mem.data.get('route:proto=imap;user=alice@d.test')).toBe('10.0.0.1:7143');
     expect(mem.data.get('alias:user=alice;ip=')).toBe('alice@d.test');
-    expect(mem.data.get('zmproxy:dn=user=alice@d.test')).toBe(ALICE.dn);
+    expect(mem.data.has('zmproxy:dn=user=alice@d.test')).toBe(false);
     expect(formatMailAnswer(decision, 1, settings())).toEqual({
       'Auth-Status': 'OK',
       'Auth-Server': '10.0.0.1',
@@ -157,33 +202,60 @@ describe('decideMailLookup', () => {
     });
   });
 
+  it('routes a wrong password like a right one: the mailbox server refuses it', async () => {
+    const { deps, ldap } = setup();
+    const wrong = await decideMailLookup(request({ password: 'wrong' }), settings(), deps);
+    expect(wrong).toMatchObject({ ok: true, server: '10.0.0.1', passwordVerified: false });
+    const again = await decideMailLookup(request({ password: 'wrong' }), settings(), deps);
+    expect(again).toMatchObject({ ok: true, cache: 'hit' });
+    expect(ldap.binds).toEqual([]);
+  });
+
+  it('never puts the password in the cache or the decision', async () => {
+    const { deps, mem } = setup(undefined, { verify: true });
+    const secret = 'right';
+    const decision = await decideMailLookup(request({ password: secret }), settings(), deps);
+    expect(decision.ok).toBe(true);
+    await decideMailLookup(request({ password: 'wrong-s3cret' }), settings(), deps);
+    const stored = [...mem.data].flat().join('\n');
+    expect(stored).not.toContain(secret);
+    expect(stored).not.toContain('wrong-s3cret');
+    expect(JSON.stringify(decision)).not.toContain(secret);
+  });
+
+  it.each(['active', 'locked', 'closed', 'maintenance', 'pending', 'lockout', undefined])(
+    'routes an account whose zimbraAccountStatus is %s, as the NLE (the mailbox server decides)',
+    async (status) => {
+      const { deps, ldap } = setup();
+      ldap.account = {
+        ...ALICE,
+        attrs: {
+          ...ALICE.attrs,
+          zimbraAccountStatus: status === undefined ? [] : [status],
+          zimbraMailStatus: ['disabled'],
+        },
+      };
+      expect(await decideMailLookup(request(), settings(), deps)).toMatchObject({
+        ok: true,
+        server: '10.0.0.1',
+      });
+    },
+  );
+
+  it.each(['enabled', 'disabled'])(
+    'routes an account whose zimbraMailStatus is %s (delivery status, not login)',
+    async (mailStatus) => {
+      const { deps, ldap } = setup(undefined, { verify: true });
+      ldap.account = { ...ALICE, attrs: { ...ALICE.attrs, zimbraMailStatus: [mailStatus] } };
+      expect(await decideMailLookup(request(), settings(), deps)).toMatchObject({ ok: true });
+    },
+  );
+
   it('reads the port from the server entry, the global config value as fallback', async () => {
     const { deps } = setup();
     expect(await decideMailLookup(request({ protocol: 'pop3' }), settings(), deps)).toMatchObject({
       port: 7110,
     });
-  });
-
-  it('serves a cached route without LDAP search, still checking the password', async () => {
-    const { deps, ldap } = setup();
-    await decideMailLookup(request(), settings(), deps);
-    ldap.binds.length = 0;
-    const second = await decideMailLookup(request(), settings(), deps);
-    expect(second).toMatchObject({ ok: true, cache: 'hit', passwordVerified: true });
-    expect(ldap.binds).toEqual([ALICE.dn]);
-  });
-
-  it('fails a wrong password with LOGIN failed and Auth-Wait, and drops the cached keys', async () => {
-    const { deps, mem } = setup();
-    await decideMailLookup(request(), settings(), deps);
-    const decision = await decideMailLookup(request({ password: 'wrong' }), settings(), deps);
-    expect(decision).toMatchObject({ ok: false, result: 'bad_password', message: 'LOGIN failed' });
-    expect(formatMailAnswer(decision, 1, settings())).toEqual({
-      'Auth-Status': 'LOGIN failed',
-      'Auth-Wait': '3',
-    });
-    expect(mem.data.has('route:proto=imap;user=alice@d.test')).toBe(false);
-    expect(mem.data.has('alias:user=alice;ip=')).toBe(false);
   });
 
   it('stops sending Auth-Wait after the attempt cap', async () => {
@@ -192,6 +264,15 @@ describe('decideMailLookup', () => {
     expect(decision).toMatchObject({ result: 'not_found', reason: 'user not found:nobody@d.test' });
     expect(formatMailAnswer(decision, 10, settings())['Auth-Wait']).toBe('3');
     expect(formatMailAnswer(decision, 11, settings())['Auth-Wait']).toBeUndefined();
+  });
+
+  it('answers an unknown user with the text of every failed login, and Auth-Wait', async () => {
+    const { deps } = setup();
+    const decision = await decideMailLookup(request({ user: 'nobody' }), settings(), deps);
+    expect(formatMailAnswer(decision, 1, settings())).toEqual({
+      'Auth-Status': 'LOGIN failed',
+      'Auth-Wait': '3',
+    });
   });
 
   it('goes straight to LDAP when memcached is down', async () => {
@@ -203,7 +284,7 @@ describe('decideMailLookup', () => {
     });
   });
 
-  it('serves a cached route while LDAP is down, leaving the password to the mailbox server', async () => {
+  it('serves a cached route while LDAP is down', async () => {
     const { deps, ldap } = setup();
     await decideMailLookup(request(), settings(), deps);
     ldap.down = true;
@@ -215,17 +296,14 @@ describe('decideMailLookup', () => {
   });
 
   it('refuses a cached route to a client outside the domain zimbraDomainAllowedIPs', async () => {
-    const { deps, ldap } = setup(RESTRICTED_DOMAIN);
+    const { deps } = setup(RESTRICTED_DOMAIN);
     const inside = request({ clientIp: '192.0.2.7' });
     expect(await decideMailLookup(inside, settings(), deps)).toMatchObject({ cache: 'miss' });
-    ldap.binds.length = 0;
     const outside = await decideMailLookup(request({ clientIp: '198.51.100.9' }), settings(), deps);
     expect(outside).toMatchObject({ ok: false, result: 'ip_not_allowed', wait: true });
-    expect(ldap.binds).toEqual([]);
     expect(await decideMailLookup(inside, settings(), deps)).toMatchObject({
       ok: true,
       cache: 'hit',
-      passwordVerified: true,
     });
   });
 
@@ -240,7 +318,7 @@ describe('decideMailLookup', () => {
     ).toMatchObject({ ok: false, result: 'ip_not_allowed' });
     expect(
       await decideMailLookup(request({ clientIp: '192.0.2.7' }), settings(), other),
-    ).toMatchObject({ ok: true, cache: 'hit', passwordVerified: false });
+    ).toMatchObject({ ok: true, cache: 'hit' });
   });
 
   it('fails closed, keeping the route, when a cached route has no allowed-IP policy and LDAP is down', async () => {
@@ -283,16 +361,201 @@ describe('decideMailLookup', () => {
     expect(formatMailAnswer(second, 1, limited)).toEqual({ 'Auth-Status': 'slow down' });
   });
 
+  it('counts every attempt against the user limit, unknown users and wrong passwords too', async () => {
+    const { deps } = setup(undefined, { verify: true });
+    const limited = settings({ zimbraReverseProxyUserLoginLimit: ['2'] });
+    expect(await decideMailLookup(request({ password: 'wrong' }), limited, deps)).toMatchObject({
+      result: 'bad_password',
+    });
+    expect(await decideMailLookup(request({ password: 'wrong' }), limited, deps)).toMatchObject({
+      result: 'bad_password',
+    });
+    expect(await decideMailLookup(request(), limited, deps)).toMatchObject({
+      result: 'throttled_user',
+    });
+    const { deps: other } = setup();
+    await decideMailLookup(request({ user: 'nobody' }), limited, other);
+    await decideMailLookup(request({ user: 'nobody' }), limited, other);
+    expect(await decideMailLookup(request({ user: 'nobody' }), limited, other)).toMatchObject({
+      result: 'throttled_user',
+    });
+  });
+
   it('rejects over the IP limit before reading the directory', async () => {
     const { deps, ldap } = setup();
     const limited = settings({ zimbraReverseProxyIPLoginLimit: ['1'] });
     await decideMailLookup(request(), limited, deps);
     ldap.binds.length = 0;
+    ldap.down = true;
     expect(await decideMailLookup(request({ user: 'bob' }), limited, deps)).toMatchObject({
       result: 'throttled_ip',
       message: 'Login rejected from this IP',
     });
-    expect(ldap.binds).toEqual([]);
+  });
+});
+
+describe('decideMailLookup with --verify-password', () => {
+  const AD_DOMAIN = (extra: Record<string, string[]>): DirectoryRecord => ({
+    dn: 'dc=d,dc=test',
+    attrs: {
+      zimbraDomainName: ['d.test'],
+      zimbraAuthLdapURL: ['ldap://127.0.0.1:3899'],
+      ...extra,
+    },
+  });
+
+  it('binds as the account on the Zimbra directory for zimbraAuthMech zimbra or unset', async () => {
+    const { deps, ldap, mem } = setup(undefined, { verify: true });
+    expect(await decideMailLookup(request(), settings(), deps)).toMatchObject({
+      ok: true,
+      passwordVerified: true,
+    });
+    expect(ldap.binds).toEqual([ALICE.dn]);
+    expect(JSON.parse(mem.data.get('zmproxy:dn=user=alice@d.test') ?? '{}')).toEqual({
+      dn: ALICE.dn,
+      status: 'active',
+    });
+    ldap.binds.length = 0;
+    expect(await decideMailLookup(request(), settings(), deps)).toMatchObject({
+      cache: 'hit',
+      passwordVerified: true,
+    });
+    expect(ldap.binds).toEqual([ALICE.dn]);
+  });
+
+  it('fails a wrong password with LOGIN failed and Auth-Wait, and drops the cached keys', async () => {
+    const { deps, mem } = setup(undefined, { verify: true });
+    await decideMailLookup(request(), settings(), deps);
+    const decision = await decideMailLookup(request({ password: 'wrong' }), settings(), deps);
+    expect(decision).toMatchObject({ ok: false, result: 'bad_password', message: 'LOGIN failed' });
+    expect(formatMailAnswer(decision, 1, settings())).toEqual({
+      'Auth-Status': 'LOGIN failed',
+      'Auth-Wait': '3',
+    });
+    expect(mem.data.has('route:proto=imap;user=alice@d.test')).toBe(false);
+    expect(mem.data.has('alias:user=alice;ip=')).toBe(false);
+  });
+
+  it('fails closed while LDAP is down, even with a cached route', async () => {
+    const { deps, ldap } = setup(undefined, { verify: true });
+    await decideMailLookup(request(), settings(), deps);
+    ldap.down = true;
+    expect(await decideMailLookup(request(), settings(), deps)).toMatchObject({
+      ok: false,
+      result: 'unavailable',
+    });
+  });
+
+  it('treats a route cached without credentials (route-only or older) as a miss', async () => {
+    const routeOnly = setup();
+    await decideMailLookup(request(), settings(), routeOnly.deps);
+    const verifying = {
+      ...routeOnly.deps,
+      passwords: setup(undefined, { verify: true }).deps.passwords,
+    };
+    expect(await decideMailLookup(request(), settings(), verifying)).toMatchObject({
+      ok: true,
+      cache: 'miss',
+      passwordVerified: true,
+    });
+  });
+
+  it.each(['locked', 'closed', 'maintenance', 'pending', 'lockout', undefined])(
+    'refuses an account whose zimbraAccountStatus is %s, with the text of every failed login',
+    async (status) => {
+      const { deps, ldap } = setup(undefined, { verify: true });
+      ldap.account = {
+        ...ALICE,
+        attrs: { ...ALICE.attrs, zimbraAccountStatus: status === undefined ? [] : [status] },
+      };
+      const decision = await decideMailLookup(request(), settings(), deps);
+      expect(decision).toMatchObject({
+        ok: false,
+        result: 'account_inactive',
+        message: 'LOGIN failed',
+      });
+      expect(ldap.binds).toEqual([]);
+    },
+  );
+
+  it('binds on the external directory with the expanded zimbraAuthLdapBindDn (ldap, ad)', async () => {
+    for (const mech of ['ldap', 'ad']) {
+      const { deps, ldap, external } = setup(
+        AD_DOMAIN({
+          zimbraAuthMech: [mech],
+          zimbraAuthLdapBindDn: ['uid=%u,ou=people,dc=ad,dc=test'],
+        }),
+        { verify: true },
+      );
+      expect(
+        await decideMailLookup(request({ password: 'ad-right' }), settings(), deps),
+      ).toMatchObject({
+        ok: true,
+        passwordVerified: true,
+      });
+      expect(external.binds).toEqual(['uid=alice,ou=people,dc=ad,dc=test']);
+      expect(ldap.binds).toEqual([]);
+      expect(
+        await decideMailLookup(request({ password: 'right' }), settings(), deps),
+      ).toMatchObject({ ok: false, result: 'bad_password' });
+    }
+  });
+
+  it('searches with zimbraAuthLdapSearchFilter, then binds as the one DN found (ldap)', async () => {
+    const { deps, external } = setup(
+      AD_DOMAIN({ zimbraAuthMech: ['ldap'], zimbraAuthLdapSearchFilter: ['(uid=%u)'] }),
+      { verify: true },
+    );
+    expect(
+      await decideMailLookup(request({ password: 'ad-right' }), settings(), deps),
+    ).toMatchObject({
+      ok: true,
+    });
+    expect(external.searches).toEqual(['(uid=alice)']);
+    expect(external.binds).toEqual(['uid=alice,ou=people,dc=ad,dc=test']);
+  });
+
+  it('prefers the account zimbraAuthLdapExternalDn', async () => {
+    const { deps, ldap, external } = setup(
+      AD_DOMAIN({ zimbraAuthMech: ['ad'], zimbraAuthLdapBindDn: ['%n'] }),
+      { verify: true },
+    );
+    ldap.account = {
+      ...ALICE,
+      attrs: { ...ALICE.attrs, zimbraAuthLdapExternalDn: ['uid=alice,ou=people,dc=ad,dc=test'] },
+    };
+    expect(
+      await decideMailLookup(request({ password: 'ad-right' }), settings(), deps),
+    ).toMatchObject({
+      ok: true,
+    });
+    expect(external.binds).toEqual(['uid=alice,ou=people,dc=ad,dc=test']);
+  });
+
+  it.each(['kerberos5', 'custom:sso', 'bogus'])(
+    'refuses zimbraAuthMech %s, naming the mechanism and the flag in the log reason',
+    async (mech) => {
+      const { deps } = setup(AD_DOMAIN({ zimbraAuthMech: [mech] }), { verify: true });
+      const decision = await decideMailLookup(request(), settings(), deps);
+      expect(decision).toMatchObject({
+        ok: false,
+        result: 'cannot_verify',
+        message: 'LOGIN failed',
+      });
+      expect(decision.ok ? '' : decision.reason).toContain(`zimbraAuthMech ${mech}`);
+      expect(decision.ok ? '' : decision.reason).toContain('--verify-password');
+    },
+  );
+
+  it('answers a temporary failure when the external directory is down', async () => {
+    const { deps, external } = setup(
+      AD_DOMAIN({ zimbraAuthMech: ['ldap'], zimbraAuthLdapBindDn: ['uid=%u,dc=ad,dc=test'] }),
+      { verify: true },
+    );
+    external.down = true;
+    expect(
+      await decideMailLookup(request({ password: 'ad-right' }), settings(), deps),
+    ).toMatchObject({ ok: false, result: 'unavailable', wait: true });
   });
 });
 
