@@ -18,7 +18,12 @@ import type { DoctorProbes } from '../doctor/run-doctor.js';
 import { runDoctor } from '../doctor/run-doctor.js';
 import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
-import { createDirectorySource, createHostResolver, loadLocalConfig } from './shared/inputs.js';
+import {
+  createDirectorySource,
+  createHostResolver,
+  loadLocalConfig,
+  localConfigFileFor,
+} from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -88,7 +93,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         : (await isDirectory(`${workdir}/conf/nginx/templates`))
           ? `${workdir}/conf/nginx/templates`
           : BUNDLED_TEMPLATE_DIR;
-    const localConfig = await loadLocalConfig(values.localconfig);
+    const localConfig = await loadLocalConfig(
+      localConfigFileFor(workdir, values.localconfig, values.source),
+    );
     const report = await runDoctor(
       {
         serverName: values.server,

@@ -34,6 +34,7 @@ import {
   createDirectorySource,
   createHostResolver,
   loadLocalConfig,
+  localConfigFileFor,
   resolveLdapOptions,
 } from './shared/inputs.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -434,7 +435,9 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     marker: args.marker,
     forceDnsResolution: args.forceDns,
   };
-  const localConfig = await loadLocalConfig(args.localconfig);
+  const localConfig = await loadLocalConfig(
+    localConfigFileFor(args.workdir, args.localconfig, args.source),
+  );
   const deps = {
     source: createDirectorySource(args.source, {
       localConfig,
@@ -630,18 +633,19 @@ async function runWatchMode(
       ? undefined
       : await startMetricsServer(args.metricsListen, () => metricsText);
   const source = args.source === undefined ? undefined : parseSourceSpec(args.source);
+  const localConfigFile = localConfigFileFor(args.workdir, args.localconfig, args.source);
   const ldap =
     source?.kind === 'ldif'
       ? undefined
       : await resolveLdapOptions(args.source, {
-          localConfig: await loadLocalConfig(args.localconfig),
+          localConfig: await loadLocalConfig(localConfigFile),
           bindDn: args.bindDn,
           bindPasswordFile: args.bindPasswordFile,
         });
   const fingerprint = createInputFingerprint({
     files: [
       ...(source?.kind === 'ldif' ? source.files : []),
-      ...[args.localconfig, args.hosts].filter((file): file is string => file !== undefined),
+      ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
     ],
     dirs: [args.templateDir],
     ldap,
