@@ -17,6 +17,7 @@ import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
 import { runApply } from '../engine/apply.js';
+import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
 import { resolvePaths } from '../model/paths.js';
@@ -455,6 +456,8 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   if (args.apply || args.watch) {
+    // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
+    assertWorkdirSetUp(args.workdir);
     const render = () => generate(options, { ...deps, templates: createTemplateStore() });
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
   }

@@ -229,6 +229,8 @@ beforeAll(async () => {
       `  <key name="zimbra_server_hostname"><value>localhost</value></key>\n` +
       `  <key name="zmproxy_auth_http_listen"><value>127.0.0.1:${port['auth']}</value></key>\n` +
       `  <key name="zmproxy_lookup_shared_key"><value>test-key</value></key>\n` +
+      // The mailbox server's own HTTPS port plays Zimbra's lookup extension.
+      `  <key name="zmproxy_lookup_servers"><value>nle</value></key>\n` +
       `  <key name="zmproxy_worker_shutdown_timeout"><value>2s</value></key>\n` +
       `</localconfig>\n`,
   );
@@ -272,7 +274,10 @@ beforeAll(async () => {
   const first = await apply();
   if (first.code !== 10) throw new Error(`first --apply: exit ${first.code}: ${first.stderr}`);
   const { io, out } = captureIo();
-  const started = await ctl(['start', '-w', work, '--nginx', NGINX, '--no-lookup'], io);
+  const started = await ctl(
+    ['start', 'norewrite', '-w', work, '--nginx', NGINX, '--no-lookup'],
+    io,
+  );
   if (started !== 0) throw new Error(`zmproxyctl start: exit ${started}: ${out.stderr}`);
   await waitFor(async () => (await served()) === '1');
 });

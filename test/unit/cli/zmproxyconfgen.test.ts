@@ -190,8 +190,25 @@ describe('zmproxyconfgen --apply arguments', () => {
     expect(out.stderr).toMatch(message);
   });
 
+  it('refuses --apply on a work directory that is not set up, naming what is missing and setup', async () => {
+    const work = testdir({ 'conf/nginx.crt': 'x' });
+    const { io, out } = captureIo();
+    const code = await run(['--source', `ldif:${work}/d.ldif`, '-w', work, '--apply'], io);
+    expect(code).toBe(1);
+    expect(out.stderr).toBe(
+      `error: ${work} is not set up for nginx: log/, data/tmp/nginx/, data/nginx/html/, conf/nginx.key missing\n` +
+        `hint: zmproxyctl setup -w ${work}\n`,
+    );
+  });
+
   it('reports an unreadable directory with exit code 15 and writes nothing', async () => {
-    const work = testdir();
+    const work = testdir({
+      'log/.keep': '',
+      'data/tmp/nginx/.keep': '',
+      'data/nginx/html/.keep': '',
+      'conf/nginx.crt': '',
+      'conf/nginx.key': '',
+    });
     const { io, out } = captureIo();
     const code = await run(
       ['--source', `ldif:${work}/missing.ldif`, '-w', work, '--apply', '--nginx', '/bin/false'],
