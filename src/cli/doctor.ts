@@ -10,6 +10,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ProxyConfError } from '../errors.js';
+import { parseEndpoint } from '../model/lookup-topology.js';
+import { probeAuthHttp, probeLookupHealth } from '../reload/lookup-process.js';
 import { formatHumanReport, formatJsonReport } from '../doctor/format-report.js';
 import { probeCertificates } from '../doctor/probes/certificates.js';
 import { readTails } from '../doctor/probes/files.js';
@@ -143,6 +145,18 @@ function createProbes(exists: (path: string) => Promise<boolean>): DoctorProbes 
       }
     },
     exists,
+    lookupHealth: async (url) => {
+      const match = /^(https?):\/\/(.+)$/.exec(url);
+      const endpoint = parseEndpoint(match?.[2] ?? '');
+      if (match === null || endpoint === undefined) return `cannot parse ${url}`;
+      return probeLookupHealth(match[1] === 'https' ? 'https' : 'http', endpoint);
+    },
+    authHttp: async (listen, sharedKey) => {
+      const endpoint = parseEndpoint(listen);
+      if (endpoint === undefined) return { error: `cannot parse ${listen}` };
+      const answer = await probeAuthHttp(endpoint, sharedKey);
+      return answer.ok ? { status: answer.status } : { error: answer.error };
+    },
   };
 }
 

@@ -16,6 +16,9 @@ import { collectHostnames } from '../vars/dns-questions.js';
 import { checkCertificates, computeCertificatePairs } from './checks/certificates.js';
 import { checkExternalRoutes } from './checks/external-routes.js';
 import { checkLookupHandlers } from './checks/lookup-handlers.js';
+import { checkLookupService, lookupServiceUrls } from './checks/lookup-service.js';
+import { readLookupTopology } from '../model/lookup-topology.js';
+import { computeLookupHandlers } from '../vars/lookup.js';
 import type { LogInput } from './checks/nginx-logs.js';
 import { checkNginxLogs, summarizeLogs } from './checks/nginx-logs.js';
 import { checkReachability } from './checks/reachability.js';
@@ -50,6 +53,10 @@ export interface DoctorProbes {
   readCertificates(pairs: readonly CertificatePair[]): Promise<CertificateFacts[]>;
   readTemplates(dir: string, templatePrefix: string): Promise<TemplateFacts>;
   exists(path: string): Promise<boolean>;
+  /** GET `<url>/healthz`: undefined when it answers 200, else what went wrong. Absent: not probed. */
+  lookupHealth?: (url: string) => Promise<string | undefined>;
+  /** One auth_http request to nginx's loopback auth server: its Auth-Status, or the error. */
+  authHttp?: (listen: string, sharedKey: string) => Promise<{ status?: string; error?: string }>;
 }
 
 /** The adapters {@link runDoctor} uses. */
@@ -81,7 +88,26 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
 
   const findings: Finding[] = [...checkLookupHandlers(ctx)];
 
-  const targets = computeProbeTargets(ctx);
+  const topology = readLookupTopology((key) => ctx.lc.text(key)).topology;
+  const lookupHealth = deps.probes.lookupHealth;
+  const authHttp = deps.probes.authHttp;
+  if (lookupHealth !== undefined && authHttp !== undefined && topology.kind !== 'nle') {
+    const health = await Promise.all(
+      lookupServiceUrls(topology).map(async (url) => ({ url, error: await lookupHealth(url) })),
+    );
+    const listen = ctx.lc.text('zmproxy_auth_http_listen');
+    const mail = computeLookupHandlers(ctx).length > 0;
+    findings.push(
+      ...checkLookupService({
+        topology,
+        workdir: paths.workdir,
+        health,
+        authHttp: mail ? { listen, ...(await authHttp(listen, topology.sharedKey)) } : undefined,
+      }),
+    );
+  }
+
+  const targets = computeProbeTargets(ctx, { lookupHandlers: topology.kind === 'nle' });
   const answers = await deps.probes.connect(
     targets.flatMap((t) => (t.address === undefined ? [] : [{ address: t.address, port: t.port }])),
     options.timeoutMs ?? 3000,
