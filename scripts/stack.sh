@@ -23,7 +23,7 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
-readonly PACKAGES=(slapd ldap-utils nginx libnginx-mod-mail memcached dovecot-imapd dovecot-pop3d curl)
+readonly PACKAGES=(slapd ldap-utils nginx libnginx-mod-mail memcached dovecot-imapd dovecot-pop3d curl systemd logrotate)
 readonly LDAP_BIND_DN='uid=zimbra,cn=admins,cn=zimbra'
 readonly INSTALL_LOCK=/var/lock/zmproxy-stack-install.lock
 readonly POLICY=/usr/sbin/policy-rc.d
