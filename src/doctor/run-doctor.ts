@@ -71,7 +71,10 @@ export interface DoctorDeps {
 
 /** Runs every check and returns the report; throws only when the directory cannot be read. */
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<DoctorReport> {
-  const paths = resolvePaths(options.paths);
+  // A work directory zmproxyconfgen --apply manages: nginx serves conf/nginx/current.
+  const base0 = resolvePaths(options.paths);
+  const managed = await deps.probes.exists(base0.liveDir);
+  const paths = managed ? resolvePaths({ ...options.paths, generationLayout: true }) : base0;
   const snapshot = await deps.source.load();
   const serverSource = findServerSource(
     snapshot,
@@ -141,7 +144,9 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   findings.push(...checkUpstreamTimeouts(ctx, { seen }));
 
   const certificates = await deps.probes.readCertificates(computeCertificatePairs(ctx));
-  findings.push(...checkCertificates(certificates, deps.now()));
+  findings.push(
+    ...checkCertificates(certificates, deps.now(), { managed, workdir: paths.workdir }),
+  );
   findings.push(...checkExternalRoutes(ctx));
   const templates = await deps.probes.readTemplates(paths.templateDir, paths.templatePrefix);
   findings.push(...checkTrustedIps(ctx, templates));
