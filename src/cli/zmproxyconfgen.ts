@@ -17,6 +17,7 @@ import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
 import { runApply } from '../engine/apply.js';
+import { checkGenerationCertificates } from '../engine/certificate-guard.js';
 import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
@@ -256,7 +257,7 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
     .option('force', {
       type: 'boolean',
       default: false,
-      describe: 'Publish even when the sanity guard objects',
+      describe: 'Publish even when the sanity guard or the certificate checks object',
     })
     .option('keep', { type: 'number', default: 5, describe: 'Generations kept on disk' })
     .option('nginx', { type: 'string', default: 'nginx', describe: 'The nginx binary' })
@@ -458,10 +459,17 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.apply || args.watch) {
     // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
     assertWorkdirSetUp(args.workdir);
-    const render = () => generate(options, { ...deps, templates: createTemplateStore() });
+    const render = async () =>
+      guardCertificates(
+        await generate(options, { ...deps, templates: createTemplateStore() }),
+        args.force,
+      );
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
   }
-  const generation = await generate(options, { ...deps, templates: createTemplateStore() });
+  const generation = await guardCertificates(
+    await generate(options, { ...deps, templates: createTemplateStore() }),
+    args.force || args.diff || args.check || args.dryRun,
+  );
   const current = await files.readMany(generation.files.map((file) => file.path));
   const changes = planChanges(generation.files, current);
   const differs = changes.some((change) => change.status !== 'unchanged');
@@ -485,6 +493,32 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, true), null, 2)}\n`);
   else io.stdout(writeSummary(generation, changes));
   return EXIT.ok;
+}
+
+/**
+ * Certificates are checked before they are published: an expired or not yet valid certificate,
+ * or a key that is not its own, stops the run (nothing written) unless `force`; expiring ones
+ * and names that do not cover the domain's virtual hosts become warnings.
+ */
+async function guardCertificates(generation: Generation, force: boolean): Promise<Generation> {
+  const verdict = await checkGenerationCertificates(generation, Date.now());
+  const refusals = verdict.refusals.map((message) => ({
+    message: force ? `${message} (published anyway: --force)` : message,
+    hint: 'install a valid certificate and its key',
+  }));
+  if (refusals.length > 0 && !force) {
+    throw new ProxyConfError(
+      'E_INPUT',
+      `refusing to publish certificates nginx would serve broken:\n  ${verdict.refusals.join('\n  ')}`,
+      {
+        hint: 'install a valid certificate and key (zmprov md DOMAIN zimbraSSLCertificate … zimbraSSLPrivateKey …, or the files of the default pair); --force publishes anyway',
+      },
+    );
+  }
+  return {
+    ...generation,
+    warnings: [...generation.warnings, ...(force ? refusals : []), ...verdict.warnings],
+  };
 }
 
 function printWarnings(warnings: readonly Warning[], io: CliIo): void {
