@@ -16,11 +16,12 @@ import { formatDefinitions, parseOverrides } from '../vars/registry.js';
 import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
-import { runApply } from '../engine/apply.js';
+import { computeGenerationFiles, runApply } from '../engine/apply.js';
 import { checkGenerationCertificates } from '../engine/certificate-guard.js';
 import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
+import { existsSync } from 'node:fs';
 import { resolvePaths } from '../model/paths.js';
 import type { ApplyStateStore } from '../ports.js';
 import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
@@ -466,10 +467,37 @@ async function execute(args: Args, io: CliIo): Promise<number> {
       );
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
   }
-  const generation = await guardCertificates(
-    await generate(options, { ...deps, templates: createTemplateStore() }),
-    args.force || args.diff || args.check || args.dryRun,
+  // One live tree: on a work directory --apply manages, nginx serves conf/nginx/current.
+  const live = resolvePaths({ workdir: args.workdir, generationLayout: true }).liveDir;
+  const managed = existsSync(live);
+  const comparing = args.diff || args.check || args.dryRun;
+  if (managed && !comparing) {
+    throw new ProxyConfError(
+      'E_USAGE',
+      `${args.workdir} is managed by zmproxyconfgen --apply: nginx serves ${live}, so files written to ${args.workdir}/conf would be a second tree nothing reads`,
+      {
+        hint: `zmproxyconfgen --apply -w ${args.workdir} publishes a tested generation; --diff or --check compares with the one nginx serves`,
+      },
+    );
+  }
+  const rendered = await guardCertificates(
+    await generate(
+      managed ? { ...options, paths: { ...options.paths, generationLayout: true } } : options,
+      { ...deps, templates: createTemplateStore() },
+    ),
+    args.force || comparing,
   );
+  // The served generation's files sit below the live link, relative as the layout makes them.
+  const relative = managed ? computeGenerationFiles(rendered) : [];
+  const generation = managed
+    ? {
+        ...rendered,
+        files: rendered.files.map((file, index) => ({
+          ...file,
+          path: `${live}/${relative[index]?.path ?? file.path}`,
+        })),
+      }
+    : rendered;
   const current = await files.readMany(generation.files.map((file) => file.path));
   const changes = planChanges(generation.files, current);
   const differs = changes.some((change) => change.status !== 'unchanged');

@@ -354,6 +354,16 @@ describe('the first deployment (docs/first-deployment.sh)', () => {
     expect((await get('ben')).output).toContain('backend-2 /home/ben/inbox');
   });
 
+  it('compares with the served generation, and refuses to write a second tree', async () => {
+    const check = await onProxyHost(`zmproxyconfgen -w ${home} --check`);
+    expect(check.output).toMatch(/all \d+ files are up to date/);
+    expect(check.code).toBe(0);
+    const plain = await onProxyHost(`zmproxyconfgen -w ${home}`);
+    expect(plain.code).toBe(2);
+    expect(plain.output).toContain(`hint: zmproxyconfgen --apply -w ${home} publishes`);
+    expect(existsSync(join(home, 'conf/nginx.conf'))).toBe(false);
+  });
+
   it('names a stopped lookup service in the doctor, whose fix brings logins back', async () => {
     expect((await onProxyHost(`zmproxyctl stop-lookup -w ${home}`)).code).toBe(0);
     expect((await imap('amy')).status).not.toBe(0);
