@@ -9,7 +9,7 @@
  * The directory's host names resolve through a hosts file bind-mounted over /etc/hosts in a
  * mount namespace of each command's own: nginx and the lookup service, started inside, keep it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
@@ -304,6 +304,31 @@ afterAll(async () => {
     rmSync(work, { recursive: true, force: true });
 });
 
+/** The certificate nginx presents on the IMAPS port: its notAfter, as openssl prints it. */
+async function servedNotAfter(): Promise<string> {
+  const shown = await new Promise<string>((resolve) => {
+    const child = spawn('sh', [
+      '-c',
+      `openssl s_client -connect 127.0.0.1:${ports.imaps} </dev/null 2>/dev/null | openssl x509 -noout -enddate`,
+    ]);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('close', () => resolve(output.trim()));
+  });
+  return shown;
+}
+
+/** A self-signed pair for proxy.test in `dir` (chain.pem, key.pem); expired when asked. */
+function writePair(dir: string, expired: boolean): void {
+  mkdirSync(dir, { recursive: true });
+  const run = (args: string) =>
+    spawnSync('sh', ['-c', `cd ${dir} && openssl ${args}`], { stdio: 'pipe' });
+  run(
+    'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 90 -subj /CN=proxy.test -addext subjectAltName=DNS:proxy.test -keyout key.pem -out chain.pem',
+  );
+  if (expired) run('x509 -in chain.pem -signkey key.pem -days -1 -out chain.pem');
+}
+
 describe('the first deployment (docs/first-deployment.sh)', () => {
   it('runs every command of the script, the doctor finding nothing that fails', () => {
     expect(deployment.output).toContain('is set up; next: zmproxyctl start');
@@ -378,6 +403,49 @@ describe('the first deployment (docs/first-deployment.sh)', () => {
     expect(fix).toBe(`zmproxyctl start-lookup -w ${home}`);
     expect((await onProxyHost(fix)).code).toBe(0);
     expect((await imap('amy')).status).toBe(0);
+    expect((await onProxyHost(`zmproxy doctor -w ${home}`)).code).toBe(0);
+  });
+
+  it('names an expired certificate nginx serves in the doctor, whose fix serves a renewed one', async () => {
+    // An admin installs an expired pair over the default one and reloads.
+    const old = join(work, 'expired');
+    writePair(old, true);
+    const install = `install -m 600 ${old}/key.pem ${home}/conf/nginx.key && install -m 644 ${old}/chain.pem ${home}/conf/nginx.crt && zmproxyctl reload -w ${home}`;
+    expect((await onProxyHost(install)).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const expiredOn = await servedNotAfter();
+    const doctor = await onProxyHost(`zmproxy doctor -w ${home} --json`);
+    expect(doctor.code).toBe(1);
+    const report = JSON.parse(doctor.output) as {
+      findings: { check: string; severity: string; evidence: string; fix: string | null }[];
+    };
+    const failure = report.findings.find(
+      (f) => f.check === 'certificates' && f.severity === 'fail',
+    );
+    expect(failure?.evidence).toMatch(/CN=proxy\.test expired on/);
+    expect(failure?.fix).toBe(
+      `install -m 600 key.pem ${home}/conf/nginx.key && install -m 644 chain.pem ${home}/conf/nginx.crt && zmproxyctl reload -w ${home}`,
+    );
+    // The renewed pair, as chain.pem and key.pem in the admin's directory: the fix, literally.
+    const renewed = join(work, 'renewed');
+    writePair(renewed, false);
+    expect((await onProxyHost(`cd ${renewed} && ${failure?.fix ?? 'false'}`)).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await servedNotAfter()).not.toBe(expiredOn);
+    expect((await onProxyHost(`zmproxy doctor -w ${home}`)).code).toBe(0);
+    expect((await imap('amy', ['--ssl-reqd', '-k'])).status).toBe(0);
+  });
+
+  it('names a stopped mailbox server in the doctor', async () => {
+    const backend = web[1];
+    await new Promise((resolve) => backend?.close(resolve));
+    try {
+      const doctor = await onProxyHost(`zmproxy doctor -w ${home}`);
+      expect(doctor.code).toBe(1);
+      expect(doctor.output).toMatch(/FAIL\s+server mbx2\.test: .*HTTP upstream\) ECONNREFUSED/s);
+    } finally {
+      web[1] = await startWebBackend('backend-2', ports.web2);
+    }
     expect((await onProxyHost(`zmproxy doctor -w ${home}`)).code).toBe(0);
   });
 });
