@@ -18,6 +18,7 @@ import { createTemplateStore } from '../writer/template-store.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
 import { computeGenerationFiles, runApply } from '../engine/apply.js';
 import { checkGenerationCertificates } from '../engine/certificate-guard.js';
+import { assertNginxCanResolve } from '../engine/nginx-names.js';
 import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
@@ -460,11 +461,14 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.apply || args.watch) {
     // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
     assertWorkdirSetUp(args.workdir);
-    const render = async () =>
-      guardCertificates(
+    const render = async () => {
+      const generation = await guardCertificates(
         await generate(options, { ...deps, templates: createTemplateStore() }),
         args.force,
       );
+      await assertNginxCanResolve(generation.files);
+      return generation;
+    };
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
   }
   // One live tree: on a work directory --apply manages, nginx serves conf/nginx/current.
