@@ -40,8 +40,8 @@ zmproxyctl setup -w "$ZIMBRA_HOME" --server "$PROXY_HOSTNAME" \
 
 # 4. The directory as the proxy sees it: its server entry, the proxy attributes, the lookup
 #    targets (each must run the mailbox service), and what the generator would warn about.
-zmprov --localconfig "$ZIMBRA_HOME/conf/localconfig.xml" gs "$PROXY_HOSTNAME" zimbraServiceEnabled
-zmprov --localconfig "$ZIMBRA_HOME/conf/localconfig.xml" garpu
+zmprov -w "$ZIMBRA_HOME" gs "$PROXY_HOSTNAME" zimbraServiceEnabled
+zmprov -w "$ZIMBRA_HOME" garpu
 zmproxyconfgen -w "$ZIMBRA_HOME" --apply --no-reload || [ $? -eq 10 ] # 10: published
 
 # 5. Start: regenerates, starts the lookup service on 127.0.0.1:7077 and nginx, and says done

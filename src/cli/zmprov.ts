@@ -9,7 +9,8 @@ import { ProxyConfError } from '../errors.js';
 import type { DirectoryStore } from '../ports.js';
 import { COMMAND_HELP, executeProvCommand, parseProvCommand } from '../prov/prov-command.js';
 import type { CliIo } from './shared/io.js';
-import { loadLocalConfig } from './shared/inputs.js';
+import { resolve } from 'node:path';
+import { loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import { openDirectoryStore } from './shared/open-store.js';
 import { EXIT, reportError } from './shared/run.js';
 
@@ -22,6 +23,7 @@ ${COMMAND_HELP}
 
 options:
   --source ldif:FILE | ldap://HOST[:PORT] …   the directory (default: LDAP from localconfig ldap_url)
+  -w, --workdir DIR                          Zimbra's home: DIR/conf/localconfig.xml (default /opt/zimbra)
   --localconfig FILE                         Zimbra's localconfig.xml (LDAP settings, zimbra_server_hostname)
   --bind-dn DN, --bind-password-file FILE    LDAP credentials (default: localconfig zimbra_ldap_userdn/password)
   -r, --replace                              let attr value replace every value of zimbraServiceEnabled/Installed
@@ -32,7 +34,13 @@ options:
 `;
 
 /** Options that take a value, by name. */
-const VALUE_OPTIONS = new Set(['--source', '--localconfig', '--bind-dn', '--bind-password-file']);
+const VALUE_OPTIONS = new Set([
+  '--source',
+  '--localconfig',
+  '--bind-dn',
+  '--bind-password-file',
+  '--workdir',
+]);
 /** Switches accepted anywhere on the line. */
 const LONG_SWITCHES = new Set(['--json', '--debug', '--help', '--replace', '--ldap', '--master']);
 /** Zimbra's short switches, accepted before the command. */
@@ -70,7 +78,9 @@ function parseArgs(argv: readonly string[]): ProvArgs {
   const switches = new Set<string>();
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const word = argv[i] as string;
+    const given = argv[i] as string;
+    // -w DIR, as every zmproxy command spells the Zimbra home.
+    const word = given === '-w' ? '--workdir' : given;
     const eq = word.indexOf('=');
     const name = word.startsWith('--') && eq > 0 ? word.slice(0, eq) : word;
     if (VALUE_OPTIONS.has(name)) {
@@ -103,7 +113,13 @@ function parseArgs(argv: readonly string[]): ProvArgs {
 
 async function execute(args: ProvArgs, io: CliIo): Promise<number> {
   const command = parseProvCommand(args.words);
-  const localConfig = await loadLocalConfig(args.values.get('--localconfig'));
+  const localConfig = await loadLocalConfig(
+    localConfigFileFor(
+      resolve(args.values.get('--workdir') ?? '/opt/zimbra'),
+      args.values.get('--localconfig'),
+      args.values.get('--source'),
+    ),
+  );
   const store: DirectoryStore = await openDirectoryStore(
     {
       source: args.values.get('--source'),
