@@ -6,8 +6,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { createHash } from 'node:crypto';
+import { readFile, unlink } from 'node:fs/promises';
 import type { Warning } from '../errors.js';
-import { ProxyConfError } from '../errors.js';
+import { formatProblem, ProblemsError, ProxyConfError } from '../errors.js';
 import type { Generation } from '../engine/generate.js';
 import { computeGenerationVariables, generate } from '../engine/generate.js';
 import type { FileChange } from '../plan/plan-changes.js';
@@ -654,7 +656,9 @@ async function runApplyOnce(
   if (args.json) {
     io.stdout(`${JSON.stringify(applyLogLine(result))}\n`);
   } else {
-    printWarnings(result.warnings, io);
+    // A cron job runs this every minute: standing warnings are printed when they change.
+    if (args.verbose || (await warningsChanged(args.workdir, result.warnings)))
+      printWarnings(result.warnings, io);
     const failed = APPLY_EXIT[result.outcome] !== 0 && APPLY_EXIT[result.outcome] !== 10;
     if (failed && result.error !== undefined) {
       reportError(result.error, io, args.debug);
@@ -678,8 +682,40 @@ function applyLogLine(result: ApplyResult): Record<string, unknown> {
     durations: result.durations,
     message: result.message,
     details: result.details,
+    // Every invalid value of a failed pass, not only "1 problem found".
+    ...(result.error instanceof ProblemsError
+      ? { problems: result.error.problems.map((problem) => formatProblem(problem)) }
+      : {}),
     warnings: result.warnings.map((warning) => warning.message),
   };
+}
+
+/**
+ * Whether the warnings differ from the last run's (their digest is kept next to the apply
+ * state); records the new digest. Unreadable or unwritable: treated as changed.
+ */
+export async function warningsChanged(
+  workdir: string,
+  warnings: readonly Warning[],
+): Promise<boolean> {
+  const file = `${workdir}/conf/nginx/zmproxy-warnings.sha256`;
+  if (warnings.length === 0) {
+    // Nothing to print; forget the last set, so that it is printed again when it returns.
+    await unlink(file).catch(() => undefined);
+    return false;
+  }
+  const digest = createHash('sha256')
+    .update(warnings.map((w) => `${w.message}\n${w.hint ?? ''}`).join('\n'))
+    .digest('hex');
+  let before = '';
+  try {
+    before = (await readFile(file, 'utf8')).trim();
+  } catch {
+    // first run
+  }
+  if (before === digest) return false;
+  await writeTextAtomic(file, `${digest}\n`).catch(() => undefined);
+  return true;
 }
 
 /** `--watch`: the daemon. SIGTERM/SIGINT end it after the running pass, SIGHUP forces a pass. */

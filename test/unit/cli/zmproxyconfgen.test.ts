@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_DIR } from '../../../src/cli/zmproxy.js';
-import { run } from '../../../src/cli/zmproxyconfgen.js';
+import { run, warningsChanged } from '../../../src/cli/zmproxyconfgen.js';
 import { captureIo, testdir } from '../../helpers/testdir.js';
 
 const EXAMPLE_ARGS = [
@@ -217,5 +217,41 @@ describe('zmproxyconfgen --apply arguments', () => {
     expect(out.stderr).toMatch(/^error: /m);
     expect(code).toBe(15);
     expect(readdirSync(join(work, 'conf/nginx')).sort()).toEqual(['zmproxy-apply-state.json']);
+  });
+});
+
+describe('zmproxyconfgen --apply in a cron job', () => {
+  const setUp = () =>
+    testdir({
+      'log/.keep': '',
+      'data/tmp/nginx/.keep': '',
+      'data/nginx/html/.keep': '',
+      'conf/nginx.crt': '',
+      'conf/nginx.key': '',
+    });
+
+  it('logs every invalid value of a failed pass, with attribute, entry and value', async () => {
+    const ldif = readFileSync(join(EXAMPLE_DIR, 'directory.ldif'), 'utf8').replace(
+      'zimbraReverseProxyWorkerProcesses: 4',
+      'zimbraReverseProxyWorkerProcesses: 4;',
+    );
+    const dir = testdir({ 'dir.ldif': ldif });
+    const { io, out } = captureIo();
+    const args = [...EXAMPLE_ARGS.slice(2), '--source', `ldif:${dir}/dir.ldif`];
+    expect(await run([...args, '-w', setUp(), '--apply', '--json'], io)).toBe(1);
+    const line = JSON.parse(out.stdout) as { problems?: string[] };
+    expect(line.problems).toContainEqual(
+      'zimbraReverseProxyWorkerProcesses on global config: not an integer (got "4;")',
+    );
+  });
+
+  it('prints standing warnings when they change, not on every run', async () => {
+    const work = testdir({ 'conf/nginx/.keep': '' });
+    const a = [{ message: 'a', hint: 'fix a' }];
+    expect(await warningsChanged(work, a)).toBe(true);
+    expect(await warningsChanged(work, a)).toBe(false);
+    expect(await warningsChanged(work, [...a, { message: 'b' }])).toBe(true);
+    expect(await warningsChanged(work, [])).toBe(false);
+    expect(await warningsChanged(work, a)).toBe(true);
   });
 });
