@@ -34,6 +34,16 @@ import type { FileRead } from './probes/files.js';
 import type { TcpAnswer, TcpQuestion } from './probes/tcp.js';
 import { collectServerHostnames, computeProbeTargets } from './targets.js';
 
+/** How a log event reads in the upstream-timeout advice. */
+const LOG_EVENT_TEXT: Partial<Record<string, string>> = {
+  'no-route': 'No route to host',
+  timeout: 'upstream timed out',
+  refused: 'connection refused',
+  tls: 'TLS handshake failed',
+  'login-unavailable': 'Login service temporarily unavailable',
+  reset: 'connection reset by peer',
+};
+
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
   /** The proxy server to check for, by name or zimbraId. @default localconfig zimbra_server_hostname */
@@ -132,9 +142,7 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   const logSummary = summarizeLogs(logInputs.flatMap((i) => (i.read.ok ? [i.read.text] : [])));
   for (const [event, entry] of logSummary.events) {
     if (event !== '500')
-      seen.push(
-        `${entry.count} × ${event === 'no-route' ? 'No route to host' : event === 'timeout' ? 'upstream timed out' : event === 'refused' ? 'connection refused' : `HTTP ${event}`} in the logs`,
-      );
+      seen.push(`${entry.count} × ${LOG_EVENT_TEXT[event] ?? `HTTP ${event}`} in the logs`);
   }
   for (const finding of reachability) {
     if (finding.severity === 'fail' && !finding.evidence.startsWith('DNS:')) {
