@@ -5,7 +5,11 @@
  * doctor without a network.
  */
 import type { LocalConfig } from '../model/localconfig-defaults.js';
-import type { PathOptions } from '../model/paths.js';
+import type { PathOptions, ResolvedPaths } from '../model/paths.js';
+import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import type { LookupTopology } from '../model/lookup-topology.js';
+import type { DirectorySnapshot } from '../model/snapshot.js';
+import { ProxyConfError } from '../errors.js';
 import { resolvePaths } from '../model/paths.js';
 import { entryName } from '../model/snapshot.js';
 import { formatProblem } from '../errors.js';
@@ -79,13 +83,18 @@ export interface DoctorDeps {
   now: () => number;
 }
 
-/** Runs every check and returns the report; throws only when the directory cannot be read. */
+/** Runs every check and returns the report; without the directory, the checks that need none. */
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<DoctorReport> {
   // A work directory zmproxyconfgen --apply manages: nginx serves conf/nginx/current.
   const base0 = resolvePaths(options.paths);
   const managed = await deps.probes.exists(base0.liveDir);
   const paths = managed ? resolvePaths({ ...options.paths, generationLayout: true }) : base0;
-  const snapshot = await deps.source.load();
+  let snapshot: DirectorySnapshot;
+  try {
+    snapshot = await deps.source.load();
+  } catch (error) {
+    return await runWithoutDirectory(error, options, deps, { paths, managed });
+  }
   const serverSource = findServerSource(
     snapshot,
     options.serverName ?? localServerName(deps.localConfig),
@@ -102,23 +111,13 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   const findings: Finding[] = [...checkLookupHandlers(ctx)];
 
   const topology = readLookupTopology((key) => ctx.lc.text(key)).topology;
-  const lookupHealth = deps.probes.lookupHealth;
-  const authHttp = deps.probes.authHttp;
-  if (lookupHealth !== undefined && authHttp !== undefined && topology.kind !== 'nle') {
-    const health = await Promise.all(
-      lookupServiceUrls(topology).map(async (url) => ({ url, error: await lookupHealth(url) })),
-    );
-    const listen = ctx.lc.text('zmproxy_auth_http_listen');
-    const mail = computeLookupHandlers(ctx).length > 0;
-    findings.push(
-      ...checkLookupService({
-        topology,
-        workdir: paths.workdir,
-        health,
-        authHttp: mail ? { listen, ...(await authHttp(listen, topology.sharedKey)) } : undefined,
-      }),
-    );
-  }
+  findings.push(
+    ...(await probeLookupService(deps.probes, topology, {
+      workdir: paths.workdir,
+      listen: ctx.lc.text('zmproxy_auth_http_listen'),
+      mail: computeLookupHandlers(ctx).length > 0,
+    })),
+  );
 
   const targets = computeProbeTargets(ctx, { lookupHandlers: topology.kind === 'nle' });
   const answers = await deps.probes.connect(
@@ -180,6 +179,90 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   return {
     version: 1,
     server: entryName(serverSource),
+    findings: ordered,
+    summary: summarizeFindings(ordered),
+  };
+}
+
+/** The lookup-service check with its probes (none when the probes are not given). */
+async function probeLookupService(
+  probes: DoctorProbes,
+  topology: LookupTopology,
+  where: { workdir: string; listen: string; mail: boolean },
+): Promise<Finding[]> {
+  const { lookupHealth, authHttp } = probes;
+  if (lookupHealth === undefined || authHttp === undefined || topology.kind === 'nle') return [];
+  const health = await Promise.all(
+    lookupServiceUrls(topology).map(async (url) => ({ url, error: await lookupHealth(url) })),
+  );
+  return checkLookupService({
+    topology,
+    workdir: where.workdir,
+    health,
+    authHttp: where.mail
+      ? { listen: where.listen, ...(await authHttp(where.listen, topology.sharedKey)) }
+      : undefined,
+  });
+}
+
+/**
+ * The report when the directory cannot be read: that failure, and every check that does not
+ * need it (the lookup service, nginx's logs, the default certificate).
+ */
+async function runWithoutDirectory(
+  error: unknown,
+  options: DoctorOptions,
+  deps: DoctorDeps,
+  layout: { paths: ResolvedPaths; managed: boolean },
+): Promise<DoctorReport> {
+  const { paths } = layout;
+  const lc = (key: string): string => {
+    const own = deps.localConfig.get(key);
+    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
+  };
+  const findings: Finding[] = [
+    {
+      check: 'directory',
+      severity: 'fail',
+      subject: 'directory',
+      evidence: `cannot read the directory: ${error instanceof Error ? error.message : String(error)}`,
+      explanation:
+        'the checks that need the directory were skipped (lookup handlers, reachability, upstream timeouts, domain certificates, external routes, trusted IPs, SSL to upstream, REST URLs); nginx keeps serving its last generation, and zmproxyconfgen --apply changes nothing until the directory answers',
+      fix:
+        error instanceof ProxyConfError && error.hint !== undefined
+          ? error.hint
+          : `zmlocalconfig -w ${paths.workdir} ldap_url zimbra_ldap_userdn`,
+    },
+  ];
+  const { topology } = readLookupTopology(lc);
+  findings.push(
+    ...(await probeLookupService(deps.probes, topology, {
+      workdir: paths.workdir,
+      listen: lc('zmproxy_auth_http_listen'),
+      mail: true,
+    })),
+  );
+  const logPaths =
+    options.logFiles !== undefined && options.logFiles.length > 0
+      ? [...options.logFiles]
+      : [`${paths.logDir}/nginx.log`, `${paths.logDir}/nginx.access.log`];
+  const given = options.logFiles !== undefined && options.logFiles.length > 0;
+  findings.push(
+    ...checkNginxLogs((await deps.probes.readLogs(logPaths)).map((read) => ({ read, given }))),
+  );
+  const certificates = await deps.probes.readCertificates([
+    { subject: 'default', certPath: paths.sslCrtDefault, keyPath: paths.sslKeyDefault },
+  ]);
+  findings.push(
+    ...checkCertificates(certificates, deps.now(), {
+      managed: layout.managed,
+      workdir: paths.workdir,
+    }),
+  );
+  const ordered = orderFindings(findings);
+  return {
+    version: 1,
+    server: options.serverName ?? localServerName(deps.localConfig),
     findings: ordered,
     summary: summarizeFindings(ordered),
   };
