@@ -15,12 +15,7 @@ import { readLocalConfig } from '../sources/localconfig/index.js';
 import { editLocalConfigFile } from '../sources/localconfig/write-localconfig.js';
 
 /** Directories nginx writes to or reads from, relative to the work directory. */
-export const WORKDIR_DIRECTORIES = [
-  'conf',
-  'log',
-  'data/tmp/nginx',
-  'data/nginx/html',
-] as const;
+export const WORKDIR_DIRECTORIES = ['conf', 'log', 'data/tmp/nginx', 'data/nginx/html'] as const;
 
 /** The files of a work directory nginx cannot start without. */
 export const WORKDIR_FILES = ['conf/nginx.crt', 'conf/nginx.key'] as const;

@@ -324,7 +324,9 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
     // The refused generation stays for inspection, named in the message.
     const failed = `conf/nginx/generations/${Number(before) + 1}`;
     expect(existsSync(join(work, failed))).toBe(true);
-    expect(String(result.result['message'])).toContain(`kept for inspection in ${join(work, failed)}`);
+    expect(String(result.result['message'])).toContain(
+      `kept for inspection in ${join(work, failed)}`,
+    );
     await modify('zimbraPop3ProxyBindPort', String(port['pop3']));
     expect((await apply()).code).toBe(0);
   });

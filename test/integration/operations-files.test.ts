@@ -74,9 +74,9 @@ describe('operations files', () => {
     const [packed] = JSON.parse(result.stdout) as { files: { path: string }[] }[];
     const files = new Set(packed?.files.map((f) => f.path));
     for (const [name, file] of Object.entries(pkg.bin)) {
-      expect(files.has(file), name).toBe(true);
+      expect([name, files.has(file)]).toEqual([name, true]);
       const target = /from '\.\.\/(dist\/[^']+)'/.exec(readFileSync(join(ROOT, file), 'utf8'))?.[1];
-      expect(files.has(target ?? ''), `${name} runs ${target}`).toBe(true);
+      expect([name, target, files.has(target ?? '')]).toEqual([name, target, true]);
     }
     expect(files.has('templates/nginx.conf.template')).toBe(true);
   });
