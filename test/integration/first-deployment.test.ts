@@ -448,4 +448,65 @@ describe('the first deployment (docs/first-deployment.sh)', () => {
     }
     expect((await onProxyHost(`zmproxy doctor -w ${home}`)).code).toBe(0);
   });
+
+  it('logs in through a remote lookup service over verified TLS (zmproxy_lookup_servers)', async () => {
+    // The remote service: its own certificate, named zmlookup, on another port of this host.
+    const tls = join(work, 'lookup-tls');
+    mkdirSync(tls);
+    spawnSync('sh', [
+      '-c',
+      `cd ${tls} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=zmlookup -addext subjectAltName=DNS:zmlookup -keyout key.pem -out cert.pem`,
+    ]);
+    const [port] = await freePorts(1);
+    const script =
+      'mount --bind "$1" /etc/hosts && shift && exec zmproxy lookup --workers 0 -w "$@"';
+    const remote = spawn(
+      'unshare',
+      [
+        '--mount',
+        'sh',
+        '-c',
+        script,
+        'sh',
+        join(work, 'hosts'),
+        home,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--tls-cert',
+        join(tls, 'cert.pem'),
+        '--tls-key',
+        join(tls, 'key.pem'),
+      ],
+      { env, stdio: 'ignore' },
+    );
+    const local = `zmlocalconfig -w ${home}`;
+    try {
+      const switched = await onProxyHost(
+        `${local} -e zmproxy_lookup_servers=127.0.0.1:${port} zmproxy_lookup_scheme=https zmproxy_lookup_ca_file=${tls}/cert.pem && zmproxyctl stop-lookup -w ${home} && zmproxyconfgen --apply -w ${home} || [ $? -eq 10 ]`,
+      );
+      expect(switched.code).toBe(0);
+      const served = readFileSync(
+        join(home, 'conf/nginx/current/includes/nginx.conf.zmlookup'),
+        'utf8',
+      );
+      expect(served).toContain(`server    127.0.0.1:${port}`);
+      expect(served).toMatch(/proxy_ssl_verify\s+on;/);
+      const before = dovecotLogins(1, 'amy@example.test');
+      let login = await imap('amy');
+      for (let i = 0; i < 20 && login.status !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        login = await imap('amy');
+      }
+      expect(login.status).toBe(0);
+      expect(dovecotLogins(1, 'amy@example.test')).toBe(before + 1);
+      const doctor = await onProxyHost(`zmproxy doctor -w ${home}`);
+      expect(doctor.output).toContain(`ok    lookup service https://127.0.0.1:${port}`);
+      expect(doctor.code).toBe(0);
+    } finally {
+      remote.kill('SIGTERM');
+      await onProxyHost(
+        `${local} -u zmproxy_lookup_servers zmproxy_lookup_scheme zmproxy_lookup_ca_file && zmproxyctl start-lookup -w ${home} && zmproxyconfgen --apply -w ${home} || [ $? -eq 10 ]`,
+      );
+    }
+  });
 });
