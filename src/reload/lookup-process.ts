@@ -17,10 +17,20 @@ export function readLookupPid(pidFile: string): number | undefined {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     if (!(pid > 1)) return undefined;
     process.kill(pid, 0);
+    // A child that exited but was not reaped yet (a zombie) still takes signals.
+    if (/^\d+ \(.*\) Z/.test(readStat(pid))) return undefined;
     return pid;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EPERM') return undefined;
     return undefined;
+  }
+}
+
+function readStat(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
   }
 }
 

@@ -1,8 +1,12 @@
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../../src/cli/zmproxyctl.js';
 import { captureIo, testdir } from '../../helpers/testdir.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
 
 describe('zmproxyctl', () => {
   it('says nginx is not running and exits 1, as Zimbra does', async () => {
@@ -79,6 +83,41 @@ describe('zmproxyctl', () => {
     expect(out.stderr).toContain(`hint: chmod o+x ${parent}`);
     expect(existsSync(join(parent, 'zimbra'))).toBe(false);
   });
+
+  it.runIf(existsSync(join(ROOT, 'dist/cli/lookup.js')))(
+    'says the lookup service failed, with its log, when its port is taken (never "started")',
+    async () => {
+      const held = createServer();
+      await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+      const port = (held.address() as AddressInfo).port;
+      try {
+        const dir = testdir({
+          'conf/localconfig.xml':
+            '<localconfig><key name="ldap_url"><value>ldap://127.0.0.1:1</value></key>' +
+            `<key name="zmproxy_lookup_port"><value>${port}</value></key></localconfig>\n`,
+        });
+        const { io, out } = captureIo();
+        // The built service, as the installed zmproxyctl runs it.
+        const lookupCommand = (workdir: string) => [
+          process.execPath,
+          join(ROOT, 'bin/zmproxy.js'),
+          'lookup',
+          '-w',
+          workdir,
+        ];
+        expect(
+          await run(['start-lookup', '-w', dir, '--timeout', '5'], io, { lookupCommand }),
+        ).toBe(1);
+        expect(out.stdout).not.toContain('started');
+        expect(out.stderr).toContain('lookup service: exited at once');
+        expect(out.stderr).toContain('EADDRINUSE');
+        expect(existsSync(join(dir, 'log/zmproxy-lookup.pid'))).toBe(false);
+      } finally {
+        held.close();
+      }
+    },
+    30_000,
+  );
 
   it('needs a command', async () => {
     const { io } = captureIo();
