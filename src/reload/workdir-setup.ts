@@ -29,15 +29,28 @@ export function findMissingSetup(workdir: string): string[] {
     );
 }
 
-/** Throws E_INPUT naming what is missing and `zmproxyctl setup -w DIR` as the fix. */
-export function assertWorkdirSetUp(workdir: string): void {
+/**
+ * Throws E_INPUT naming what is missing and `zmproxyctl setup -w DIR` as the fix, or the
+ * directories on the way that nginx's workers (`nobody` for Debian's nginx) cannot enter.
+ */
+export function assertWorkdirSetUp(workdir: string, nginxUser = 'nobody'): void {
   const missing = findMissingSetup(workdir);
-  if (missing.length === 0) return;
-  throw new ProxyConfError(
-    'E_INPUT',
-    `${workdir} is not set up for nginx: ${missing.join(', ')} missing`,
-    { hint: `zmproxyctl setup -w ${workdir}` },
-  );
+  if (missing.length > 0) {
+    throw new ProxyConfError(
+      'E_INPUT',
+      `${workdir} is not set up for nginx: ${missing.join(', ')} missing`,
+      { hint: `zmproxyctl setup -w ${workdir}` },
+    );
+  }
+  const user = lookupUser(nginxUser);
+  const blocked = user === undefined ? [] : findUntraversable(`${workdir}/log`, user);
+  if (blocked.length > 0) {
+    throw new ProxyConfError(
+      'E_INPUT',
+      `nginx's workers (user ${nginxUser}) cannot enter ${blocked.join(', ')}: every worker would die at start`,
+      { hint: `chmod o+x ${blocked.join(' ')} (or move the work directory)` },
+    );
+  }
 }
 
 /** uid and gid of a user from /etc/passwd; undefined when there is no such user. */

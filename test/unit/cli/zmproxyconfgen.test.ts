@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_DIR } from '../../../src/cli/zmproxy.js';
@@ -190,6 +190,21 @@ describe('zmproxyconfgen --apply arguments', () => {
     expect(out.stderr).toMatch(message);
   });
 
+  it('refuses --apply below a directory the nginx workers cannot enter, naming it', async () => {
+    const work = testdir({
+      'log/.keep': '',
+      'data/tmp/nginx/.keep': '',
+      'data/nginx/html/.keep': '',
+      'conf/nginx.crt': '',
+      'conf/nginx.key': '',
+    });
+    chmodSync(work, 0o700);
+    const { io, out } = captureIo();
+    expect(await run(['--source', `ldif:${work}/d.ldif`, '-w', work, '--apply'], io)).toBe(1);
+    expect(out.stderr).toContain(`cannot enter ${work}: every worker would die at start`);
+    expect(out.stderr).toContain(`hint: chmod o+x ${work}`);
+  });
+
   it('refuses --apply on a work directory that is not set up, naming what is missing and setup', async () => {
     const work = testdir({ 'conf/nginx.crt': 'x' });
     const { io, out } = captureIo();
@@ -209,6 +224,7 @@ describe('zmproxyconfgen --apply arguments', () => {
       'conf/nginx.crt': '',
       'conf/nginx.key': '',
     });
+    chmodSync(work, 0o755);
     const { io, out } = captureIo();
     const code = await run(
       ['--source', `ldif:${work}/missing.ldif`, '-w', work, '--apply', '--nginx', '/bin/false'],
@@ -221,14 +237,17 @@ describe('zmproxyconfgen --apply arguments', () => {
 });
 
 describe('zmproxyconfgen --apply in a cron job', () => {
-  const setUp = () =>
-    testdir({
+  const setUp = () => {
+    const work = testdir({
       'log/.keep': '',
       'data/tmp/nginx/.keep': '',
       'data/nginx/html/.keep': '',
       'conf/nginx.crt': '',
       'conf/nginx.key': '',
     });
+    chmodSync(work, 0o755);
+    return work;
+  };
 
   it('logs every invalid value of a failed pass, with attribute, entry and value', async () => {
     const ldif = readFileSync(join(EXAMPLE_DIR, 'directory.ldif'), 'utf8').replace(
