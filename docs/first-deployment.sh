@@ -40,6 +40,10 @@ zmproxyctl setup -w "$ZIMBRA_HOME" --server "$PROXY_HOSTNAME" \
 
 # 4. The directory as the proxy sees it: its server entry, the proxy attributes, the lookup
 #    targets (each must run the mailbox service), and what the generator would warn about.
+# A host new to the directory gets its server entry first; set its ports and modes afterwards
+# with zmprov ms or zmproxyconfig.
+zmprov -w "$ZIMBRA_HOME" gs "$PROXY_HOSTNAME" zimbraServiceEnabled >/dev/null 2>&1 ||
+  zmprov -w "$ZIMBRA_HOME" cs "$PROXY_HOSTNAME" zimbraServiceInstalled proxy zimbraServiceEnabled proxy
 zmprov -w "$ZIMBRA_HOME" gs "$PROXY_HOSTNAME" zimbraServiceEnabled
 zmprov -w "$ZIMBRA_HOME" garpu
 zmproxyconfgen -w "$ZIMBRA_HOME" --apply --no-reload || [ $? -eq 10 ] # 10: published

@@ -9,6 +9,7 @@ import { ProxyConfError } from '../errors.js';
 import type { DirectoryStore } from '../ports.js';
 import { COMMAND_HELP, executeProvCommand, parseProvCommand } from '../prov/prov-command.js';
 import type { CliIo } from './shared/io.js';
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import { openDirectoryStore } from './shared/open-store.js';
@@ -132,9 +133,20 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
     const snapshot = await store.load();
     const result = executeProvCommand(command, snapshot, localConfig, {
       allowSafeguardedReplace: args.switches.has('-r'),
+      newId: () => randomUUID(),
     });
     if (result.kind === 'modify') {
       if (result.modifications.length > 0) await store.modify(result.modifications);
+      return EXIT.ok;
+    }
+    if (result.kind === 'add') {
+      if (store.add === undefined) {
+        throw new ProxyConfError('E_INPUT', 'this directory cannot take new entries', {
+          hint: 'use LDAP or an LDIF file as --source',
+        });
+      }
+      await store.add(result.entries);
+      io.stdout(result.text);
       return EXIT.ok;
     }
     for (const warning of result.warnings) {

@@ -7,7 +7,7 @@ import { ProblemsError, ProxyConfError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
 import { entryName } from '../model/snapshot.js';
-import type { EntryModification } from '../ports.js';
+import type { EntryAddition, EntryModification } from '../ports.js';
 import type { AttributeEdit } from './attribute-edits.js';
 import { parseAttributeEdits, planAttributeChanges } from './attribute-edits.js';
 import { findDomain, findServer } from './find-entry.js';
@@ -33,6 +33,7 @@ export type ProvCommand =
   | { name: 'ms'; server: string; edits: AttributeEdit[] }
   | { name: 'gd'; domain: string; attributes: string[] }
   | { name: 'md'; domain: string; edits: AttributeEdit[] }
+  | { name: 'cs'; server: string; edits: AttributeEdit[] }
   | { name: ListCommandName };
 
 /** Zimbra's long command names and aliases (case-insensitive, as zmprov) to ours. */
@@ -51,6 +52,8 @@ const COMMAND_NAMES: ReadonlyMap<string, ProvCommand['name']> = new Map([
   ['getdomain', 'gd'],
   ['md', 'md'],
   ['modifydomain', 'md'],
+  ['cs', 'cs'],
+  ['createserver', 'cs'],
   ['garpu', 'garpu'],
   ['getallreverseproxyurls', 'garpu'],
   ['garpb', 'garpb'],
@@ -70,6 +73,7 @@ export const COMMAND_HELP = `  getConfig(gcf) [attr1 ...]                       
   modifyServer(ms) {name|id} attr1 value1 [attr2 value2...]
   getDomain(gd) {name|id} [attr1 ...]
   modifyDomain(md) {name|id} attr1 value1 [attr2 value2...]
+  createServer(cs) name [attr1 value1 [attr2 value2...]]   (prints the new zimbraId)
   getAllReverseProxyURLs(garpu)
   getAllReverseProxyBackends(garpb)
   getAllMtaAuthURLs(gamau)
@@ -116,6 +120,15 @@ export function parseProvCommand(args: readonly string[]): ProvCommand {
       return { name, domain: target('domain'), attributes: rest.slice(1) };
     case 'md':
       return { name, domain: target('domain'), edits: parseAttributeEdits(rest.slice(1), name) };
+    case 'cs': {
+      const server = target('server');
+      // Zimbra's cs takes no attribute at all, too.
+      return {
+        name,
+        server,
+        edits: rest.length > 1 ? parseAttributeEdits(rest.slice(1), name) : [],
+      };
+    }
     case 'garpu':
     case 'garpb':
     case 'gamau':
@@ -134,12 +147,15 @@ export function parseProvCommand(args: readonly string[]): ProvCommand {
 export interface ProvOptions {
   /** zmprov `-r`: a plain `attr value` may replace zimbraServiceEnabled/Installed. @default false */
   allowSafeguardedReplace?: boolean;
+  /** The zimbraId of a created entry (a random UUID at the edge). */
+  newId?: () => string;
 }
 
 /** What a command does: print, or write these modifications. */
 export type ProvResult =
   | { kind: 'print'; text: string; json: unknown; warnings: readonly Warning[] }
-  | { kind: 'modify'; modifications: EntryModification[] };
+  | { kind: 'modify'; modifications: EntryModification[] }
+  | { kind: 'add'; entries: EntryAddition[]; text: string };
 
 /**
  * Runs a command against a snapshot. Throws E_INPUT for an unknown server or domain, and a
@@ -164,6 +180,8 @@ export function executeProvCommand(
       return modify(findServer(snapshot, command.server), command.edits, options);
     case 'md':
       return modify(findDomain(snapshot, command.domain), command.edits, options);
+    case 'cs':
+      return createServer(snapshot, command.server, command.edits, options);
     case 'garpu':
       return printList(listReverseProxyUrls(snapshot));
     case 'garpb':
@@ -213,4 +231,58 @@ function modify(
     kind: 'modify',
     modifications: planned.changes.length === 0 ? [] : [{ dn: entry.dn, changes: planned.changes }],
   };
+}
+
+const HOST_NAME =
+  /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * `zmprov cs NAME [attr value…]`: a server entry as Zimbra creates it (cn=NAME,cn=servers,
+ * cn=zimbra, objectClass zimbraServer, cn, zimbraServiceHostname = NAME, a new zimbraId), with
+ * the attributes given checked against the catalog like `ms`.
+ */
+function createServer(
+  snapshot: DirectorySnapshot,
+  name: string,
+  edits: readonly AttributeEdit[],
+  options: ProvOptions,
+): ProvResult {
+  if (!HOST_NAME.test(name)) {
+    throw new ProxyConfError('E_USAGE', `cs: ${name} is not a host name`, {
+      hint: 'zmprov cs proxy1.example.com zimbraServiceInstalled proxy zimbraServiceEnabled proxy',
+    });
+  }
+  if (snapshot.servers.some((server) => entryName(server).toLowerCase() === name.toLowerCase())) {
+    throw new ProxyConfError('E_INPUT', `server ${name} already exists`, {
+      hint: `change it with zmprov ms ${name} attr value`,
+    });
+  }
+  const id = (options.newId ?? (() => '00000000-0000-4000-8000-000000000000'))();
+  const entry: DirectoryEntry = {
+    dn: `cn=${name},cn=servers,cn=zimbra`,
+    kind: 'server',
+    attrs: { cn: [name], zimbraServiceHostname: [name], zimbraId: [id] },
+  };
+  const planned = planAttributeChanges(entry, edits, { ...options, allowSafeguardedReplace: true });
+  if (!planned.ok) throw new ProblemsError(planned.problems);
+  const attrs = new Map<string, string[]>(
+    Object.entries(entry.attrs).map(([key, values]) => [key, [...values]]),
+  );
+  for (const change of planned.changes) {
+    const current = attrs.get(change.attribute) ?? [];
+    if (change.operation === 'replace') attrs.set(change.attribute, [...change.values]);
+    else if (change.operation === 'add')
+      attrs.set(change.attribute, [
+        ...current,
+        ...change.values.filter((v) => !current.includes(v)),
+      ]);
+    else
+      attrs.set(
+        change.attribute,
+        change.values.length === 0 ? [] : current.filter((v) => !change.values.includes(v)),
+      );
+  }
+  const attributes: Record<string, string[]> = { objectClass: ['zimbraServer'] };
+  for (const [key, values] of attrs) if (values.length > 0) attributes[key] = values;
+  return { kind: 'add', entries: [{ dn: entry.dn, attributes }], text: `${id}\n` };
 }
