@@ -229,6 +229,7 @@ objectClass: olcModuleList
 cn: module{0}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
+olcModuleLoad: pw-sha2
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig

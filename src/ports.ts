@@ -56,6 +56,8 @@ export interface EntryModification {
 export interface EntryAddition {
   dn: string;
   attributes: Readonly<Record<string, readonly string[]>>;
+  /** A parent created only when missing (the `dc=` entries above a new domain). */
+  ifMissing?: boolean;
 }
 
 /** A directory that can be changed too (zmprov, zmproxyconfig): LDAP, or an LDIF file. */

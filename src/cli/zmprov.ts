@@ -9,7 +9,7 @@ import { ProxyConfError } from '../errors.js';
 import type { DirectoryStore } from '../ports.js';
 import { COMMAND_HELP, executeProvCommand, parseProvCommand } from '../prov/prov-command.js';
 import type { CliIo } from './shared/io.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import { openDirectoryStore } from './shared/open-store.js';
@@ -134,6 +134,7 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
     const result = executeProvCommand(command, snapshot, localConfig, {
       allowSafeguardedReplace: args.switches.has('-r'),
       newId: () => randomUUID(),
+      hashPassword: hashSsha512,
     });
     if (result.kind === 'modify') {
       if (result.modifications.length > 0) await store.modify(result.modifications);
@@ -160,4 +161,13 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A password as Zimbra stores it (PasswordUtil.SSHA512 in zm-mailbox): `{SSHA512}` and the base64
+ * of SHA-512(UTF-8 password, then an 8-byte random salt) followed by that salt.
+ */
+export function hashSsha512(password: string, salt: Buffer = randomBytes(8)): string {
+  const digest = createHash('sha512').update(password, 'utf8').update(salt).digest();
+  return `{SSHA512}${Buffer.concat([digest, salt]).toString('base64')}`;
 }

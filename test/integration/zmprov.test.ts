@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'ldapts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXAMPLE_DIR } from '../../src/cli/zmproxy.js';
 import { run } from '../../src/cli/zmprov.js';
@@ -173,6 +174,42 @@ describe('zmprov over LDAP', () => {
     const fromLdap = (await prov(...ldapArgs(), 'gs', 'proxy9.example.com')).stdout;
     const withoutId = (text: string) => text.replace(/^zimbraId: .*$/m, '');
     expect(withoutId(fromFile)).toBe(withoutId(fromLdap));
+  });
+
+  it('creates a domain and an account whose {SSHA512} password slapd accepts in a bind', async () => {
+    const domain = await prov(...ldapArgs(), 'cd', 'new.example.net');
+    expect(domain.stderr).toBe('');
+    expect(domain.code).toBe(0);
+    const account = await prov(
+      ...ldapArgs(),
+      'ca',
+      'joe@new.example.net',
+      'pässwörd 1',
+      'zimbraMailHost',
+      'mbox2.example.com',
+    );
+    expect(account.stderr).toBe('');
+    expect(account.code).toBe(0);
+    const snapshot = await loadLdap();
+    const joe = snapshot.accounts.find((entry) =>
+      (entry.attrs['zimbraMailDeliveryAddress'] ?? []).includes('joe@new.example.net'),
+    );
+    expect(joe?.dn).toBe('uid=joe,ou=people,dc=new,dc=example,dc=net');
+    expect(joe?.attrs['zimbraMailHost']).toEqual(['mbox2.example.com']);
+    expect(joe?.attrs['zimbraId']).toEqual([account.stdout.trim()]);
+    // slapd (pw-sha2) verifies the stored value: the format is Zimbra's.
+    const client = new Client({ url: stackValue('LDAP_URL'), timeout: 10_000 });
+    try {
+      await client.bind('uid=joe,ou=people,dc=new,dc=example,dc=net', 'pässwörd 1');
+      await expect(
+        client.bind('uid=joe,ou=people,dc=new,dc=example,dc=net', 'wrong'),
+      ).rejects.toThrow();
+    } finally {
+      await client.unbind();
+    }
+    const again = await prov(...ldapArgs(), 'ca', 'joe@new.example.net', 'x');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('account joe@new.example.net already exists');
   });
 
   it('keeps the example LDIF file itself untouched (the LDAP run wrote to slapd only)', () => {

@@ -119,6 +119,8 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
         try {
           await client.add(entry.dn, attributes);
         } catch (error) {
+          // 68: entryAlreadyExists, fine for a parent created only when missing.
+          if (entry.ifMissing === true && (error as { code?: unknown }).code === 68) continue;
           throw translateOperationError(error, `add ${entry.dn}`, resolved);
         }
       }

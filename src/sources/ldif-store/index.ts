@@ -71,6 +71,7 @@ async function addToLdifFile(file: string, entries: readonly EntryAddition[]): P
   const blocks: string[] = [];
   for (const entry of entries) {
     if (existing.has(normalizeDn(entry.dn))) {
+      if (entry.ifMissing === true) continue;
       throw new ProxyConfError('E_INPUT', `${entry.dn} already exists in ${file}`, {
         hint: 'change it with zmprov ms/md instead',
       });
@@ -83,6 +84,7 @@ async function addToLdifFile(file: string, entries: readonly EntryAddition[]): P
     ];
     blocks.push(`${lines.join('\n')}\n`);
   }
+  if (blocks.length === 0) return;
   const separator = text === '' || text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
   await writeFileAtomic(file, `${text}${separator}${blocks.join('\n')}`, mode);
 }
