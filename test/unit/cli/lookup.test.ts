@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
@@ -195,7 +195,7 @@ describe('zmproxy lookup when it cannot listen', () => {
     });
     const options = await resolveLookupRunOptions(['-w', work, ...OFFLINE]);
     expect([options.host, options.port]).toEqual(['0.0.0.0', 7177]);
-    expect(options.tls?.cert.toString()).toBe('cert\n');
+    expect(options.tls?.cert.toString()).toBe(readFileSync(cert, 'utf8'));
     const plain = testdir({
       'conf/localconfig.xml': lc({ zmproxy_lookup_bind_address: '0.0.0.0' }),
     });

@@ -1,10 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { spawnLookup } from '../../../src/reload/lookup-process.js';
 import { run } from '../../../src/cli/zmproxyctl.js';
 import { captureIo, testdir } from '../../helpers/testdir.js';
 
@@ -127,47 +126,30 @@ describe('zmproxyctl', () => {
     expect(await run(['bounce'], io)).toBe(2);
   });
 
-  describe('the lookup log', () => {
-    // A process named nginx in nginx's pid file: start then only starts the lookup service.
-    const idle = () => [process.execPath, '-e', 'setTimeout(() => {}, 3000)'];
-    const children: ChildProcess[] = [];
-    afterEach(() => {
-      for (const child of children.splice(0)) child.kill();
-    });
-    async function workdir(): Promise<string> {
-      const nginx = spawn('bash', ['-c', 'exec -a nginx sleep 10'], { stdio: 'ignore' });
-      children.push(nginx);
-      for (let i = 0; i < 100; i++) {
-        if (readFileSync(`/proc/${nginx.pid}/cmdline`, 'utf8').startsWith('nginx')) break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return testdir({ 'log/nginx.pid': `${nginx.pid}\n` });
-    }
-    function stopChild(dir: string): void {
-      const pid = Number(readFileSync(join(dir, 'log/zmproxy-lookup.pid'), 'utf8'));
-      if (pid > 0) process.kill(pid);
-    }
+  describe('the lookup log (spawnLookup)', () => {
+    const idle = [process.execPath, '-e', 'setTimeout(() => {}, 3000)'];
 
-    it('is created readable by its owner only, whatever the umask', async () => {
-      const dir = await workdir();
-      const { io } = captureIo();
+    it('is created readable by its owner only, whatever the umask', () => {
+      const dir = testdir({ 'log/.keep': '' });
       const old = process.umask(0);
+      let pid = 0;
       try {
-        expect(await run(['start', '-w', dir], io, { lookupCommand: idle })).toBe(0);
+        pid = spawnLookup(idle, join(dir, 'log/lookup.pid'), join(dir, 'log/zmproxy-lookup.log'));
       } finally {
         process.umask(old);
+        if (pid > 0) process.kill(pid);
       }
-      stopChild(dir);
       expect(statSync(join(dir, 'log/zmproxy-lookup.log')).mode & 0o777).toBe(0o600);
     });
 
-    it('is never opened through a symlink', async () => {
-      const dir = await workdir();
+    it('is never opened through a symlink', () => {
+      const dir = testdir({ 'log/.keep': '' });
       const target = join(testdir(), 'elsewhere');
       writeFileSync(target, 'untouched\n');
       symlinkSync(target, join(dir, 'log/zmproxy-lookup.log'));
-      const { io } = captureIo();
-      await expect(run(['start', '-w', dir], io, { lookupCommand: idle })).resolves.not.toBe(0);
+      expect(() =>
+        spawnLookup(idle, join(dir, 'log/lookup.pid'), join(dir, 'log/zmproxy-lookup.log')),
+      ).toThrow(/ELOOP/);
       expect(readFileSync(target, 'utf8')).toBe('untouched\n');
     });
   });
