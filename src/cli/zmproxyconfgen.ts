@@ -62,6 +62,7 @@ inputs change. Exit codes of --apply: ${applyExitSummary()}.`;
 /** Exit codes of `--apply` (the other modes keep 0 ok, 1 error, 2 usage, 3 --check differs). */
 export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = {
   unchanged: 0,
+  resynced: 17,
   // A one-shot run waits out the reload interval instead of deferring; the daemon never exits.
   deferred: 0,
   error: 1,
@@ -76,7 +77,7 @@ export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = {
 };
 
 function applyExitSummary(): string {
-  return '0 no change, 10 changed and reloaded, 11 nginx -t failed (old kept), 12 sanity guard refused, 13 reload failed (rolled back), 14 rollback failed, 15 directory unavailable, 16 locked, 1 error, 2 usage';
+  return '0 no change, 10 changed and reloaded, 11 nginx -t failed (old kept), 12 sanity guard refused, 13 reload failed (rolled back), 14 rollback failed, 15 directory unavailable, 16 locked, 17 nothing changed but nginx served another generation (reloaded, current confirmed), 1 error, 2 usage';
 }
 
 /** Runs zmproxyconfgen with `argv` (without the program name); returns the exit code. */
