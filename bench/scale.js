@@ -29,7 +29,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 function timed(command, args, options = {}) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   return { ms, ...result };
 }
@@ -39,8 +39,12 @@ function confgen(args) {
     let out = ''; const code = await run(${JSON.stringify(args)}, { stdout: (t) => { out += t; }, stderr: (t) => process.stderr.write(t) });
     if (code !== 0) { process.stderr.write(out); process.exit(code); }
     process.stdout.write(JSON.stringify({ rss: process.resourceUsage().maxRSS }));`;
-  const result = timed(process.execPath, ['--input-type=module', '-e', script]);
-  if (result.status !== 0) throw new Error(`zmproxyconfgen failed: ${result.stderr}`);
+  if (process.env.BENCH_VERBOSE) log(JSON.stringify(args));
+  const result = timed(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
+    timeout: 600_000,
+  });
+  if (result.status !== 0) throw new Error(`zmproxyconfgen failed (${result.status}, ${result.signal})`);
   return { ms: result.ms, rss: JSON.parse(result.stdout).rss / 1024 };
 }
 
