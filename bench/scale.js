@@ -29,7 +29,11 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 function timed(command, args, options = {}) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    ...options,
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   return { ms, ...result };
 }
@@ -44,7 +48,8 @@ function confgen(args) {
     stdio: ['ignore', 'pipe', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
     timeout: 600_000,
   });
-  if (result.status !== 0) throw new Error(`zmproxyconfgen failed (${result.status}, ${result.signal})`);
+  if (result.status !== 0)
+    throw new Error(`zmproxyconfgen failed (${result.status}, ${result.signal})`);
   return { ms: result.ms, rss: JSON.parse(result.stdout).rss / 1024 };
 }
 

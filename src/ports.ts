@@ -26,7 +26,9 @@ export interface FileStore {
   /** Writes atomically (temp file in the same directory, then rename), with the mode set first. */
   write(path: string, content: string, mode: number): Promise<void>;
   /** Writes many files, each atomically, syncing each directory once at the end. */
-  writeMany(files: readonly { path: string; content: string; mode: number }[]): Promise<void>;
+  writeMany(
+    files: readonly { path: string; content: string; mode: number; gid?: number | undefined }[],
+  ): Promise<void>;
   exists(path: string): Promise<boolean>;
 }
 
@@ -115,6 +117,8 @@ export interface GenerationFile {
   path: string;
   content: string;
   mode: number;
+  /** Group id the file is given (see PlannedFile.gid). */
+  gid?: number | undefined;
 }
 
 /** What a generation directory records about itself (`zmproxy-generation.json`). */

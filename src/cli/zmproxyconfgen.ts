@@ -3,6 +3,7 @@
  * --hosts, --diff, --check, --json, --lenient, --marker, and the rewrite loop: --apply (one run)
  * and --watch (the daemon). Thin: parse, build the adapters, call the engine, print.
  */
+import { lookupGroupId } from '../writer/groups.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
@@ -456,6 +457,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     resolver: await createHostResolver(args),
     files,
     moduleTrust: checkModuleTrust,
+    groupId: lookupGroupId,
   };
   if (args.definitions) {
     const computed = await computeGenerationVariables(options, deps);

@@ -205,7 +205,7 @@ export function computeGenerationFiles(generation: Generation): GenerationFile[]
         { hint: 'render with the generation layout (paths.generationLayout)' },
       );
     }
-    return { path, content: file.content, mode: file.mode };
+    return { path, content: file.content, mode: file.mode, gid: file.gid };
   });
 }
 

@@ -63,6 +63,12 @@ export interface GenerateDeps {
    * and nothing is written. The CLI passes the file-system check of src/reload/module-trust.ts.
    */
   moduleTrust?: ModuleTrust | undefined;
+  /**
+   * The id of a group name, or undefined when the group does not exist: with certificates chosen
+   * by map, nginx's workers read the domain keys at the handshake, so the keys go to their group
+   * (localconfig zmproxy_nginx_group). Without it, keys keep mode 0600.
+   */
+  groupId?: ((name: string) => Promise<number | undefined>) | undefined;
 }
 
 /** What a generation produced. */
@@ -202,7 +208,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
         ? { path: file.path, content: file.content, mode: SECRET_FILE_MODE, secret: true }
         : { path: file.path, content: file.content, mode: 0o644 },
     ),
-    ...computed.extraFiles,
+    ...(await workerReadableKeys(computed.extraFiles, computed.web, paths, deps)),
   ];
   // Every name is checked before the first write: a plain run writes everything or nothing.
   const nameProblems = checkFileNames(files);
@@ -335,4 +341,38 @@ async function checkLoadedModules(
 
 function withNewline(text: string): string {
   return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** The localconfig key naming the group nginx's workers run as (Debian's nginx: nogroup). */
+export const NGINX_GROUP_KEY = 'zmproxy_nginx_group';
+
+/**
+ * With certificates chosen by map, nginx's workers (not the root master) open the domain keys at
+ * each handshake: the keys become mode 0640 in the workers' group. A group that does not exist is
+ * a problem with the fix, never created silently.
+ */
+async function workerReadableKeys(
+  files: readonly PlannedFile[],
+  web: StockWebSites,
+  paths: ResolvedPaths,
+  deps: Pick<GenerateDeps, 'groupId' | 'localConfig'>,
+): Promise<PlannedFile[]> {
+  if (web.selection !== 'map' || deps.groupId === undefined) return [...files];
+  const isDomainKey = (path: string) =>
+    path.startsWith(`${paths.domainCertDir}/`) && path.endsWith('.key');
+  if (!files.some((file) => isDomainKey(file.path))) return [...files];
+  const own = deps.localConfig.get(NGINX_GROUP_KEY);
+  const group = own !== undefined && own !== '' ? own : 'nogroup';
+  const gid = await deps.groupId(group);
+  if (gid === undefined) {
+    throw new ProblemsError([
+      {
+        subject: NGINX_GROUP_KEY,
+        entry: 'localconfig',
+        message: `certificates are chosen by map, so nginx's workers read the domain keys, but there is no group "${group}" for them`,
+        hint: `set localconfig ${NGINX_GROUP_KEY} to the group nginx's workers run as (zmlocalconfig -e ${NGINX_GROUP_KEY}=nogroup), or zmlocalconfig -e zmproxy_certificate_selection=static`,
+      },
+    ]);
+  }
+  return files.map((file) => (isDomainKey(file.path) ? { ...file, mode: 0o640, gid } : file));
 }

@@ -58,6 +58,8 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zmproxy_certificate_selection: 'auto',
   /** Virtual host names above which `auto` selects the map (docs/certificates.md). */
   zmproxy_certificate_map_threshold: '100',
+  /** Group nginx's workers run as (Debian's nginx without a user directive: nobody/nogroup). */
+  zmproxy_nginx_group: 'nogroup',
 };
 
 /** A parsed localconfig: key to value, as written in localconfig.xml (no defaults applied). */

@@ -16,6 +16,11 @@ export interface PlannedFile {
   mode: number;
   /** Holds a private key, password or shared key: never shown in a diff. */
   secret?: boolean;
+  /**
+   * Group id the file is given (its owner stays the writer): a private key nginx's workers load
+   * at the handshake (certificates chosen by map) is mode 0640 in their group.
+   */
+  gid?: number | undefined;
 }
 
 /** How a planned file compares with disk. */

@@ -116,7 +116,7 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
         // Created fresh inside a new real directory: no link can be among them.
         for (const dir of dirs) await mkdir(dir, { recursive: true, mode: 0o755 });
         await mapConcurrent(all, 32, (file) =>
-          writeNewFileDurable(join(root, file.path), file.content, file.mode),
+          writeNewFileDurable(join(root, file.path), file.content, file.mode, file.gid),
         );
         // The meta file last: a generation with meta is complete.
         await writeNewFileDurable(

@@ -4,9 +4,18 @@
  * writes to, the default certificate, localconfig (0600) with a shared lookup key, and a path
  * the nginx workers can traverse (a 0700 directory on it makes every worker die at start).
  */
+import { lookupGroupIdSync } from '../writer/groups.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ProxyConfError } from '../errors.js';
@@ -169,9 +178,16 @@ export async function setUpWorkdir(options: SetupOptions): Promise<SetupReport> 
   if (!existsSync(crt) || !existsSync(key)) {
     const name = written.get('zimbra_server_hostname') ?? server;
     writeSelfSignedCertificate(crt, key, name);
+    // With certificates chosen by map, nginx's workers load the default key at the handshake.
+    const group = written.get('zmproxy_nginx_group') || 'nogroup';
+    const gid = lookupGroupIdSync(group);
+    if (gid !== undefined) {
+      chownSync(key, -1, gid);
+      chmodSync(key, 0o640);
+    }
     done.push(`created a self-signed certificate for ${name} (${crt}, ${key})`);
     warnings.push(
-      `${crt} is self-signed: clients will warn until you install a certificate signed by a CA they trust (same paths, key mode 0600)`,
+      `${crt} is self-signed: clients will warn until you install a certificate signed by a CA they trust (same paths; keep the key mode 0640 in the nginx workers' group, which loads it at the handshake when certificates are chosen by map)`,
     );
   }
   return { done, warnings };

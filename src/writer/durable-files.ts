@@ -23,10 +23,13 @@ export async function writeNewFileDurable(
   path: string,
   content: string,
   mode: number,
+  gid?: number,
 ): Promise<void> {
   const handle = await open(path, 'wx', mode);
   try {
     await handle.chmod(mode);
+    // The group before any byte: a key readable by the group is readable by that group only.
+    if (gid !== undefined) await handle.chown(-1, gid);
     await handle.writeFile(content, 'utf8');
     await handle.sync();
   } finally {

@@ -64,13 +64,13 @@ export async function writeFileAtomic(path: string, content: string, mode: numbe
  * once: 20 000 domain certificates cost 20 000 file fsyncs, not 40 000.
  */
 export async function writeFilesAtomic(
-  files: readonly { path: string; content: string; mode: number }[],
+  files: readonly { path: string; content: string; mode: number; gid?: number | undefined }[],
   concurrency = 64,
 ): Promise<void> {
   const dirs = [...new Set(files.map((file) => dirname(file.path)))];
   await mapConcurrent(dirs, concurrency, refuseLinkedDirectory);
   await mapConcurrent(files, concurrency, (file) =>
-    replaceFile(file.path, file.content, file.mode),
+    replaceFile(file.path, file.content, file.mode, file.gid),
   );
   await mapConcurrent(dirs, concurrency, syncWrittenDirectory);
 }
@@ -103,12 +103,17 @@ async function syncWrittenDirectory(dir: string): Promise<void> {
 }
 
 /** Writes through a temp file in the same directory, fsyncs it, renames it over the target. */
-async function replaceFile(path: string, content: string, mode: number): Promise<void> {
+async function replaceFile(
+  path: string,
+  content: string,
+  mode: number,
+  gid?: number,
+): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await mkdir(dir, { recursive: true });
-    await writeNewFileDurable(temp, content, mode);
+    await writeNewFileDurable(temp, content, mode, gid);
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
