@@ -5,7 +5,7 @@ import vitest from '@vitest/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-/** Modules the pure core must never import (style.md, "Dependency direction"). */
+/** Modules the pure core must never import (docs/architecture.md "What may import what"). */
 const IO_MODULES = [
   'node:fs',
   'node:fs/promises',
@@ -67,7 +67,7 @@ export default tseslint.config(
     rules: restrict(),
   },
   {
-    // The lookup core (issue 5): headers in, decision out, over the ports of lookup/ports.ts.
+    // The lookup core: headers in, decision out, over the ports of lookup/ports.ts.
     files: ['src/lookup/**'],
     ignores: ['src/lookup/adapters/**'],
     rules: restrict(['node:cluster', 'node:crypto', 'node:tls', 'ldapts', 'pino', 'prom-client']),

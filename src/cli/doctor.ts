@@ -1,5 +1,5 @@
 /**
- * `zmproxy doctor`: the proxy troubleshooting guide, automated (issue 7). Reads the directory,
+ * `zmproxy doctor`: the proxy troubleshooting guide, automated (README "zmproxy doctor"). Reads the directory,
  * probes DNS, TCP, the nginx logs, certificates and templates from this host, and prints each
  * finding with its evidence and the command that fixes it. Exit 0 when nothing fails, 1 when
  * something does, 2 on usage errors.

@@ -1,6 +1,6 @@
 /**
- * `zmproxy rest-url <account>`: the REST URL Zimbra hands out for an account (issue 7 item 9),
- * by the rule in src/doctor/rest-url.ts: the domain's public service host name when it has one,
+ * `zmproxy rest-url <account>`: the REST URL Zimbra hands out for an account, by the rule in
+ * src/doctor/rest-url.ts (shared with the doctor's rest-urls check): the domain's public service host name when it has one,
  * else the home server's mail mode, zimbraServiceHostname and port.
  */
 import { ProxyConfError } from '../errors.js';

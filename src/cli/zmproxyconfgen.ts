@@ -1,5 +1,6 @@
 /**
- * `zmproxyconfgen` (= `zmproxy confgen`): Zimbra's flags (ref §8) plus --source, --localconfig,
+ * `zmproxyconfgen` (= `zmproxy confgen`): Zimbra's flags (docs/zimbra-notes.md "zmproxyconfgen")
+ * plus --source, --localconfig,
  * --hosts, --diff, --check, --json, --lenient, --marker, and the rewrite loop: --apply (one run)
  * and --watch (the daemon). Thin: parse, build the adapters, call the engine, print.
  */

@@ -119,7 +119,8 @@ export async function computeGenerationVariables(
   const allProblems: Problem[] = [...problems];
   const allWarnings: Warning[] = [];
   for (const warning of warnings) {
-    // -f: a virtual host that does not resolve is an error, not a warning (ref §3.5.3).
+    // -f: a virtual host that does not resolve is an error, not a warning (docs/zimbra-notes.md
+    // "Per-domain variables").
     if (options.forceDnsResolution === true && /resol/i.test(warning.message)) {
       allProblems.push({
         subject: 'zimbraVirtualHostname',

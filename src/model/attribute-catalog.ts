@@ -1,6 +1,6 @@
 /**
- * The attribute catalog: every Zimbra attribute zmproxy reads (ref §6.2), as data. Facts are
- * Zimbra's (zimbra-attrs.xml); the doc lines are ours.
+ * The attribute catalog: every Zimbra attribute zmproxy reads (docs/zimbra-notes.md "Attributes
+ * and inheritance"), as data. Facts are Zimbra's (zimbra-attrs.xml); the doc lines are ours.
  */
 import type { AttributeSpec } from './attribute-spec.js';
 

@@ -1,4 +1,7 @@
-/** The shape of one attribute catalog entry (zimbra-attrs.xml facts, see ref §6). */
+/**
+ * The shape of one attribute catalog entry (zimbra-attrs.xml facts, see docs/zimbra-notes.md
+ * "Attributes and inheritance").
+ */
 
 /** Attribute value types as zimbra-attrs.xml declares them. */
 export type AttributeType =

@@ -1,12 +1,14 @@
 /**
- * Reading attributes with Zimbra's inheritance rules (ref §6.1). Precedence, highest first:
+ * Reading attributes with Zimbra's inheritance rules (docs/zimbra-notes.md "Attributes and
+ * inheritance"). Precedence, highest first:
  *
  *   1. `-c name=value` overrides (applied later, to formatted variables, not here)
  *   2. the entry's own value (a server, a domain)
  *   3. the global config value, for a serverInherited attribute read on a server or a
  *      domainInherited attribute read on a domain
  *   4. the code default given by the caller (ProxyConfGen's, which can differ from Zimbra's
- *      install-time globalConfigValue, ref §6.4)
+ *      install-time globalConfigValue, docs/zimbra-notes.md "Code defaults that differ from LDAP
+ * defaults")
  *
  * Multi-valued attributes replace, never merge. Every value is parsed by type; a value that does
  * not parse is reported as a Problem naming the entry it came from, and the code default is used

@@ -1,7 +1,8 @@
 /**
  * Builders for variable definitions. Most ProxyConfGen variables are one attribute or one
- * localconfig key formatted by type (ref §4.2); these builders make each such variable one line
- * of data, and leave custom code to the variables that need it.
+ * localconfig key formatted by type (docs/zimbra-notes.md "Where values come from and how they are
+ * printed"); these builders make each such variable one line of data, and leave custom code to the
+ * variables that need it.
  */
 import { formatMemory } from '../model/value-types.js';
 import type { EntryReader } from '../resolve/attribute-reader.js';
@@ -80,8 +81,9 @@ function formatAttr(reader: EntryReader, options: AttrVarOptions): string {
     case 'time':
       return `${reader.duration(name, Number(defaultValue))}ms`;
     case 'time-seconds':
-      // Zimbra passes these code defaults through a ms→s division and prints 0 (ref §4.2); we
-      // take them as the seconds they were meant to be.
+      // Zimbra passes these code defaults through a ms→s division and prints 0
+      // (docs/zimbra-notes.md "Where values come from and how they are printed"); we take them as
+      // the seconds they were meant to be.
       return String(Math.floor(reader.duration(name, Number(defaultValue) * 1000) / 1000));
   }
 }

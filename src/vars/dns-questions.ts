@@ -1,7 +1,7 @@
 /**
- * The host names a generation must resolve (ref §7.3, §3.5.3): lookup handlers, memcached servers,
- * and the virtual host names whose address can change the output. Asked before variables are
- * computed so that all lookups run concurrently, once each.
+ * The host names a generation must resolve (docs/zimbra-notes.md "DNS", "Per-domain variables"):
+ * lookup handlers, memcached servers, and the virtual host names whose address can change the
+ * output. Asked before variables are computed so that all lookups run concurrently, once each.
  */
 import { isIpAddress } from '../model/value-types.js';
 import type { VarContext } from './types.js';

@@ -4,7 +4,8 @@
  * `-c name=value`. What stock nginx cannot do is reported by {@link computeStockWarnings} in
  * stock-limits.ts, not here, so that a run with Zimbra's own templates (`-t`) stays quiet.
  *
- * The stock set talks to the lookup service as follows (the contract issue 5 implements):
+ * The stock set talks to the lookup service as follows (the lookup service implements it:
+ * docs/zimbra-nginx-lookup.md):
  * - mail: nginx's `auth_http` goes to a loopback `server` inside `http{}` (listening on
  *   `stock.lookup.listen`), which proxies the request unchanged to the upstream of lookup
  *   handlers at `stock.lookup.path`, failing over between them;
@@ -74,9 +75,10 @@ export interface StockLookupUpstream {
 const HANDLER_URL = /^(https?):\/\/([^/]+)\//;
 
 /**
- * The lookup handlers (computed by the generator's rules, ref §7.2 plus the mailbox-service rule)
- * as one upstream. nginx proxies to an upstream with one scheme: `https` when any handler speaks
- * it (Zimbra 8.7 and later), and the `http` handlers are then left out.
+ * The lookup handlers (computed by the generator's rules, docs/zimbra-notes.md "Lookup handlers"
+ * plus the mailbox-service rule) as one upstream. nginx proxies to an upstream with one scheme:
+ * `https` when any handler speaks it (Zimbra 8.7 and later), and the `http` handlers are then left
+ * out.
  */
 export function computeStockLookupUpstream(ctx: VarContext): StockLookupUpstream {
   const all: StockLookupHandler[] = [];
@@ -190,7 +192,7 @@ interface GroupSpec {
   group: UpstreamListSpec['group'];
   /** The port when TLS goes to the upstream, and when it does not. */
   port: { ssl: UpstreamPort; plain: UpstreamPort };
-  /** Zimbra's upstream names (ref §5.4), for TLS and plain. */
+  /** Zimbra's upstream names (docs/zimbra-notes.md "Variables by area"), for TLS and plain. */
   name: { ssl: string; plain: string };
 }
 
@@ -432,13 +434,16 @@ function portSuffix(port: number, standard: number): string {
   return port === standard || port === 0 ? '' : `:${port}`;
 }
 
-/** ProxyConfGen's IMAP capabilities when the attribute has no value (ref §6.4). */
+/**
+ * ProxyConfGen's IMAP capabilities when the attribute has no value (docs/zimbra-notes.md "Code
+ * defaults that differ from LDAP defaults").
+ */
 const DEFAULT_IMAP_CAPABILITIES = ['IMAP4rev1', 'ID', 'LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE'];
 
 /**
  * The IMAP capabilities stock nginx announces before login: Zimbra's list without `ID`, which
- * stock nginx answers with `BAD invalid command` before login (anchors §4.3). Malformed values
- * are reported by mail.imapcapa already and left out here.
+ * stock nginx answers with `BAD invalid command` before login (docs/stock-nginx.md "What the stock
+ * mail proxy cannot do"). Malformed values are reported by mail.imapcapa already and left out here.
  */
 function formatStockImapCapabilities(ctx: VarContext): string {
   const values = ctx.server.find('zimbraReverseProxyImapEnabledCapability')?.values;
