@@ -150,10 +150,7 @@ export async function computeGenerationVariables(
     render: {
       domains,
       servers,
-      perVirtualHostname: ctx.server.boolean(
-        'zimbraReverseProxyGenConfigPerVirtualHostname',
-        false,
-      ),
+      perVirtualHostname: ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname'),
     },
   };
 }

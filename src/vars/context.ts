@@ -56,7 +56,7 @@ export function createVarContext(input: VarContextInput): VarContextHandle {
     readers,
     lc: createLocalConfigReader(input.localConfig, sink),
     paths: input.paths,
-    ipMode: computeIpMode(server.enumValue('zimbraIPMode', 'both')),
+    ipMode: computeIpMode(server.enumValue('zimbraIPMode')),
     dns: input.dns,
     servers: computeServerLists(input.snapshot, input.serverSource, readers, sink.warn),
     facts: input.facts,

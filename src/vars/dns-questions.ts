@@ -15,7 +15,7 @@ export function collectHostnames(ctx: VarContext): string[] {
   for (const server of [...ctx.servers.lookupTargets, ...ctx.servers.memcached]) {
     add(server.attrs['zimbraServiceHostname']?.[0]);
   }
-  if (ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname', false)) {
+  if (ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname')) {
     // With SNI in ipv4 mode every virtual host listens on the wildcard: its address cannot
     // change the output, so it is not looked up (10 000 domains, no 10 000 lookups).
     const sniV4 =

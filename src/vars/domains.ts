@@ -46,7 +46,7 @@ const CLIENT_CERT_CA = 'zimbraReverseProxyClientCertCA';
  * docs/zimbra-notes.md "Code defaults that differ from LDAP defaults").
  */
 export function isPerVirtualHostname(ctx: VarContext): boolean {
-  return ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname', false);
+  return ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname');
 }
 
 /** One item per virtual host name of every qualifying domain, sorted by domain then vhn. */

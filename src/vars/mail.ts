@@ -4,6 +4,7 @@
  * banners and capabilities. Throttling and timeouts live in throttle.ts and timeouts.ts, TLS
  * settings in ssl.ts.
  */
+import { attribute } from '../model/attribute-catalog.js';
 import { entryName } from '../model/snapshot.js';
 import { controlCharacterReason, escapeNginxString } from '../model/value-types.js';
 import type { EntryReader, FoundValues } from '../resolve/attribute-reader.js';
@@ -58,16 +59,13 @@ export function removeValueHint(
 }
 
 /**
- * ProxyConfGen's IMAP capabilities when the attribute has no value (docs/zimbra-notes.md "Code
- * defaults that differ from LDAP defaults").
+ * ProxyConfGen's capabilities when the attribute has no value: the catalog's code default
+ * (docs/zimbra-notes.md "Code defaults that differ from LDAP defaults").
  */
-const DEFAULT_IMAP_CAPABILITIES = ['IMAP4rev1', 'ID', 'LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE'];
-
-/**
- * ProxyConfGen's POP3 capabilities when the attribute has no value (docs/zimbra-notes.md "Code
- * defaults that differ from LDAP defaults").
- */
-const DEFAULT_POP3_CAPABILITIES = ['TOP', 'USER', 'UIDL', 'EXPIRE 31 USER'];
+const DEFAULT_IMAP_CAPABILITIES =
+  attribute('zimbraReverseProxyImapEnabledCapability').codeDefault ?? [];
+const DEFAULT_POP3_CAPABILITIES =
+  attribute('zimbraReverseProxyPop3EnabledCapability').codeDefault ?? [];
 
 function capabilityReason(value: string): string | undefined {
   const control = controlCharacterReason(value);

@@ -3,6 +3,7 @@
  * curves of the mail and web servers, session cache, default certificate paths, client-certificate
  * defaults and the Diffie-Hellman parameters file.
  */
+import { attribute } from '../model/attribute-catalog.js';
 import { attrVar, constVar, customVar, enabler, onOff } from './define.js';
 import { computeClientCaBundle } from './domains.js';
 import type { VarContext, VariableDefinition } from './types.js';
@@ -11,7 +12,8 @@ import type { VarContext, VariableDefinition } from './types.js';
  * ProxyConfGen's code default of zimbraReverseProxySSLProtocols (the LDAP default is shorter,
  * docs/zimbra-notes.md "Code defaults that differ from LDAP defaults").
  */
-export const DEFAULT_SSL_PROTOCOLS: readonly string[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+const DEFAULT_SSL_PROTOCOLS: readonly string[] =
+  attribute('zimbraReverseProxySSLProtocols').codeDefault ?? [];
 
 /** The protocol names nginx's ssl_protocols accepts, as nginx spells them. */
 const NGINX_SSL_PROTOCOLS: readonly string[] = [

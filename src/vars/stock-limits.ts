@@ -155,7 +155,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
       });
     }
     if (
-      ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled', true) &&
+      ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled') &&
       ctx.server.has('zimbraReverseProxyXmppBoshHostname')
     ) {
       warnings.push({

@@ -435,19 +435,13 @@ function portSuffix(port: number, standard: number): string {
 }
 
 /**
- * ProxyConfGen's IMAP capabilities when the attribute has no value (docs/zimbra-notes.md "Code
- * defaults that differ from LDAP defaults").
- */
-const DEFAULT_IMAP_CAPABILITIES = ['IMAP4rev1', 'ID', 'LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE'];
-
-/**
  * The IMAP capabilities stock nginx announces before login: Zimbra's list without `ID`, which
  * stock nginx answers with `BAD invalid command` before login (docs/stock-nginx.md "What the stock
  * mail proxy cannot do"). Malformed values are reported by mail.imapcapa already and left out here.
  */
 function formatStockImapCapabilities(ctx: VarContext): string {
-  const values = ctx.server.find('zimbraReverseProxyImapEnabledCapability')?.values;
-  return (values ?? DEFAULT_IMAP_CAPABILITIES)
+  return ctx.server
+    .listOrDefault('zimbraReverseProxyImapEnabledCapability')
     .filter((value) => value.toUpperCase() !== 'ID')
     .filter(
       (value) =>
@@ -732,7 +726,7 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     type: 'string',
     source: 'server',
     defaultText: '',
-    compute: (ctx) => portSuffix(ctx.server.port('zimbraMailSSLProxyPort', 0), 443),
+    compute: (ctx) => portSuffix(ctx.server.port('zimbraMailSSLProxyPort'), 443),
   }),
   customVar({
     name: 'stock.web.http.port.suffix',

@@ -341,7 +341,6 @@ export const WEB_VARIABLES: readonly VariableDefinition[] = [
     attribute: 'zimbraMailSSLProxyPort',
     type: 'port',
     source: 'server',
-    defaultValue: 0,
   }),
   attrVar({
     name: 'web.http.uport',
@@ -350,7 +349,6 @@ export const WEB_VARIABLES: readonly VariableDefinition[] = [
     attribute: 'zimbraMailPort',
     type: 'port',
     source: 'server',
-    defaultValue: 80,
   }),
   attrVar({
     name: 'web.mailmode',

@@ -30,7 +30,7 @@ function boshConfigured(ctx: VarContext): boolean {
     readUrlPath(ctx, LOCAL_BIND_URL, '') !== '' &&
     ctx.server.hostname(BOSH_HOSTNAME, '') !== '' &&
     ctx.server.port(BOSH_PORT, 0) !== 0 &&
-    ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled', false)
+    ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled')
   );
 }
 
@@ -112,7 +112,6 @@ export const XMPP_VARIABLES: readonly VariableDefinition[] = [
     attribute: 'zimbraReverseProxyXmppBoshEnabled',
     type: 'enabler',
     source: 'server',
-    defaultValue: true,
     unused: true,
   }),
   attrVar({

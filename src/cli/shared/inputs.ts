@@ -89,10 +89,28 @@ export async function resolveLdapOptions(
   });
 }
 
-/** The password in FILE: its first line, without the line end. */
-export async function readPasswordFile(file: string): Promise<string> {
-  const hint =
-    'give --bind-password-file a readable file holding the LDAP password on its first line, or leave it out to use localconfig zimbra_ldap_password';
+/** What a secret file holds, for the hint: the flag that names it and what leaving it out means. */
+export interface SecretFileUse {
+  flag: string;
+  holds: string;
+  otherwise: string;
+}
+
+const BIND_PASSWORD_FILE: SecretFileUse = {
+  flag: '--bind-password-file',
+  holds: 'the LDAP password',
+  otherwise: 'leave it out to use localconfig zimbra_ldap_password',
+};
+
+/**
+ * The secret in FILE: its first line, without the line end (the one reader of password and key
+ * files). An unreadable or empty file is an error naming the flag.
+ */
+export async function readPasswordFile(
+  file: string,
+  use: SecretFileUse = BIND_PASSWORD_FILE,
+): Promise<string> {
+  const hint = `give ${use.flag} a readable file holding ${use.holds} on its first line, or ${use.otherwise}`;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
