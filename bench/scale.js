@@ -63,12 +63,18 @@ async function freePorts(count) {
 /** The synthetic directory with mail and the admin console off, names on loopback addresses. */
 function directory(domains) {
   const { ldif, hosts } = syntheticDirectory({ servers: 4, domains });
-  const global = [
-    'zimbraReverseProxyMailEnabled: FALSE',
-    'zimbraReverseProxyAdminEnabled: FALSE',
-    'zimbraReverseProxySNIEnabled: TRUE',
-  ].join('\n');
-  const edited = ldif.replace(/^(objectClass: zimbraGlobalConfig)$/m, `$1\n${global}`);
+  const settings = {
+    zimbraReverseProxyMailEnabled: 'FALSE',
+    zimbraReverseProxyAdminEnabled: 'FALSE',
+    zimbraReverseProxySNIEnabled: 'TRUE',
+  };
+  const records = ldif.split('\n\n');
+  const at = records.findIndex((record) => record.includes('objectClass: zimbraGlobalConfig'));
+  const kept = records[at]
+    .split('\n')
+    .filter((line) => !Object.keys(settings).some((name) => line.startsWith(`${name}:`)));
+  records[at] = [...kept, ...Object.entries(settings).map(([k, v]) => `${k}: ${v}`)].join('\n');
+  const edited = records.join('\n\n');
   let n = 0;
   const loopbackHosts = hosts
     .trim()
@@ -240,7 +246,9 @@ for (const [index, domains] of SIZES.entries()) {
       ];
     };
 
+    log('cold render');
     const cold = confgen(args('auto'));
+    log('no-change run');
     const unchanged = confgen(args('auto'));
     writeFileSync(
       join(dir, 'dir.ldif'),

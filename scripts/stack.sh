@@ -24,7 +24,7 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
-readonly PACKAGES=(slapd ldap-utils nginx libnginx-mod-mail memcached dovecot-imapd dovecot-pop3d curl)
+readonly PACKAGES=(slapd ldap-utils nginx libnginx-mod-mail memcached dovecot-imapd dovecot-pop3d curl systemd logrotate)
 readonly LDAP_BIND_DN='uid=zimbra,cn=admins,cn=zimbra'
 readonly INSTALL_LOCK=/var/lock/zmproxy-stack-install.lock
 readonly POLICY=/usr/sbin/policy-rc.d
@@ -231,6 +231,7 @@ objectClass: olcModuleList
 cn: module{0}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
+olcModuleLoad: pw-sha2
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig

@@ -53,10 +53,20 @@ export interface EntryModification {
   changes: readonly AttributeChange[];
 }
 
+/** A new entry: its DN and every attribute (objectClass included). */
+export interface EntryAddition {
+  dn: string;
+  attributes: Readonly<Record<string, readonly string[]>>;
+  /** A parent created only when missing (the `dc=` entries above a new domain). */
+  ifMissing?: boolean;
+}
+
 /** A directory that can be changed too (zmprov, zmproxyconfig): LDAP, or an LDIF file. */
 export interface DirectoryStore extends DirectorySource {
   /** Applies every modification, or none of them when one is refused. */
   modify(modifications: readonly EntryModification[]): Promise<void>;
+  /** Adds new entries (zmprov cs); refuses one whose DN exists. */
+  add?(entries: readonly EntryAddition[]): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -10,6 +10,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ProxyConfError } from '../errors.js';
+import { parseEndpoint } from '../model/lookup-topology.js';
+import { probeAuthHttp, probeLookupHealth } from '../reload/lookup-process.js';
 import { formatHumanReport, formatJsonReport } from '../doctor/format-report.js';
 import { probeCertificates } from '../doctor/probes/certificates.js';
 import { readTails } from '../doctor/probes/files.js';
@@ -18,7 +20,12 @@ import type { DoctorProbes } from '../doctor/run-doctor.js';
 import { runDoctor } from '../doctor/run-doctor.js';
 import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
-import { createDirectorySource, createHostResolver, loadLocalConfig } from './shared/inputs.js';
+import {
+  createDirectorySource,
+  createHostResolver,
+  loadLocalConfig,
+  localConfigFileFor,
+} from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -88,7 +95,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         : (await isDirectory(`${workdir}/conf/nginx/templates`))
           ? `${workdir}/conf/nginx/templates`
           : BUNDLED_TEMPLATE_DIR;
-    const localConfig = await loadLocalConfig(values.localconfig);
+    const localConfig = await loadLocalConfig(
+      localConfigFileFor(workdir, values.localconfig, values.source),
+    );
     const report = await runDoctor(
       {
         serverName: values.server,
@@ -136,6 +145,18 @@ function createProbes(exists: (path: string) => Promise<boolean>): DoctorProbes 
       }
     },
     exists,
+    lookupHealth: async (url) => {
+      const match = /^(https?):\/\/(.+)$/.exec(url);
+      const endpoint = parseEndpoint(match?.[2] ?? '');
+      if (match === null || endpoint === undefined) return `cannot parse ${url}`;
+      return probeLookupHealth(match[1] === 'https' ? 'https' : 'http', endpoint);
+    },
+    authHttp: async (listen, sharedKey) => {
+      const endpoint = parseEndpoint(listen);
+      if (endpoint === undefined) return { error: `cannot parse ${listen}` };
+      const answer = await probeAuthHttp(endpoint, sharedKey);
+      return answer.ok ? { status: answer.status } : { error: answer.error };
+    },
   };
 }
 

@@ -21,6 +21,13 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ProxyConfError } from '../errors.js';
+import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import {
+  DEFAULT_LOOKUP_PORT,
+  formatEndpoint,
+  LOOKUP_LC,
+  readLookupTopology,
+} from '../model/lookup-topology.js';
 import type { ErrorCode } from '../errors.js';
 import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
@@ -49,8 +56,9 @@ Runs the route lookup service nginx asks for mail logins (auth_http, ${'/service
 and web routes (auth_request, /service/extension/zmproxy-route); /healthz and /metrics.
 
 options:
-  --listen HOST:PORT         where to listen (default 127.0.0.1:7072); off loopback it needs
-                             --tls-cert/--tls-key and a shared key
+  --listen HOST:PORT         where to listen (default: localconfig zmproxy_lookup_bind_address and
+                             zmproxy_lookup_port, 127.0.0.1:7077); off loopback it needs TLS
+                             (--tls-cert/--tls-key or zmproxy_lookup_tls_cert/_key) and a shared key
   --insecure                 allow a listener off loopback without TLS or shared key (logs a warning)
   --workers N                worker processes on the one listener (default: one per core; 0 = this process)
   --source ldap://…          LDAP URLs (default: localconfig ldap_url)
@@ -134,7 +142,7 @@ function parseListen(text: string): { host: string; port: number } {
   const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[2]);
   if (match?.[1] === undefined || match[1] === '' || !(port >= 0 && port <= 65535)) {
-    throw usage(`--listen ${text}: expected HOST:PORT`, 'e.g. --listen 127.0.0.1:7072');
+    throw usage(`--listen ${text}: expected HOST:PORT`, 'e.g. --listen 127.0.0.1:7077');
   }
   return { host: match[1], port };
 }
@@ -168,6 +176,8 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw usage('--tls-cert and --tls-key go together');
   }
+  // Without flags, the listener localconfig describes: the one nginx is generated to ask.
+  const local = localLookupListener(lc, values.listen === undefined);
   const readPem = async (file: string): Promise<Buffer> => {
     try {
       return await readFile(file);
@@ -178,15 +188,17 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
       });
     }
   };
+  const certFile = values['tls-cert'] ?? local?.tlsCert;
+  const keyFile = values['tls-key'] ?? local?.tlsKey;
   const tls =
-    values['tls-cert'] === undefined || values['tls-key'] === undefined
+    certFile === undefined || keyFile === undefined
       ? undefined
       : checkTlsPair(
-          { cert: await readPem(values['tls-cert']), key: await readPem(values['tls-key']) },
-          values['tls-cert'],
-          values['tls-key'],
+          { cert: await readPem(certFile), key: await readPem(keyFile) },
+          certFile,
+          keyFile,
         );
-  const listen = values.listen ?? '127.0.0.1:7072';
+  const listen = values.listen ?? local?.listen ?? `127.0.0.1:${DEFAULT_LOOKUP_PORT}`;
   const { host, port } = parseListen(listen);
   // Plain HTTP only for loopback. Off loopback nginx sends passwords over the network.
   const missing = computeListenExposure({ host, tls: tls !== undefined, sharedKey });
@@ -291,6 +303,42 @@ function checkTlsPair(
       },
     );
   }
+}
+
+/**
+ * The listen address and TLS files of the local lookup service from the `zmproxy_lookup_*`
+ * localconfig keys (model/lookup-topology.ts), when `--listen` is not given. A key that cannot
+ * be used is an error here: the service would listen where nginx does not ask.
+ */
+function localLookupListener(
+  lc: ReadonlyMap<string, string>,
+  fromLocalConfig: boolean,
+): { listen: string; tlsCert?: string; tlsKey?: string } | undefined {
+  if (!fromLocalConfig) return undefined;
+  const read = (key: string): string => {
+    const own = lc.get(key);
+    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
+  };
+  const { topology, problems } = readLookupTopology(read);
+  const first = problems[0];
+  if (first !== undefined) {
+    throw new ProxyConfError(
+      'E_LOCALCONFIG',
+      `localconfig ${first.key}: ${first.message} (got "${first.value}")`,
+      {
+        hint: first.hint,
+      },
+    );
+  }
+  // A host that runs a service for remote proxies sets bind address, port and TLS the same way.
+  const listen = topology.kind === 'local' ? topology.listen : undefined;
+  if (listen === undefined)
+    return { listen: `${read(LOOKUP_LC.bindAddress)}:${read(LOOKUP_LC.port)}` };
+  const files =
+    topology.kind === 'local' && topology.scheme === 'https'
+      ? { tlsCert: topology.tlsCert, tlsKey: topology.tlsKey }
+      : {};
+  return { listen: formatEndpoint(listen), ...files };
 }
 
 /** What a listen error means, and what to do, by errno code. */

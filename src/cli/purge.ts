@@ -6,6 +6,7 @@
  *   zmproxy purge -a user@domain[,user2@domain] [-L FILE] [-i] [-v] [host:port …]
  *   zmproxy purge --domain example.com        (every account of the domain)
  */
+import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../errors.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
@@ -17,7 +18,7 @@ import { attrOf, attrValues, escapeLdapFilterValue } from '../lookup/directory-q
 import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
 import { discoverMemcachedServers } from '../lookup/adapters/memcached-servers.js';
 import { createMemcachedClient } from '../sources/memcached/index.js';
-import { loadLocalConfig, resolveLdapOptions } from './shared/inputs.js';
+import { loadLocalConfig, localConfigFileFor, resolveLdapOptions } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -38,6 +39,7 @@ options:
   -v, --verbose              print each key and the server's answer
   -o, --output FORMAT        line format of -v/-i: %1$s server, %2$s key, %3$s result (default "[%1$s] %2$s -- %3$s")
   --source ldap://…          LDAP URLs (default: localconfig ldap_url)
+  -w, --workdir DIR          Zimbra's home: DIR/conf/localconfig.xml (default /opt/zimbra)
   --localconfig FILE         Zimbra's localconfig.xml
   --bind-dn DN / --bind-password-file FILE   LDAP credentials (default: localconfig)
   --hosts FILE               host names answered before DNS (/etc/hosts format)
@@ -54,6 +56,7 @@ const FLAGS = {
   output: { type: 'string', short: 'o' },
   source: { type: 'string' },
   localconfig: { type: 'string' },
+  workdir: { type: 'string', short: 'w' },
   'bind-dn': { type: 'string' },
   'bind-password-file': { type: 'string' },
   'no-ldap': { type: 'boolean' },
@@ -157,7 +160,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const targets: PurgeTarget[] = names.map((account) => ({ account }));
     // --domain alone: the targets come from LDAP below.
     if (values['no-ldap'] !== true) {
-      const lc = await loadLocalConfig(values.localconfig);
+      const lc = await loadLocalConfig(
+        localConfigFileFor(
+          resolve(values.workdir ?? '/opt/zimbra'),
+          values.localconfig,
+          values.source,
+        ),
+      );
       directory = createLdapLookupDirectory(
         await resolveLdapOptions(values.source, {
           localConfig: lc,

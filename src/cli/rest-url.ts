@@ -3,9 +3,10 @@
  * src/doctor/rest-url.ts (shared with the doctor's rest-urls check): the domain's public service host name when it has one,
  * else the home server's mail mode, zimbraServiceHostname and port.
  */
+import { resolve } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import { computeRestUrl } from '../doctor/rest-url.js';
-import { createDirectorySource, loadLocalConfig } from './shared/inputs.js';
+import { createDirectorySource, loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -19,6 +20,7 @@ zimbraMailMode, zimbraServiceHostname and zimbraMailSSLPort (zimbraMailPort in h
 
 options:
   --source SPEC              directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)
+  -w, --workdir DIR          Zimbra's home: DIR/conf/localconfig.xml (default /opt/zimbra)
   --localconfig FILE         Zimbra's localconfig.xml
   --bind-dn DN / --bind-password-file FILE   LDAP credentials (default: localconfig)
   --json                     print { account, url, rule, explanation }
@@ -29,6 +31,7 @@ options:
 const FLAGS = {
   source: { type: 'string' },
   localconfig: { type: 'string' },
+  workdir: { type: 'string', short: 'w' },
   'bind-dn': { type: 'string' },
   'bind-password-file': { type: 'string' },
   json: { type: 'boolean' },
@@ -54,7 +57,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       );
     }
     const account = positionals[0] ?? '';
-    const localConfig = await loadLocalConfig(values.localconfig);
+    const localConfig = await loadLocalConfig(
+      localConfigFileFor(
+        resolve(values.workdir ?? '/opt/zimbra'),
+        values.localconfig,
+        values.source,
+      ),
+    );
     const source = createDirectorySource(values.source, {
       localConfig,
       bindDn: values['bind-dn'],

@@ -14,7 +14,9 @@ import {
   parseProvCommand,
 } from '../prov/prov-command.js';
 import type { CliIo } from './shared/io.js';
-import { loadLocalConfig } from './shared/inputs.js';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import { openDirectoryStore } from './shared/open-store.js';
 import { EXIT, reportError } from './shared/run.js';
 
@@ -27,6 +29,7 @@ ${COMMAND_HELP}
 
 options:
   --source ldif:FILE | ldap://HOST[:PORT] …   the directory (default: LDAP from localconfig ldap_url)
+  -w, --workdir DIR                          Zimbra's home: DIR/conf/localconfig.xml (default /opt/zimbra)
   --localconfig FILE                         Zimbra's localconfig.xml (LDAP settings, zimbra_server_hostname)
   --bind-dn DN, --bind-password-file FILE    LDAP credentials (default: localconfig zimbra_ldap_userdn/password)
   -r, --replace                              let attr value replace every value of zimbraServiceEnabled/Installed
@@ -37,7 +40,13 @@ options:
 `;
 
 /** Options that take a value, by name. */
-const VALUE_OPTIONS = new Set(['--source', '--localconfig', '--bind-dn', '--bind-password-file']);
+const VALUE_OPTIONS = new Set([
+  '--source',
+  '--localconfig',
+  '--bind-dn',
+  '--bind-password-file',
+  '--workdir',
+]);
 /** Switches accepted anywhere on the line. */
 const LONG_SWITCHES = new Set(['--json', '--debug', '--help', '--replace', '--ldap', '--master']);
 /** Zimbra's short switches, accepted before the command. */
@@ -75,7 +84,9 @@ function parseArgs(argv: readonly string[]): ProvArgs {
   const switches = new Set<string>();
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const word = argv[i] as string;
+    const given = argv[i] as string;
+    // -w DIR, as every zmproxy command spells the Zimbra home.
+    const word = given === '-w' ? '--workdir' : given;
     const eq = word.indexOf('=');
     const name = word.startsWith('--') && eq > 0 ? word.slice(0, eq) : word;
     if (VALUE_OPTIONS.has(name)) {
@@ -108,7 +119,13 @@ function parseArgs(argv: readonly string[]): ProvArgs {
 
 async function execute(args: ProvArgs, io: CliIo): Promise<number> {
   const command = parseProvCommand(args.words);
-  const localConfig = await loadLocalConfig(args.values.get('--localconfig'));
+  const localConfig = await loadLocalConfig(
+    localConfigFileFor(
+      resolve(args.values.get('--workdir') ?? '/opt/zimbra'),
+      args.values.get('--localconfig'),
+      args.values.get('--source'),
+    ),
+  );
   const store: DirectoryStore = await openDirectoryStore(
     {
       source: args.values.get('--source'),
@@ -121,9 +138,21 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
     const snapshot = await store.load(kindsReadBy(command));
     const result = executeProvCommand(command, snapshot, localConfig, {
       allowSafeguardedReplace: args.switches.has('-r'),
+      newId: () => randomUUID(),
+      hashPassword: hashSsha512,
     });
     if (result.kind === 'modify') {
       if (result.modifications.length > 0) await store.modify(result.modifications);
+      return EXIT.ok;
+    }
+    if (result.kind === 'add') {
+      if (store.add === undefined) {
+        throw new ProxyConfError('E_INPUT', 'this directory cannot take new entries', {
+          hint: 'use LDAP or an LDIF file as --source',
+        });
+      }
+      await store.add(result.entries);
+      io.stdout(result.text);
       return EXIT.ok;
     }
     for (const warning of result.warnings) {
@@ -137,4 +166,13 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A password as Zimbra stores it (PasswordUtil.SSHA512 in zm-mailbox): `{SSHA512}` and the base64
+ * of SHA-512(UTF-8 password, then an 8-byte random salt) followed by that salt.
+ */
+export function hashSsha512(password: string, salt: Buffer = randomBytes(8)): string {
+  const digest = createHash('sha512').update(password, 'utf8').update(salt).digest();
+  return `{SSHA512}${Buffer.concat([digest, salt]).toString('base64')}`;
 }

@@ -11,6 +11,7 @@ import { run as runDoctor } from './doctor.js';
 import { run as runLookup } from './lookup.js';
 import { run as runRestUrl } from './rest-url.js';
 import { run as runPurge } from './purge.js';
+import { run as runLocalConfig } from './zmlocalconfig.js';
 import { run as runConf } from './zmproxyconf.js';
 import { run as runConfig } from './zmproxyconfig.js';
 import { run as runCtl } from './zmproxyctl.js';
@@ -29,6 +30,7 @@ commands:
   conf      print nginx.conf with every include expanded (= zmproxyconf)
   lookup    run the route lookup service nginx asks (auth_http, auth_request)
   purge     drop cached routes of accounts from memcached (= zmproxypurge)
+  localconfig  read and edit <workdir>/conf/localconfig.xml (= zmlocalconfig)
   doctor    run the proxy troubleshooting checks (human report, or --json)
   rest-url  print the REST URL Zimbra hands out for an account
   example   render the bundled example directory into ./out/example and say where it went
@@ -54,6 +56,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return runLookup(rest, io);
     case 'purge':
       return runPurge(rest, io);
+    case 'localconfig':
+      return runLocalConfig(rest, io);
     case 'doctor':
       return runDoctor(rest, io);
     case 'rest-url':

@@ -7,8 +7,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { createHash } from 'node:crypto';
+import { readFile, unlink } from 'node:fs/promises';
 import type { Warning } from '../errors.js';
-import { ProxyConfError } from '../errors.js';
+import { formatProblem, ProblemsError, ProxyConfError } from '../errors.js';
 import type { Generation } from '../engine/generate.js';
 import { computeGenerationVariables, generate } from '../engine/generate.js';
 import type { FileChange } from '../plan/plan-changes.js';
@@ -17,9 +19,13 @@ import { formatDefinitions, parseOverrides } from '../vars/registry.js';
 import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
-import { runApply } from '../engine/apply.js';
+import { computeGenerationFiles, runApply } from '../engine/apply.js';
+import { checkGenerationCertificates } from '../engine/certificate-guard.js';
+import { assertNginxCanResolve } from '../engine/nginx-names.js';
+import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
+import { existsSync } from 'node:fs';
 import { resolvePaths } from '../model/paths.js';
 import type { ApplyStateStore } from '../ports.js';
 import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
@@ -36,6 +42,7 @@ import {
   createDirectorySource,
   createHostResolver,
   loadLocalConfig,
+  localConfigFileFor,
   resolveLdapOptions,
 } from './shared/inputs.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -256,7 +263,7 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
     .option('force', {
       type: 'boolean',
       default: false,
-      describe: 'Publish even when the sanity guard objects',
+      describe: 'Publish even when the sanity guard or the certificate checks object',
     })
     .option('keep', { type: 'number', default: 5, describe: 'Generations kept on disk' })
     .option('nginx', { type: 'string', default: 'nginx', describe: 'The nginx binary' })
@@ -436,7 +443,9 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     marker: args.marker,
     forceDnsResolution: args.forceDns,
   };
-  const localConfig = await loadLocalConfig(args.localconfig);
+  const localConfig = await loadLocalConfig(
+    localConfigFileFor(args.workdir, args.localconfig, args.source),
+  );
   const deps = {
     source: createDirectorySource(args.source, {
       localConfig,
@@ -455,10 +464,49 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   if (args.apply || args.watch) {
-    const render = () => generate(options, { ...deps, templates: createTemplateStore() });
+    // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
+    assertWorkdirSetUp(args.workdir);
+    const render = async () => {
+      const generation = await guardCertificates(
+        await generate(options, { ...deps, templates: createTemplateStore() }),
+        args.force,
+      );
+      await assertNginxCanResolve(generation.files);
+      return generation;
+    };
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
   }
-  const generation = await generate(options, { ...deps, templates: createTemplateStore() });
+  // One live tree: on a work directory --apply manages, nginx serves conf/nginx/current.
+  const live = resolvePaths({ workdir: args.workdir, generationLayout: true }).liveDir;
+  const managed = existsSync(live);
+  const comparing = args.diff || args.check || args.dryRun;
+  if (managed && !comparing) {
+    throw new ProxyConfError(
+      'E_USAGE',
+      `${args.workdir} is managed by zmproxyconfgen --apply: nginx serves ${live}, so files written to ${args.workdir}/conf would be a second tree nothing reads`,
+      {
+        hint: `zmproxyconfgen --apply -w ${args.workdir} publishes a tested generation; --diff or --check compares with the one nginx serves`,
+      },
+    );
+  }
+  const rendered = await guardCertificates(
+    await generate(
+      managed ? { ...options, paths: { ...options.paths, generationLayout: true } } : options,
+      { ...deps, templates: createTemplateStore() },
+    ),
+    args.force || comparing,
+  );
+  // The served generation's files sit below the live link, relative as the layout makes them.
+  const relative = managed ? computeGenerationFiles(rendered) : [];
+  const generation = managed
+    ? {
+        ...rendered,
+        files: rendered.files.map((file, index) => ({
+          ...file,
+          path: `${live}/${relative[index]?.path ?? file.path}`,
+        })),
+      }
+    : rendered;
   const current = await files.readMany(generation.files.map((file) => file.path));
   const changes = planChanges(generation.files, current);
   const differs = changes.some((change) => change.status !== 'unchanged');
@@ -482,6 +530,32 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, true), null, 2)}\n`);
   else io.stdout(writeSummary(generation, changes));
   return EXIT.ok;
+}
+
+/**
+ * Certificates are checked before they are published: an expired or not yet valid certificate,
+ * or a key that is not its own, stops the run (nothing written) unless `force`; expiring ones
+ * and names that do not cover the domain's virtual hosts become warnings.
+ */
+async function guardCertificates(generation: Generation, force: boolean): Promise<Generation> {
+  const verdict = await checkGenerationCertificates(generation, Date.now());
+  const refusals = verdict.refusals.map((message) => ({
+    message: force ? `${message} (published anyway: --force)` : message,
+    hint: 'install a valid certificate and its key',
+  }));
+  if (refusals.length > 0 && !force) {
+    throw new ProxyConfError(
+      'E_INPUT',
+      `refusing to publish certificates nginx would serve broken:\n  ${verdict.refusals.join('\n  ')}`,
+      {
+        hint: 'install a valid certificate and key (zmprov md DOMAIN zimbraSSLCertificate … zimbraSSLPrivateKey …, or the files of the default pair); --force publishes anyway',
+      },
+    );
+  }
+  return {
+    ...generation,
+    warnings: [...generation.warnings, ...(force ? refusals : []), ...verdict.warnings],
+  };
 }
 
 function printWarnings(warnings: readonly Warning[], io: CliIo): void {
@@ -585,7 +659,9 @@ async function runApplyOnce(
   if (args.json) {
     io.stdout(`${JSON.stringify(applyLogLine(result))}\n`);
   } else {
-    printWarnings(result.warnings, io);
+    // A cron job runs this every minute: standing warnings are printed when they change.
+    if (args.verbose || (await warningsChanged(args.workdir, result.warnings)))
+      printWarnings(result.warnings, io);
     const failed = APPLY_EXIT[result.outcome] !== 0 && APPLY_EXIT[result.outcome] !== 10;
     if (failed && result.error !== undefined) {
       reportError(result.error, io, args.debug);
@@ -609,8 +685,40 @@ function applyLogLine(result: ApplyResult): Record<string, unknown> {
     durations: result.durations,
     message: result.message,
     details: result.details,
+    // Every invalid value of a failed pass, not only "1 problem found".
+    ...(result.error instanceof ProblemsError
+      ? { problems: result.error.problems.map((problem) => formatProblem(problem)) }
+      : {}),
     warnings: result.warnings.map((warning) => warning.message),
   };
+}
+
+/**
+ * Whether the warnings differ from the last run's (their digest is kept next to the apply
+ * state); records the new digest. Unreadable or unwritable: treated as changed.
+ */
+export async function warningsChanged(
+  workdir: string,
+  warnings: readonly Warning[],
+): Promise<boolean> {
+  const file = `${workdir}/conf/nginx/zmproxy-warnings.sha256`;
+  if (warnings.length === 0) {
+    // Nothing to print; forget the last set, so that it is printed again when it returns.
+    await unlink(file).catch(() => undefined);
+    return false;
+  }
+  const digest = createHash('sha256')
+    .update(warnings.map((w) => `${w.message}\n${w.hint ?? ''}`).join('\n'))
+    .digest('hex');
+  let before = '';
+  try {
+    before = (await readFile(file, 'utf8')).trim();
+  } catch {
+    // first run
+  }
+  if (before === digest) return false;
+  await writeTextAtomic(file, `${digest}\n`).catch(() => undefined);
+  return true;
 }
 
 /** `--watch`: the daemon. SIGTERM/SIGINT end it after the running pass, SIGHUP forces a pass. */
@@ -633,18 +741,19 @@ async function runWatchMode(
       ? undefined
       : await startMetricsServer(args.metricsListen, () => metricsText);
   const source = args.source === undefined ? undefined : parseSourceSpec(args.source);
+  const localConfigFile = localConfigFileFor(args.workdir, args.localconfig, args.source);
   const ldap =
     source?.kind === 'ldif'
       ? undefined
       : await resolveLdapOptions(args.source, {
-          localConfig: await loadLocalConfig(args.localconfig),
+          localConfig: await loadLocalConfig(localConfigFile),
           bindDn: args.bindDn,
           bindPasswordFile: args.bindPasswordFile,
         });
   const fingerprint = createInputFingerprint({
     files: [
       ...(source?.kind === 'ldif' ? source.files : []),
-      ...[args.localconfig, args.hosts].filter((file): file is string => file !== undefined),
+      ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
     ],
     dirs: [args.templateDir],
     ldap,

@@ -10,6 +10,7 @@ export type Severity = 'ok' | 'warn' | 'fail';
 /** The checks, in report order, with their group titles. Ids are stable: scripts match them. */
 export const CHECKS = {
   'lookup-handlers': 'Lookup handlers',
+  'lookup-service': 'Lookup service',
   reachability: 'Reachability from this proxy',
   'nginx-logs': 'nginx logs',
   'upstream-timeouts': 'Upstream timeouts',

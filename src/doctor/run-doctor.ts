@@ -5,7 +5,11 @@
  * doctor without a network.
  */
 import type { LocalConfig } from '../model/localconfig-defaults.js';
-import type { PathOptions } from '../model/paths.js';
+import type { PathOptions, ResolvedPaths } from '../model/paths.js';
+import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import type { LookupTopology } from '../model/lookup-topology.js';
+import type { DirectorySnapshot } from '../model/snapshot.js';
+import { ProxyConfError } from '../errors.js';
 import { resolvePaths } from '../model/paths.js';
 import { entryName } from '../model/snapshot.js';
 import { formatProblem } from '../errors.js';
@@ -16,6 +20,9 @@ import { collectHostnames } from '../vars/dns-questions.js';
 import { checkCertificates, computeCertificatePairs } from './checks/certificates.js';
 import { checkExternalRoutes } from './checks/external-routes.js';
 import { checkLookupHandlers } from './checks/lookup-handlers.js';
+import { checkLookupService, lookupServiceUrls } from './checks/lookup-service.js';
+import { readLookupTopology } from '../model/lookup-topology.js';
+import { computeLookupHandlers } from '../vars/lookup.js';
 import type { LogInput } from './checks/nginx-logs.js';
 import { checkNginxLogs, summarizeLogs } from './checks/nginx-logs.js';
 import { checkReachability } from './checks/reachability.js';
@@ -30,6 +37,16 @@ import type { CertificateFacts, CertificatePair } from './probes/certificates.js
 import type { FileRead } from './probes/files.js';
 import type { TcpAnswer, TcpQuestion } from './probes/tcp.js';
 import { collectServerHostnames, computeProbeTargets } from './targets.js';
+
+/** How a log event reads in the upstream-timeout advice. */
+const LOG_EVENT_TEXT: Partial<Record<string, string>> = {
+  'no-route': 'No route to host',
+  timeout: 'upstream timed out',
+  refused: 'connection refused',
+  tls: 'TLS handshake failed',
+  'login-unavailable': 'Login service temporarily unavailable',
+  reset: 'connection reset by peer',
+};
 
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
@@ -50,6 +67,10 @@ export interface DoctorProbes {
   readCertificates(pairs: readonly CertificatePair[]): Promise<CertificateFacts[]>;
   readTemplates(dir: string, templatePrefix: string): Promise<TemplateFacts>;
   exists(path: string): Promise<boolean>;
+  /** GET `<url>/healthz`: undefined when it answers 200, else what went wrong. Absent: not probed. */
+  lookupHealth?: (url: string) => Promise<string | undefined>;
+  /** One auth_http request to nginx's loopback auth server: its Auth-Status, or the error. */
+  authHttp?: (listen: string, sharedKey: string) => Promise<{ status?: string; error?: string }>;
 }
 
 /** The adapters {@link runDoctor} uses. */
@@ -62,10 +83,18 @@ export interface DoctorDeps {
   now: () => number;
 }
 
-/** Runs every check and returns the report; throws only when the directory cannot be read. */
+/** Runs every check and returns the report; without the directory, the checks that need none. */
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<DoctorReport> {
-  const paths = resolvePaths(options.paths);
-  const snapshot = await deps.source.load();
+  // A work directory zmproxyconfgen --apply manages: nginx serves conf/nginx/current.
+  const base0 = resolvePaths(options.paths);
+  const managed = await deps.probes.exists(base0.liveDir);
+  const paths = managed ? resolvePaths({ ...options.paths, generationLayout: true }) : base0;
+  let snapshot: DirectorySnapshot;
+  try {
+    snapshot = await deps.source.load();
+  } catch (error) {
+    return await runWithoutDirectory(error, options, deps, { paths, managed });
+  }
   const serverSource = findServerSource(
     snapshot,
     options.serverName ?? localServerName(deps.localConfig),
@@ -81,7 +110,16 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
 
   const findings: Finding[] = [...checkLookupHandlers(ctx)];
 
-  const targets = computeProbeTargets(ctx);
+  const topology = readLookupTopology((key) => ctx.lc.text(key)).topology;
+  findings.push(
+    ...(await probeLookupService(deps.probes, topology, {
+      workdir: paths.workdir,
+      listen: ctx.lc.text('zmproxy_auth_http_listen'),
+      mail: computeLookupHandlers(ctx).length > 0,
+    })),
+  );
+
+  const targets = computeProbeTargets(ctx, { lookupHandlers: topology.kind === 'nle' });
   const answers = await deps.probes.connect(
     targets.flatMap((t) => (t.address === undefined ? [] : [{ address: t.address, port: t.port }])),
     options.timeoutMs ?? 3000,
@@ -103,9 +141,7 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   const logSummary = summarizeLogs(logInputs.flatMap((i) => (i.read.ok ? [i.read.text] : [])));
   for (const [event, entry] of logSummary.events) {
     if (event !== '500')
-      seen.push(
-        `${entry.count} × ${event === 'no-route' ? 'No route to host' : event === 'timeout' ? 'upstream timed out' : event === 'refused' ? 'connection refused' : `HTTP ${event}`} in the logs`,
-      );
+      seen.push(`${entry.count} × ${LOG_EVENT_TEXT[event] ?? `HTTP ${event}`} in the logs`);
   }
   for (const finding of reachability) {
     if (finding.severity === 'fail' && !finding.evidence.startsWith('DNS:')) {
@@ -115,7 +151,9 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   findings.push(...checkUpstreamTimeouts(ctx, { seen }));
 
   const certificates = await deps.probes.readCertificates(computeCertificatePairs(ctx));
-  findings.push(...checkCertificates(certificates, deps.now()));
+  findings.push(
+    ...checkCertificates(certificates, deps.now(), { managed, workdir: paths.workdir }),
+  );
   findings.push(...checkExternalRoutes(ctx));
   const templates = await deps.probes.readTemplates(paths.templateDir, paths.templatePrefix);
   findings.push(...checkTrustedIps(ctx, templates));
@@ -141,6 +179,90 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   return {
     version: 1,
     server: entryName(serverSource),
+    findings: ordered,
+    summary: summarizeFindings(ordered),
+  };
+}
+
+/** The lookup-service check with its probes (none when the probes are not given). */
+async function probeLookupService(
+  probes: DoctorProbes,
+  topology: LookupTopology,
+  where: { workdir: string; listen: string; mail: boolean },
+): Promise<Finding[]> {
+  const { lookupHealth, authHttp } = probes;
+  if (lookupHealth === undefined || authHttp === undefined || topology.kind === 'nle') return [];
+  const health = await Promise.all(
+    lookupServiceUrls(topology).map(async (url) => ({ url, error: await lookupHealth(url) })),
+  );
+  return checkLookupService({
+    topology,
+    workdir: where.workdir,
+    health,
+    authHttp: where.mail
+      ? { listen: where.listen, ...(await authHttp(where.listen, topology.sharedKey)) }
+      : undefined,
+  });
+}
+
+/**
+ * The report when the directory cannot be read: that failure, and every check that does not
+ * need it (the lookup service, nginx's logs, the default certificate).
+ */
+async function runWithoutDirectory(
+  error: unknown,
+  options: DoctorOptions,
+  deps: DoctorDeps,
+  layout: { paths: ResolvedPaths; managed: boolean },
+): Promise<DoctorReport> {
+  const { paths } = layout;
+  const lc = (key: string): string => {
+    const own = deps.localConfig.get(key);
+    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
+  };
+  const findings: Finding[] = [
+    {
+      check: 'directory',
+      severity: 'fail',
+      subject: 'directory',
+      evidence: `cannot read the directory: ${error instanceof Error ? error.message : String(error)}`,
+      explanation:
+        'the checks that need the directory were skipped (lookup handlers, reachability, upstream timeouts, domain certificates, external routes, trusted IPs, SSL to upstream, REST URLs); nginx keeps serving its last generation, and zmproxyconfgen --apply changes nothing until the directory answers',
+      fix:
+        error instanceof ProxyConfError && error.hint !== undefined
+          ? error.hint
+          : `zmlocalconfig -w ${paths.workdir} ldap_url zimbra_ldap_userdn`,
+    },
+  ];
+  const { topology } = readLookupTopology(lc);
+  findings.push(
+    ...(await probeLookupService(deps.probes, topology, {
+      workdir: paths.workdir,
+      listen: lc('zmproxy_auth_http_listen'),
+      mail: true,
+    })),
+  );
+  const logPaths =
+    options.logFiles !== undefined && options.logFiles.length > 0
+      ? [...options.logFiles]
+      : [`${paths.logDir}/nginx.log`, `${paths.logDir}/nginx.access.log`];
+  const given = options.logFiles !== undefined && options.logFiles.length > 0;
+  findings.push(
+    ...checkNginxLogs((await deps.probes.readLogs(logPaths)).map((read) => ({ read, given }))),
+  );
+  const certificates = await deps.probes.readCertificates([
+    { subject: 'default', certPath: paths.sslCrtDefault, keyPath: paths.sslKeyDefault },
+  ]);
+  findings.push(
+    ...checkCertificates(certificates, deps.now(), {
+      managed: layout.managed,
+      workdir: paths.workdir,
+    }),
+  );
+  const ordered = orderFindings(findings);
+  return {
+    version: 1,
+    server: options.serverName ?? localServerName(deps.localConfig),
     findings: ordered,
     summary: summarizeFindings(ordered),
   };

@@ -43,7 +43,10 @@ export function collectServerHostnames(ctx: VarContext): string[] {
 }
 
 /** The targets, in the order: lookup handlers, memcached, then per mailbox server IMAP, POP3, HTTP. */
-export function computeProbeTargets(ctx: VarContext): ProbeTarget[] {
+export function computeProbeTargets(
+  ctx: VarContext,
+  options: { lookupHandlers?: boolean } = {},
+): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   const add = (
     role: TargetRole,
@@ -64,7 +67,9 @@ export function computeProbeTargets(ctx: VarContext): ProbeTarget[] {
       mailbox: hasService(server, 'mailbox'),
     });
   };
-  for (const server of ctx.servers.lookupTargets) {
+  // Zimbra's lookup extension is probed only when nginx asks it (zmproxy_lookup_servers=nle).
+  const handlers = (options.lookupHandlers ?? true) ? ctx.servers.lookupTargets : [];
+  for (const server of handlers) {
     const reader = ctx.readers.readerFor(server);
     add(
       'lookup handler',

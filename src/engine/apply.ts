@@ -511,13 +511,17 @@ async function runLocked(
     markerListen,
   };
   const marker = renderGenerationMarker(id, markerListen ?? '127.0.0.1:7078');
+  // A generation nginx -t refused stays on disk for inspection until the next one is staged.
+  for (const old of ids) {
+    if (old !== previous && Number(old) > Number(previous ?? 0)) await generations.remove(old);
+  }
   const mainFile = await generations.stage(id, files, marker, meta);
 
   const validateAt = clock.now();
   const test = await nginx.test(mainFile);
   durations['validate'] = seconds(clock.now() - validateAt);
   if (!test.ok) {
-    await generations.remove(id);
+    const kept = mainFile.slice(0, Math.max(0, mainFile.lastIndexOf('/')));
     return {
       ...base,
       outcome: 'validation-failed',
@@ -527,8 +531,8 @@ async function runLocked(
       changed,
       details: test.output === '' ? [] : test.output.split('\n'),
       message: test.timedOut
-        ? `nginx -t did not finish in time on generation ${id}; generation ${previous ?? '(none)'} kept`
-        : `nginx -t failed on generation ${id}; generation ${previous ?? '(none)'} kept`,
+        ? `nginx -t did not finish in time on generation ${id} (kept for inspection in ${kept}); generation ${previous ?? '(none)'} still served`
+        : `nginx -t failed on generation ${id} (kept for inspection in ${kept}); generation ${previous ?? '(none)'} still served`,
       warnings,
     };
   }

@@ -29,6 +29,19 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zmproxy_nginx_mail_module: '/usr/lib/nginx/modules/ngx_mail_module.so',
   /** Loopback address:port of nginx's own auth_http server, which proxies to the lookup handlers. */
   zmproxy_auth_http_listen: '127.0.0.1:7079',
+  /**
+   * Where nginx's lookups go: `local` (the service on this host), `host:port …` (remote
+   * services), or `nle` (Zimbra's lookup extension in mailboxd). model/lookup-topology.ts.
+   */
+  zmproxy_lookup_servers: 'local',
+  /** Address and port the local lookup service listens on (7077: clear of Zimbra's ports). */
+  zmproxy_lookup_bind_address: '127.0.0.1',
+  zmproxy_lookup_port: '7077',
+  /** Scheme between nginx and the lookup services: http (loopback only) or https. */
+  zmproxy_lookup_scheme: 'http',
+  /** Certificate and key (PEM) of the local lookup service when it speaks https. */
+  zmproxy_lookup_tls_cert: '',
+  zmproxy_lookup_tls_key: '',
   /** Shared key nginx sends to the lookup service as X-Zmproxy-Key; empty sends none. */
   zmproxy_lookup_shared_key: '',
   /** CA bundle (PEM) that signs the lookup services' certificates; empty: no verification. */

@@ -7,7 +7,7 @@ import { ProblemsError, ProxyConfError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { DirectoryEntry, DirectorySnapshot, EntryKind } from '../model/snapshot.js';
 import { PROXY_CONFIG_KINDS, entryName } from '../model/snapshot.js';
-import type { EntryModification } from '../ports.js';
+import type { EntryAddition, EntryModification } from '../ports.js';
 import type { AttributeEdit } from './attribute-edits.js';
 import { parseAttributeEdits, planAttributeChanges } from './attribute-edits.js';
 import { findDomain, findServer } from './find-entry.js';
@@ -33,6 +33,9 @@ export type ProvCommand =
   | { name: 'ms'; server: string; edits: AttributeEdit[] }
   | { name: 'gd'; domain: string; attributes: string[] }
   | { name: 'md'; domain: string; edits: AttributeEdit[] }
+  | { name: 'cs'; server: string; edits: AttributeEdit[] }
+  | { name: 'cd'; domain: string; edits: AttributeEdit[] }
+  | { name: 'ca'; account: string; password: string; edits: AttributeEdit[] }
   | { name: ListCommandName };
 
 /** Zimbra's long command names and aliases (case-insensitive, as zmprov) to ours. */
@@ -51,6 +54,12 @@ const COMMAND_NAMES: ReadonlyMap<string, ProvCommand['name']> = new Map([
   ['getdomain', 'gd'],
   ['md', 'md'],
   ['modifydomain', 'md'],
+  ['cs', 'cs'],
+  ['createserver', 'cs'],
+  ['cd', 'cd'],
+  ['createdomain', 'cd'],
+  ['ca', 'ca'],
+  ['createaccount', 'ca'],
   ['garpu', 'garpu'],
   ['getallreverseproxyurls', 'garpu'],
   ['garpb', 'garpb'],
@@ -70,6 +79,9 @@ export const COMMAND_HELP = `  getConfig(gcf) [attr1 ...]                       
   modifyServer(ms) {name|id} attr1 value1 [attr2 value2...]
   getDomain(gd) {name|id} [attr1 ...]
   modifyDomain(md) {name|id} attr1 value1 [attr2 value2...]
+  createServer(cs) name [attr1 value1 [attr2 value2...]]   (prints the new zimbraId)
+  createDomain(cd) name [attr1 value1 [attr2 value2...]]   (prints the new zimbraId)
+  createAccount(ca) name@domain password [attr1 value1 ...] (prints the new zimbraId)
   getAllReverseProxyURLs(garpu)
   getAllReverseProxyBackends(garpb)
   getAllMtaAuthURLs(gamau)
@@ -116,6 +128,38 @@ export function parseProvCommand(args: readonly string[]): ProvCommand {
       return { name, domain: target('domain'), attributes: rest.slice(1) };
     case 'md':
       return { name, domain: target('domain'), edits: parseAttributeEdits(rest.slice(1), name) };
+    case 'cd': {
+      const domain = target('domain');
+      return {
+        name,
+        domain,
+        edits: rest.length > 1 ? parseAttributeEdits(rest.slice(1), name) : [],
+      };
+    }
+    case 'ca': {
+      const account = target('account');
+      const password = rest[1];
+      if (password === undefined || password === '') {
+        throw new ProxyConfError('E_USAGE', 'ca: no password given', {
+          hint: 'zmprov ca user@example.com <password> [attr value …]',
+        });
+      }
+      return {
+        name,
+        account,
+        password,
+        edits: rest.length > 2 ? parseAttributeEdits(rest.slice(2), name) : [],
+      };
+    }
+    case 'cs': {
+      const server = target('server');
+      // Zimbra's cs takes no attribute at all, too.
+      return {
+        name,
+        server,
+        edits: rest.length > 1 ? parseAttributeEdits(rest.slice(1), name) : [],
+      };
+    }
     case 'garpu':
     case 'garpb':
     case 'gamau':
@@ -134,12 +178,17 @@ export function parseProvCommand(args: readonly string[]): ProvCommand {
 export interface ProvOptions {
   /** zmprov `-r`: a plain `attr value` may replace zimbraServiceEnabled/Installed. @default false */
   allowSafeguardedReplace?: boolean;
+  /** The zimbraId of a created entry (a random UUID at the edge). */
+  newId?: () => string;
+  /** userPassword as Zimbra stores it ({SSHA512}, a random salt at the edge). */
+  hashPassword?: (password: string) => string;
 }
 
 /** What a command does: print, or write these modifications. */
 export type ProvResult =
   | { kind: 'print'; text: string; json: unknown; warnings: readonly Warning[] }
-  | { kind: 'modify'; modifications: EntryModification[] };
+  | { kind: 'modify'; modifications: EntryModification[] }
+  | { kind: 'add'; entries: EntryAddition[]; text: string };
 
 /**
  * The entry kinds a command reads, so that the directory sends nothing else (no command here needs
@@ -150,6 +199,7 @@ export function kindsReadBy(command: ProvCommand): readonly EntryKind[] {
     case 'gcf':
     case 'mcf':
       return ['globalConfig'];
+    case 'cs':
     case 'gs':
     case 'ms':
     case 'garpu':
@@ -157,11 +207,15 @@ export function kindsReadBy(command: ProvCommand): readonly EntryKind[] {
     case 'gamau':
     case 'gamcs':
       return ['globalConfig', 'server'];
+    case 'cd':
     case 'gd':
     case 'md':
       return ['globalConfig', 'domain'];
     case 'garpd':
       return PROXY_CONFIG_KINDS;
+    // Creating an account checks that the address is free: the only command that reads accounts.
+    case 'ca':
+      return [...PROXY_CONFIG_KINDS, 'account'];
   }
 }
 
@@ -188,6 +242,12 @@ export function executeProvCommand(
       return modify(findServer(snapshot, command.server), command.edits, options);
     case 'md':
       return modify(findDomain(snapshot, command.domain), command.edits, options);
+    case 'cs':
+      return createServer(snapshot, command.server, command.edits, options);
+    case 'cd':
+      return createDomain(snapshot, command.domain, command.edits, options);
+    case 'ca':
+      return createAccount(snapshot, command, options);
     case 'garpu':
       return printList(listReverseProxyUrls(snapshot));
     case 'garpb':
@@ -237,4 +297,225 @@ function modify(
     kind: 'modify',
     modifications: planned.changes.length === 0 ? [] : [{ dn: entry.dn, changes: planned.changes }],
   };
+}
+
+const HOST_NAME =
+  /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * `zmprov cs NAME [attr value…]`: a server entry as Zimbra creates it (cn=NAME,cn=servers,
+ * cn=zimbra, objectClass zimbraServer, cn, zimbraServiceHostname = NAME, a new zimbraId), with
+ * the attributes given checked against the catalog like `ms`.
+ */
+function createServer(
+  snapshot: DirectorySnapshot,
+  name: string,
+  edits: readonly AttributeEdit[],
+  options: ProvOptions,
+): ProvResult {
+  if (!HOST_NAME.test(name)) {
+    throw new ProxyConfError('E_USAGE', `cs: ${name} is not a host name`, {
+      hint: 'zmprov cs proxy1.example.com zimbraServiceInstalled proxy zimbraServiceEnabled proxy',
+    });
+  }
+  if (snapshot.servers.some((server) => entryName(server).toLowerCase() === name.toLowerCase())) {
+    throw new ProxyConfError('E_INPUT', `server ${name} already exists`, {
+      hint: `change it with zmprov ms ${name} attr value`,
+    });
+  }
+  const id = (options.newId ?? (() => '00000000-0000-4000-8000-000000000000'))();
+  const entry: DirectoryEntry = {
+    dn: `cn=${name},cn=servers,cn=zimbra`,
+    kind: 'server',
+    attrs: { cn: [name], zimbraServiceHostname: [name], zimbraId: [id] },
+  };
+  const attributes = withEdits(entry, ['zimbraServer'], edits, options);
+  return { kind: 'add', entries: [{ dn: entry.dn, attributes }], text: `${id}\n` };
+}
+
+/** The attributes of a new entry: its own, with the edits applied (checked like ms/md). */
+function withEdits(
+  entry: DirectoryEntry,
+  objectClasses: readonly string[],
+  edits: readonly AttributeEdit[],
+  options: ProvOptions,
+): Record<string, string[]> {
+  const planned = planAttributeChanges(entry, edits, { ...options, allowSafeguardedReplace: true });
+  if (!planned.ok) throw new ProblemsError(planned.problems);
+  const attrs = new Map<string, string[]>(
+    Object.entries(entry.attrs).map(([key, values]) => [key, [...values]]),
+  );
+  for (const change of planned.changes) {
+    const current = attrs.get(change.attribute) ?? [];
+    if (change.operation === 'replace') attrs.set(change.attribute, [...change.values]);
+    else if (change.operation === 'add')
+      attrs.set(change.attribute, [
+        ...current,
+        ...change.values.filter((v) => !current.includes(v)),
+      ]);
+    else
+      attrs.set(
+        change.attribute,
+        change.values.length === 0 ? [] : current.filter((v) => !change.values.includes(v)),
+      );
+  }
+  const attributes: Record<string, string[]> = { objectClass: [...objectClasses] };
+  for (const [key, values] of attrs) if (values.length > 0) attributes[key] = values;
+  return attributes;
+}
+
+/** `dc=example,dc=com` for example.com. */
+function domainDn(name: string): string {
+  return name
+    .split('.')
+    .map((label) => `dc=${label}`)
+    .join(',');
+}
+
+/**
+ * `zmprov cd NAME [attr value…]`: the domain entry as Zimbra lays it out (dc=… per label, the
+ * dc= entries above it created when missing, `ou=people` below it for its accounts), local, with
+ * a new zimbraId. Status attributes outside zmproxy's catalog are left to Zimbra's defaults.
+ */
+function createDomain(
+  snapshot: DirectorySnapshot,
+  name: string,
+  edits: readonly AttributeEdit[],
+  options: ProvOptions,
+): ProvResult {
+  const domain = name.toLowerCase();
+  if (!HOST_NAME.test(domain) || !domain.includes('.')) {
+    throw new ProxyConfError('E_USAGE', `cd: ${name} is not a domain name`, {
+      hint: 'zmprov cd example.com',
+    });
+  }
+  if (snapshot.domains.some((entry) => entryName(entry).toLowerCase() === domain)) {
+    throw new ProxyConfError('E_INPUT', `domain ${domain} already exists`, {
+      hint: `change it with zmprov md ${domain} attr value`,
+    });
+  }
+  const id = (options.newId ?? (() => '00000000-0000-4000-8000-000000000000'))();
+  const labels = domain.split('.');
+  const dn = domainDn(domain);
+  const entry: DirectoryEntry = {
+    dn,
+    kind: 'domain',
+    attrs: {
+      dc: [labels[0] ?? domain],
+      o: [`${domain} domain`],
+      zimbraDomainName: [domain],
+      zimbraDomainType: ['local'],
+      zimbraId: [id],
+    },
+  };
+  const attributes = withEdits(entry, ['dcObject', 'organization', 'zimbraDomain'], edits, options);
+  const parents = labels.slice(1, -1).map((_, index) => {
+    const parent = labels.slice(index + 1).join('.');
+    return {
+      dn: domainDn(parent),
+      attributes: {
+        objectClass: ['dcObject', 'organization'],
+        dc: [labels[index + 1] ?? parent],
+        o: [parent],
+      },
+      ifMissing: true,
+    };
+  });
+  const top = labels.at(-1) ?? domain;
+  return {
+    kind: 'add',
+    entries: [
+      {
+        dn: `dc=${top}`,
+        attributes: { objectClass: ['dcObject', 'organization'], dc: [top], o: [top] },
+        ifMissing: true,
+      },
+      ...parents.reverse(),
+      { dn, attributes },
+      {
+        dn: `ou=people,${dn}`,
+        attributes: { objectClass: ['organizationalUnit'], ou: ['people'] },
+      },
+    ],
+    text: `${id}\n`,
+  };
+}
+
+/**
+ * `zmprov ca NAME PASSWORD [attr value…]`: an account below its domain's `ou=people`, its
+ * password stored as Zimbra stores it ({SSHA512}), its mailbox on the server given as
+ * zimbraMailHost or else the first mailbox server.
+ */
+function createAccount(
+  snapshot: DirectorySnapshot,
+  command: Extract<ProvCommand, { name: 'ca' }>,
+  options: ProvOptions,
+): ProvResult {
+  const address = command.account.toLowerCase();
+  const at = address.indexOf('@');
+  const local = address.slice(0, at);
+  const domainName = address.slice(at + 1);
+  if (at <= 0 || !/^[a-z0-9._+-]+$/.test(local) || !HOST_NAME.test(domainName)) {
+    throw new ProxyConfError('E_USAGE', `ca: ${command.account} is not name@domain`, {
+      hint: 'zmprov ca user@example.com <password>',
+    });
+  }
+  const domain = findDomain(snapshot, domainName);
+  if (
+    snapshot.accounts.some((entry) =>
+      (entry.attrs['zimbraMailDeliveryAddress'] ?? []).some((a) => a.toLowerCase() === address),
+    )
+  ) {
+    throw new ProxyConfError('E_INPUT', `account ${address} already exists`, {
+      hint: 'zmprov ma is not part of this subset; change it over LDAP',
+    });
+  }
+  if (options.hashPassword === undefined) {
+    throw new ProxyConfError('E_INTERNAL', 'ca needs a password hasher');
+  }
+  // zimbraMailHost is the mailRecipient class's: chosen here among the mailbox servers.
+  const hostEdit = command.edits.find((e) => e.attribute.toLowerCase() === 'zimbramailhost');
+  const edits = command.edits.filter((e) => e !== hostEdit);
+  const mailboxServers = snapshot.servers.filter((server) =>
+    (server.attrs['zimbraServiceEnabled'] ?? []).includes('mailbox'),
+  );
+  const mailHost =
+    hostEdit === undefined
+      ? mailboxServers[0]
+      : mailboxServers.find(
+          (server) =>
+            (server.attrs['zimbraServiceHostname']?.[0] ?? entryName(server)).toLowerCase() ===
+            hostEdit.value.toLowerCase(),
+        );
+  if (hostEdit !== undefined && mailHost === undefined) {
+    throw new ProxyConfError('E_INPUT', `zimbraMailHost ${hostEdit.value} is no mailbox server`, {
+      hint: `name one of: ${mailboxServers.map((server) => entryName(server)).join(', ') || '(none)'}`,
+    });
+  }
+  const id = (options.newId ?? (() => '00000000-0000-4000-8000-000000000000'))();
+  const entry: DirectoryEntry = {
+    dn: `uid=${local},ou=people,${domain.dn}`,
+    kind: 'account',
+    attrs: {
+      uid: [local],
+      cn: [local],
+      sn: [local],
+      mail: [address],
+      zimbraMailDeliveryAddress: [address],
+      zimbraId: [id],
+      userPassword: [options.hashPassword(command.password)],
+      ...(mailHost === undefined
+        ? {}
+        : {
+            zimbraMailHost: [mailHost.attrs['zimbraServiceHostname']?.[0] ?? entryName(mailHost)],
+          }),
+    },
+  };
+  const attributes = withEdits(entry, ['inetOrgPerson', 'zimbraAccount'], edits, options);
+  if (attributes['zimbraMailHost'] === undefined) {
+    throw new ProxyConfError('E_INPUT', `no mailbox server for ${address}`, {
+      hint: `zmprov ca ${address} <password> zimbraMailHost <mailbox server>`,
+    });
+  }
+  return { kind: 'add', entries: [{ dn: entry.dn, attributes }], text: `${id}\n` };
 }

@@ -4,6 +4,7 @@
  * output. Asked before variables are computed so that all lookups run concurrently, once each.
  */
 import { isIpAddress } from '../model/value-types.js';
+import { readLookupTopology } from '../model/lookup-topology.js';
 import type { VarContext } from './types.js';
 
 /** Lowercased, de-duplicated, sorted host names to resolve. */
@@ -15,6 +16,9 @@ export function collectHostnames(ctx: VarContext): string[] {
   for (const server of [...ctx.servers.lookupTargets, ...ctx.servers.memcached]) {
     add(server.attrs['zimbraServiceHostname']?.[0]);
   }
+  // Remote lookup services named in localconfig: nginx gets their addresses, not their names.
+  const { topology } = readLookupTopology((key) => ctx.lc.text(key));
+  if (topology.kind === 'remote') for (const endpoint of topology.servers) add(endpoint.host);
   if (ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname')) {
     // With SNI in ipv4 mode every virtual host listens on the wildcard: its address cannot
     // change the output, so it is not looked up (10 000 domains, no 10 000 lookups).

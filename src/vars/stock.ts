@@ -22,6 +22,9 @@ import {
 import { STOCK_LOOKUP_PATH, STOCK_ROUTE_PATH } from '../lookup/protocol.js';
 import { constVar, customVar, enabler } from './define.js';
 import { computeDomainData } from './domains.js';
+import { hostPort, pickAddress } from '../model/dns.js';
+import type { LookupEndpoint, LookupTopology } from '../model/lookup-topology.js';
+import { formatEndpoint, LOOKUP_LC, readLookupTopology } from '../model/lookup-topology.js';
 import { computeLookupHandlers } from './lookup.js';
 import type { VarContext, VariableDefinition } from './types.js';
 import type { UpstreamListSpec, UpstreamPort, UpstreamServer } from './upstreams.js';
@@ -44,7 +47,7 @@ export const STOCK_LC = {
  */
 export function computeLookupTlsVerify(ctx: VarContext): boolean {
   return (
-    computeStockLookupUpstream(ctx).scheme === 'https' && ctx.lc.token(STOCK_LC.lookupCaFile) !== ''
+    computeStockLookupUpstream(ctx).scheme === 'https' && computeLookupTopology(ctx).caFile !== ''
   );
 }
 
@@ -74,13 +77,65 @@ export interface StockLookupUpstream {
 
 const HANDLER_URL = /^(https?):\/\/([^/]+)\//;
 
+const TOPOLOGIES = new WeakMap<VarContext, LookupTopology>();
+
 /**
- * The lookup handlers (computed by the generator's rules, docs/zimbra-notes.md "Lookup handlers"
- * plus the mailbox-service rule) as one upstream. nginx proxies to an upstream with one scheme:
- * `https` when any handler speaks it (Zimbra 8.7 and later), and the `http` handlers are then left
- * out.
+ * The lookup topology of localconfig's `zmproxy_lookup_*` keys (model/lookup-topology.ts), read
+ * once per context so that each unusable key is reported once.
+ */
+export function computeLookupTopology(ctx: VarContext): LookupTopology {
+  const cached = TOPOLOGIES.get(ctx);
+  if (cached !== undefined) return cached;
+  const { topology, problems } = readLookupTopology((key) => ctx.lc.text(key));
+  for (const problem of problems) {
+    ctx.problem({
+      subject: problem.key,
+      entry: 'localconfig',
+      message: problem.message,
+      value: problem.value,
+      hint: problem.hint,
+    });
+  }
+  TOPOLOGIES.set(ctx, topology);
+  return topology;
+}
+
+/** A remote lookup service's address as nginx gets it: resolved by the generator, never by nginx. */
+function remoteHandler(ctx: VarContext, endpoint: LookupEndpoint): string | undefined {
+  if (ipFamily(endpoint.host) !== undefined) return formatEndpoint(endpoint);
+  const answer = ctx.dns.get(endpoint.host.toLowerCase());
+  const address = answer?.ok === true ? pickAddress(answer.addresses, ctx.ipMode) : undefined;
+  if (address !== undefined) return hostPort(address, endpoint.port);
+  ctx.problem({
+    subject: LOOKUP_LC.servers,
+    entry: 'localconfig',
+    message: `lookup service ${endpoint.host} can't be resolved`,
+    value: endpoint.host,
+    hint: `make ${endpoint.host} resolvable on this host (DNS, /etc/hosts or --hosts FILE), or name it by address`,
+  });
+  return undefined;
+}
+
+/**
+ * The lookup services nginx asks, as one upstream. By default (`zmproxy_lookup_servers` =
+ * `local`) the service on this host; a list of remote services; or, with `nle`, Zimbra's lookup
+ * extension on every lookup handler (the generator's rules, docs/zimbra-notes.md "Lookup handlers"
+ * plus the mailbox-service rule): nginx proxies to an upstream with one scheme, `https` when any handler speaks it
+ * (Zimbra 8.7 and later), and the `http` handlers are then left out.
  */
 export function computeStockLookupUpstream(ctx: VarContext): StockLookupUpstream {
+  const topology = computeLookupTopology(ctx);
+  if (topology.kind === 'local') {
+    const handler = { scheme: topology.scheme, address: formatEndpoint(topology.connect) };
+    return { scheme: topology.scheme, handlers: [handler], leftOut: [] };
+  }
+  if (topology.kind === 'remote') {
+    const handlers = topology.servers
+      .map((endpoint) => remoteHandler(ctx, endpoint))
+      .filter((address) => address !== undefined)
+      .map((address) => ({ scheme: topology.scheme, address }));
+    return { scheme: topology.scheme, handlers, leftOut: [] };
+  }
   const all: StockLookupHandler[] = [];
   for (const url of computeLookupHandlers(ctx)) {
     const match = HANDLER_URL.exec(url);
@@ -134,21 +189,8 @@ function computeAuthListen(ctx: VarContext): string {
   return '127.0.0.1:7079';
 }
 
-/** Characters a shared key may hold: it is written into nginx strings and HTTP headers. */
-const SHARED_KEY = /^[A-Za-z0-9+/=._~-]*$/;
-
 function computeSharedKey(ctx: VarContext): string {
-  const key = STOCK_LC.sharedKey;
-  const value = ctx.lc.text(key);
-  if (SHARED_KEY.test(value)) return value;
-  ctx.problem({
-    subject: key,
-    entry: 'localconfig',
-    message: 'may hold only letters, digits and + / = . _ ~ - (it is sent as an HTTP header)',
-    value: '(not shown)',
-    hint: `zmlocalconfig -e ${key}=$(openssl rand -hex 32)`,
-  });
-  return '';
+  return computeLookupTopology(ctx).sharedKey;
 }
 
 function computeMailModule(ctx: VarContext): string {
@@ -646,7 +688,7 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     name: 'stock.lookup.scheme',
     area: 'stock',
     description:
-      'Scheme of the lookup upstream: https when any lookup handler runs Zimbra 8.7 or later',
+      'Scheme of the lookup upstream: localconfig zmproxy_lookup_scheme, or with zmproxy_lookup_servers=nle https when any lookup handler runs Zimbra 8.7 or later',
     attribute: 'zimbraServerVersionMajor',
     type: 'string',
     defaultText: 'http',
@@ -656,7 +698,7 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     name: 'stock.lookup.:servers',
     area: 'stock',
     description:
-      'The lookup handlers (zmlookup.:handlers of that scheme) as upstream servers, fail_timeout from zimbraReverseProxyRouteLookupTimeoutCache',
+      'The lookup services (localconfig zmproxy_lookup_servers: local, host:port list, or nle for zmlookup.:handlers of that scheme) as upstream servers, fail_timeout from zimbraReverseProxyRouteLookupTimeoutCache',
     attribute: 'zimbraReverseProxyLookupTarget',
     defaultText: '',
     compute: formatLookupServers,

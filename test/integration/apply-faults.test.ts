@@ -230,6 +230,8 @@ beforeAll(async () => {
       `  <key name="zimbra_server_hostname"><value>localhost</value></key>\n` +
       `  <key name="zmproxy_auth_http_listen"><value>127.0.0.1:${port['auth']}</value></key>\n` +
       `  <key name="zmproxy_lookup_shared_key"><value>test-key</value></key>\n` +
+      // The mailbox server's own HTTPS port plays Zimbra's lookup extension.
+      `  <key name="zmproxy_lookup_servers"><value>nle</value></key>\n` +
       `  <key name="zmproxy_worker_shutdown_timeout"><value>2s</value></key>\n` +
       `</localconfig>\n`,
   );
@@ -273,7 +275,10 @@ beforeAll(async () => {
   const first = await apply();
   if (first.code !== 10) throw new Error(`first --apply: exit ${first.code}: ${first.stderr}`);
   const { io, out } = captureIo();
-  const started = await ctl(['start', '-w', work, '--nginx', NGINX, '--no-lookup'], io);
+  const started = await ctl(
+    ['start', 'norewrite', '-w', work, '--nginx', NGINX, '--no-lookup'],
+    io,
+  );
   if (started !== 0) throw new Error(`zmproxyctl start: exit ${started}: ${out.stderr}`);
   await waitFor(async () => (await served()) === '1');
 });
@@ -335,7 +340,12 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
       expect(JSON.stringify(result.result['details'])).toMatch(/nginx\.crt/);
       expect(currentId()).toBe(before);
       expect(await served()).toBe(before);
-      expect(existsSync(join(work, `conf/nginx/generations/${Number(before) + 1}`))).toBe(false);
+      // The refused generation stays for inspection, named in the message.
+      const failed = `conf/nginx/generations/${Number(before) + 1}`;
+      expect(existsSync(join(work, failed))).toBe(true);
+      expect(String(result.result['message'])).toContain(
+        `kept for inspection in ${join(work, failed)}`,
+      );
     } finally {
       renameSync(`${certificate}.away`, certificate);
     }

@@ -3,8 +3,9 @@
  * leaves the directory unchanged, list commands equal to the LDIF file's, and an unreachable
  * LDAP server giving a clear error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'ldapts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXAMPLE_DIR } from '../../src/cli/zmproxy.js';
 import { run } from '../../src/cli/zmprov.js';
@@ -156,6 +157,77 @@ describe('zmprov over LDAP', () => {
     expect(result.stderr).toContain('ldap://127.0.0.1:1');
     expect(result.stderr).toMatch(/^hint: /m);
     expect(result.stderr).not.toContain('this is a bug');
+  });
+
+  it('creates a proxy server entry with cs, as over an LDIF file, and refuses a second one', async () => {
+    const args = [
+      'cs',
+      'proxy9.example.com',
+      'zimbraServiceInstalled',
+      'proxy',
+      'zimbraServiceEnabled',
+      'proxy',
+      'zimbraImapProxyBindPort',
+      '1143',
+    ];
+    const created = await prov(...ldapArgs(), ...args);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const server = (await loadLdap()).servers.find(
+      (entry) => entry.dn === 'cn=proxy9.example.com,cn=servers,cn=zimbra',
+    );
+    expect(server?.attrs['zimbraId']).toEqual([id]);
+    expect(server?.attrs['zimbraServiceEnabled']).toEqual(['proxy']);
+    expect(server?.attrs['zimbraImapProxyBindPort']).toEqual(['1143']);
+    const again = await prov(...ldapArgs(), ...args);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('server proxy9.example.com already exists');
+    // The same command against an LDIF copy gives the same entry, bar the zimbraId.
+    const file = join(testdir(), 'dir.ldif');
+    writeFileSync(file, readFileSync(EXAMPLE_LDIF, 'utf8'));
+    expect((await prov('--source', `ldif:${file}`, ...args)).code).toBe(0);
+    const fromFile = (await prov('--source', `ldif:${file}`, 'gs', 'proxy9.example.com')).stdout;
+    const fromLdap = (await prov(...ldapArgs(), 'gs', 'proxy9.example.com')).stdout;
+    const withoutId = (text: string) => text.replace(/^zimbraId: .*$/m, '');
+    expect(withoutId(fromFile)).toBe(withoutId(fromLdap));
+  });
+
+  it('creates a domain and an account whose {SSHA512} password slapd accepts in a bind', async () => {
+    const domain = await prov(...ldapArgs(), 'cd', 'new.example.net');
+    expect(domain.stderr).toBe('');
+    expect(domain.code).toBe(0);
+    const account = await prov(
+      ...ldapArgs(),
+      'ca',
+      'joe@new.example.net',
+      'pässwörd 1',
+      'zimbraMailHost',
+      'mbox2.example.com',
+    );
+    expect(account.stderr).toBe('');
+    expect(account.code).toBe(0);
+    const snapshot = await loadLdap();
+    const joe = snapshot.accounts.find((entry) =>
+      (entry.attrs['zimbraMailDeliveryAddress'] ?? []).includes('joe@new.example.net'),
+    );
+    expect(joe?.dn).toBe('uid=joe,ou=people,dc=new,dc=example,dc=net');
+    expect(joe?.attrs['zimbraMailHost']).toEqual(['mbox2.example.com']);
+    expect(joe?.attrs['zimbraId']).toEqual([account.stdout.trim()]);
+    // slapd (pw-sha2) verifies the stored value: the format is Zimbra's.
+    const client = new Client({ url: stackValue('LDAP_URL'), timeout: 10_000 });
+    try {
+      await client.bind('uid=joe,ou=people,dc=new,dc=example,dc=net', 'pässwörd 1');
+      await expect(
+        client.bind('uid=joe,ou=people,dc=new,dc=example,dc=net', 'wrong'),
+      ).rejects.toThrow();
+    } finally {
+      await client.unbind();
+    }
+    const again = await prov(...ldapArgs(), 'ca', 'joe@new.example.net', 'x');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('account joe@new.example.net already exists');
   });
 
   it('keeps the example LDIF file itself untouched (the LDAP run wrote to slapd only)', () => {

@@ -1,4 +1,5 @@
 /** Builds the adapters every command shares from its flags: directory source, localconfig, DNS. */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../../errors.js';
 import type { LocalConfig } from '../../model/localconfig-defaults.js';
@@ -125,6 +126,29 @@ export async function readPasswordFile(
     throw new ProxyConfError('E_INPUT', `password file ${file} is empty`, { hint });
   }
   return password;
+}
+
+/**
+ * The localconfig file a command reads: `--localconfig FILE`, else `<workdir>/conf/localconfig.xml`
+ * (Zimbra's home, as Zimbra's tools read it). Without either, LDAP settings would silently be
+ * Zimbra's defaults, so a run that takes its directory from localconfig (no `--source`) fails.
+ */
+export function localConfigFileFor(
+  workdir: string,
+  given: string | undefined,
+  source: string | undefined,
+): string | undefined {
+  if (given !== undefined) return given;
+  const file = `${workdir}/conf/localconfig.xml`;
+  if (existsSync(file)) return file;
+  if (source !== undefined) return undefined;
+  throw new ProxyConfError(
+    'E_INPUT',
+    `${file} does not exist, and no --source names the directory`,
+    {
+      hint: `zmproxyctl setup -w ${workdir} creates it (then zmlocalconfig -w ${workdir} -e ldap_url=… zimbra_ldap_userdn=… zimbra_ldap_password=…), or give --localconfig FILE or --source`,
+    },
+  );
 }
 
 /** The localconfig of `--localconfig` (defaults only when absent). */

@@ -18,6 +18,9 @@ export const EXPIRY_WARNING_DAYS = 30;
 
 /** The pairs nginx is configured with: the default one, and one per domain with its own. */
 export function computeCertificatePairs(ctx: VarContext): CertificatePair[] {
+  // A generation names its domain certificates relative to itself: read what nginx serves.
+  const served = (path: string): string =>
+    path.startsWith('/') ? path : `${ctx.paths.liveDir}/${path}`;
   const pairs: CertificatePair[] = [
     { subject: 'default', certPath: ctx.paths.sslCrtDefault, keyPath: ctx.paths.sslKeyDefault },
   ];
@@ -33,8 +36,8 @@ export function computeCertificatePairs(ctx: VarContext): CertificatePair[] {
     );
     pairs.push({
       subject: `domain ${item.domain}`,
-      certPath,
-      keyPath,
+      certPath: served(certPath),
+      keyPath: served(keyPath),
       certPem: entry === undefined ? undefined : firstValueOf(entry, 'zimbraSSLCertificate'),
       keyPem: entry === undefined ? undefined : firstValueOf(entry, 'zimbraSSLPrivateKey'),
     });
@@ -43,11 +46,21 @@ export function computeCertificatePairs(ctx: VarContext): CertificatePair[] {
 }
 
 /** The findings of the certificate check; `now` in milliseconds since the epoch. */
-export function checkCertificates(facts: readonly CertificateFacts[], now: number): Finding[] {
-  return facts.flatMap((fact) => checkPair(fact, now));
+export function checkCertificates(
+  facts: readonly CertificateFacts[],
+  now: number,
+  publish: PublishCommands = { managed: false, workdir: '/opt/zimbra' },
+): Finding[] {
+  return facts.flatMap((fact) => checkPair(fact, now, publish));
 }
 
-function checkPair(fact: CertificateFacts, now: number): Finding[] {
+/** How a fix publishes: `zmproxyconfgen --apply` on a work directory it manages. */
+export interface PublishCommands {
+  managed: boolean;
+  workdir: string;
+}
+
+function checkPair(fact: CertificateFacts, now: number, publish: PublishCommands): Finding[] {
   const { pair, cert, key } = fact;
   const findings: Finding[] = [];
   const fail = (evidence: string, explanation: string, fix: string): void => {
@@ -71,9 +84,14 @@ function checkPair(fact: CertificateFacts, now: number): Finding[] {
     });
   };
   const fromDirectory = pair.subject.startsWith('domain ');
+  const republish = publish.managed
+    ? `zmproxyconfgen --apply -w ${publish.workdir}`
+    : `zmproxyconfgen -w ${publish.workdir} && zmproxyctl reload -w ${publish.workdir}`;
+  // A file nginx reads directly: a reload makes it read it again (--apply sees no change).
+  const reload = `zmproxyctl reload -w ${publish.workdir}`;
   const deploy = fromDirectory
-    ? `zmprov md ${pair.subject.slice('domain '.length)} zimbraSSLCertificate "$(cat chain.pem)" zimbraSSLPrivateKey "$(cat key.pem)" && zmproxyconfgen && zmproxyctl reload`
-    : `install -m 600 key.pem ${pair.keyPath} && install -m 644 chain.pem ${pair.certPath} && zmproxyctl reload`;
+    ? `zmprov md ${pair.subject.slice('domain '.length)} zimbraSSLCertificate "$(cat chain.pem)" zimbraSSLPrivateKey "$(cat key.pem)" && ${republish}`
+    : `install -m 600 key.pem ${pair.keyPath} && install -m 644 chain.pem ${pair.certPath} && ${reload}`;
 
   if (!cert.ok && !key.ok && cert.missing && key.missing) {
     fail(
@@ -100,7 +118,7 @@ function checkPair(fact: CertificateFacts, now: number): Finding[] {
     fail(
       `${where(pair.keyPath, key.source)} is encrypted with a pass phrase`,
       'nginx asks for the pass phrase on the terminal at start: under zmproxyctl (no terminal) it waits or fails, which is the classic "nginx asks for a password". The key nginx reads must be unencrypted and readable only by its user.',
-      `openssl pkey -in ${pair.keyPath} -out ${pair.keyPath}.plain && chmod 600 ${pair.keyPath}.plain && mv ${pair.keyPath}.plain ${pair.keyPath} && zmproxyctl reload`,
+      `openssl pkey -in ${pair.keyPath} -out ${pair.keyPath}.plain && chmod 600 ${pair.keyPath}.plain && mv ${pair.keyPath}.plain ${pair.keyPath} && ${fromDirectory ? republish : reload}`,
     );
   } else if (key.matches === false) {
     fail(
@@ -137,10 +155,10 @@ function checkPair(fact: CertificateFacts, now: number): Finding[] {
     warn(
       `in ${where(pair.certPath, cert.source)}, certificate ${outOfOrder + 1} (${cert.chain[outOfOrder]?.subject ?? ''}) is issued by ${cert.chain[outOfOrder]?.issuer ?? ''}, but certificate ${outOfOrder + 2} is ${cert.chain[outOfOrder + 1]?.subject ?? ''}`,
       'nginx sends the chain as it is in the file: the server certificate first, then each issuer in turn. Out of order, clients that do not repair chains fail with "unable to get local issuer certificate".',
-      `cat server.crt intermediate.crt > ${pair.certPath} && zmproxyctl reload`,
+      fromDirectory ? deploy : `cat server.crt intermediate.crt > ${pair.certPath} && ${reload}`,
     );
   }
-  if (findings.length === 0 && leaf !== undefined) {
+  if (findings.length === 0 && leaf !== undefined && key.ok && key.matches === true) {
     const days = Math.floor((leaf.validTo - now) / DAY_MS);
     findings.push({
       check: 'certificates',

@@ -9,6 +9,7 @@ import { listReverseProxyUrls } from '../../prov/proxy-lists.js';
 import { computeLookupHandlers, resolveServerAddress } from '../../vars/lookup.js';
 import { hasService } from '../../vars/server-lists.js';
 import type { VarContext } from '../../vars/types.js';
+import { readLookupTopology } from '../../model/lookup-topology.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
 
@@ -87,7 +88,11 @@ export function checkLookupHandlers(ctx: VarContext): Finding[] {
       okFinding(
         'lookup-handlers',
         `server ${entryName(ctx.serverSource)}`,
-        `${handlers.length} lookup handler${handlers.length === 1 ? '' : 's'}: ${handlers.join(' ')}`,
+        `${handlers.length} lookup handler${handlers.length === 1 ? '' : 's'}: ${handlers.join(' ')}${
+          readLookupTopology((key) => ctx.lc.text(key)).topology.kind === 'nle'
+            ? ''
+            : " (Zimbra's lookup extension; they enable mail, nginx asks the lookup service of zmproxy_lookup_servers)"
+        }`,
       ),
     );
   }

@@ -9,7 +9,17 @@ import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
 
 /** The upstream failures the logs can show. */
-export type LogEvent = 'no-route' | 'timeout' | 'refused' | '500' | '502' | '503' | '504';
+export type LogEvent =
+  | 'no-route'
+  | 'timeout'
+  | 'refused'
+  | 'tls'
+  | 'login-unavailable'
+  | 'reset'
+  | '500'
+  | '502'
+  | '503'
+  | '504';
 
 /** What the logs held: per event its count, the upstreams it named, and the last line. */
 export interface LogSummary {
@@ -42,7 +52,10 @@ export function parseLogLine(
   }
   if (!/\[(error|crit|alert|emerg|warn)\]/.test(line)) return undefined;
   let event: LogEvent | undefined;
-  if (/No route to host/i.test(line)) event = 'no-route';
+  if (/SSL_do_handshake\(\) failed/.test(line)) event = 'tls';
+  else if (/Login service temporarily unavailable/i.test(line)) event = 'login-unavailable';
+  else if (/recv\(\) failed \(104\b/.test(line)) event = 'reset';
+  else if (/No route to host/i.test(line)) event = 'no-route';
   else if (/timed out/i.test(line) && /upstream/i.test(line)) event = 'timeout';
   else if (/Connection refused/i.test(line)) event = 'refused';
   if (event === undefined) return undefined;
@@ -105,6 +118,24 @@ const MEANING: Readonly<Record<LogEvent, { title: string; explanation: string; f
       'the upstream host answered but nothing listened on the port: mailboxd (or the lookup extension, port zimbraExtensionBindPort) is stopped or restarting, or the port in the directory is not the one it listens on.',
     fix: 'on the upstream: zmmailboxdctl status; ss -ltn | grep -E ":(7072|7143|7110|8080|8443) "',
   },
+  tls: {
+    title: 'TLS handshakes with upstreams failed',
+    explanation:
+      'nginx could not complete "SSL_do_handshake()" with an upstream or a lookup service. "wrong version number" means it spoke TLS to a plain-HTTP port: the lookup scheme (localconfig zmproxy_lookup_scheme, or the https rule for Zimbra 8.7+ lookup handlers with zmproxy_lookup_servers=nle) does not match what listens there. Every IMAP/POP3 login then fails.',
+    fix: 'zmlocalconfig zmproxy_lookup_servers zmproxy_lookup_scheme zmproxy_lookup_port; zmproxy doctor names the lookup service nginx should reach (docs/deployment.md)',
+  },
+  'login-unavailable': {
+    title: '"Login service temporarily unavailable"',
+    explanation:
+      'IMAP and POP3 clients were told to come back later: nginx reached no lookup service (stopped, listening elsewhere than the generated configuration says, or a TLS mismatch).',
+    fix: 'zmproxyctl status && zmproxyctl start-lookup',
+  },
+  reset: {
+    title: 'connections reset by upstreams',
+    explanation:
+      '"recv() failed (104: Connection reset by peer)": an upstream or lookup service closed the connection mid-request: it restarted, crashed, or refused the protocol nginx spoke (TLS to a plain port, or the reverse).',
+    fix: 'on the upstream named in the line: zmmailboxdctl status; for a lookup service: zmproxyctl status',
+  },
   '500': {
     title: 'HTTP 500 Internal Server Error',
     explanation:
@@ -131,7 +162,18 @@ const MEANING: Readonly<Record<LogEvent, { title: string; explanation: string; f
   },
 };
 
-const ORDER: readonly LogEvent[] = ['no-route', 'timeout', 'refused', '500', '502', '503', '504'];
+const ORDER: readonly LogEvent[] = [
+  'tls',
+  'login-unavailable',
+  'reset',
+  'no-route',
+  'timeout',
+  'refused',
+  '500',
+  '502',
+  '503',
+  '504',
+];
 
 /** The findings of the log check. */
 export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {

@@ -11,7 +11,7 @@ import { buildSnapshot } from '../../model/build-snapshot.js';
 import type { RawEntry } from '../../model/classify-entry.js';
 import { classifyEntries, objectClassFilter } from '../../model/classify-entry.js';
 import type { DirectorySnapshot, EntryKind } from '../../model/snapshot.js';
-import type { DirectoryStore, EntryModification } from '../../ports.js';
+import type { DirectoryStore, EntryAddition, EntryModification } from '../../ports.js';
 import {
   connectLdap,
   describeLdapError,
@@ -118,6 +118,21 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
           await client.modify(modification.dn, changes);
         } catch (error) {
           throw translateOperationError(error, `modify ${modification.dn}`, resolved);
+        }
+      }
+    },
+    async add(entries: readonly EntryAddition[]): Promise<void> {
+      const client = await connected();
+      for (const entry of entries) {
+        const attributes = Object.fromEntries(
+          Object.entries(entry.attributes).map(([name, values]) => [name, [...values]]),
+        );
+        try {
+          await client.add(entry.dn, attributes);
+        } catch (error) {
+          // 68: entryAlreadyExists, fine for a parent created only when missing.
+          if (entry.ifMissing === true && (error as { code?: unknown }).code === 68) continue;
+          throw translateOperationError(error, `add ${entry.dn}`, resolved);
         }
       }
     },

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
@@ -172,6 +172,35 @@ describe('zmproxy lookup when it cannot listen', () => {
     const options = await resolveLookupRunOptions(['-w', work]);
     expect(options.ldap.urls).toEqual(['ldap://127.0.0.1:1']);
     expect(options.sharedKey).toBe('from-workdir');
+    expect([options.host, options.port]).toEqual(['127.0.0.1', 7077]);
+  });
+
+  it('listens where the zmproxy_lookup_* keys say, with their TLS files', async () => {
+    const { cert, key } = secrets();
+    const lc = (keys: Record<string, string>): string =>
+      '<localconfig>' +
+      Object.entries(keys)
+        .map(([name, value]) => `<key name="${name}"><value>${value}</value></key>`)
+        .join('') +
+      '</localconfig>\n';
+    const work = testdir({
+      'conf/localconfig.xml': lc({
+        zmproxy_lookup_bind_address: '0.0.0.0',
+        zmproxy_lookup_port: '7177',
+        zmproxy_lookup_scheme: 'https',
+        zmproxy_lookup_tls_cert: cert,
+        zmproxy_lookup_tls_key: key,
+        zmproxy_lookup_shared_key: 's3cret',
+      }),
+    });
+    const options = await resolveLookupRunOptions(['-w', work, ...OFFLINE]);
+    expect([options.host, options.port]).toEqual(['0.0.0.0', 7177]);
+    expect(options.tls?.cert.toString()).toBe(readFileSync(cert, 'utf8'));
+    const plain = testdir({
+      'conf/localconfig.xml': lc({ zmproxy_lookup_bind_address: '0.0.0.0' }),
+    });
+    const error = await resolveLookupRunOptions(['-w', plain, ...OFFLINE]).catch((e: unknown) => e);
+    expect(String(error)).toContain('zmproxy_lookup_bind_address');
   });
 });
 

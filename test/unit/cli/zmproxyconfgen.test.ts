@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_DIR } from '../../../src/cli/zmproxy.js';
-import { run } from '../../../src/cli/zmproxyconfgen.js';
+import { run, warningsChanged } from '../../../src/cli/zmproxyconfgen.js';
 import { captureIo, testdir } from '../../helpers/testdir.js';
 
 const EXAMPLE_ARGS = [
@@ -190,8 +190,41 @@ describe('zmproxyconfgen --apply arguments', () => {
     expect(out.stderr).toMatch(message);
   });
 
+  it('refuses --apply below a directory the nginx workers cannot enter, naming it', async () => {
+    const work = testdir({
+      'log/.keep': '',
+      'data/tmp/nginx/.keep': '',
+      'data/nginx/html/.keep': '',
+      'conf/nginx.crt': '',
+      'conf/nginx.key': '',
+    });
+    chmodSync(work, 0o700);
+    const { io, out } = captureIo();
+    expect(await run(['--source', `ldif:${work}/d.ldif`, '-w', work, '--apply'], io)).toBe(1);
+    expect(out.stderr).toContain(`cannot enter ${work}: every worker would die at start`);
+    expect(out.stderr).toContain(`hint: chmod o+x ${work}`);
+  });
+
+  it('refuses --apply on a work directory that is not set up, naming what is missing and setup', async () => {
+    const work = testdir({ 'conf/nginx.crt': 'x' });
+    const { io, out } = captureIo();
+    const code = await run(['--source', `ldif:${work}/d.ldif`, '-w', work, '--apply'], io);
+    expect(code).toBe(1);
+    expect(out.stderr).toBe(
+      `error: ${work} is not set up for nginx: log/, data/tmp/nginx/, data/nginx/html/, conf/nginx.key missing\n` +
+        `hint: zmproxyctl setup -w ${work}\n`,
+    );
+  });
+
   it('reports an unreadable directory with exit code 15 and writes nothing', async () => {
-    const work = testdir();
+    const work = testdir({
+      'log/.keep': '',
+      'data/tmp/nginx/.keep': '',
+      'data/nginx/html/.keep': '',
+      'conf/nginx.crt': '',
+      'conf/nginx.key': '',
+    });
+    chmodSync(work, 0o755);
     const { io, out } = captureIo();
     const code = await run(
       ['--source', `ldif:${work}/missing.ldif`, '-w', work, '--apply', '--nginx', '/bin/false'],
@@ -291,5 +324,44 @@ describe('zmproxyconfgen --apply arguments', () => {
     expect(out.stderr).toContain('zimbraDomainName');
     expect(out.stderr).toContain('longer than 255 bytes');
     expect(readdirSync(dir).sort()).toEqual(['directory.ldif']);
+  });
+});
+
+describe('zmproxyconfgen --apply in a cron job', () => {
+  const setUp = () => {
+    const work = testdir({
+      'log/.keep': '',
+      'data/tmp/nginx/.keep': '',
+      'data/nginx/html/.keep': '',
+      'conf/nginx.crt': '',
+      'conf/nginx.key': '',
+    });
+    chmodSync(work, 0o755);
+    return work;
+  };
+
+  it('logs every invalid value of a failed pass, with attribute, entry and value', async () => {
+    const ldif = readFileSync(join(EXAMPLE_DIR, 'directory.ldif'), 'utf8').replace(
+      'zimbraReverseProxyWorkerProcesses: 4',
+      'zimbraReverseProxyWorkerProcesses: 4;',
+    );
+    const dir = testdir({ 'dir.ldif': ldif });
+    const { io, out } = captureIo();
+    const args = [...EXAMPLE_ARGS.slice(2), '--source', `ldif:${dir}/dir.ldif`];
+    expect(await run([...args, '-w', setUp(), '--apply', '--json'], io)).toBe(1);
+    const line = JSON.parse(out.stdout) as { problems?: string[] };
+    expect(line.problems).toContainEqual(
+      'zimbraReverseProxyWorkerProcesses on global config: not an integer (got "4;")',
+    );
+  });
+
+  it('prints standing warnings when they change, not on every run', async () => {
+    const work = testdir({ 'conf/nginx/.keep': '' });
+    const a = [{ message: 'a', hint: 'fix a' }];
+    expect(await warningsChanged(work, a)).toBe(true);
+    expect(await warningsChanged(work, a)).toBe(false);
+    expect(await warningsChanged(work, [...a, { message: 'b' }])).toBe(true);
+    expect(await warningsChanged(work, [])).toBe(false);
+    expect(await warningsChanged(work, a)).toBe(true);
   });
 });

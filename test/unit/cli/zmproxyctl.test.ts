@@ -1,10 +1,13 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { spawnLookup } from '../../../src/reload/lookup-process.js';
 import { run } from '../../../src/cli/zmproxyctl.js';
 import { captureIo, testdir } from '../../helpers/testdir.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
 
 describe('zmproxyctl', () => {
   it('says nginx is not running and exits 1, as Zimbra does', async () => {
@@ -16,14 +19,14 @@ describe('zmproxyctl', () => {
   it('refuses to start without a configuration', async () => {
     const dir = testdir();
     const { io, out } = captureIo();
-    expect(await run(['start', '-w', dir, '--no-lookup'], io)).toBe(1);
+    expect(await run(['start', 'norewrite', '-w', dir, '--no-lookup'], io)).toBe(1);
     expect(out.stderr).toContain(`nginx start failed. reason: ${dir}/conf/nginx.conf is missing`);
   });
 
   it("refuses to start a configuration that ProxyConfGen's marker calls failed", async () => {
     const dir = testdir({ 'conf/nginx.conf': 'events {}\n#__CONF_GEN_ERROR__:no memcached\n' });
     const { io, out } = captureIo();
-    expect(await run(['start', '-w', dir, '--no-lookup'], io)).toBe(1);
+    expect(await run(['start', 'norewrite', '-w', dir, '--no-lookup'], io)).toBe(1);
     expect(out.stderr).toContain('nginx start failed. reason: no memcached');
   });
 
@@ -33,53 +36,120 @@ describe('zmproxyctl', () => {
     expect(out.stdout).toBe('Stopping proxy...not running.\n');
   });
 
+  it('names setup when start finds a work directory that is not set up', async () => {
+    const dir = testdir();
+    const { io, out } = captureIo();
+    expect(await run(['start', '-w', dir, '--no-lookup'], io)).toBe(1);
+    expect(out.stderr).toContain(`${dir} is not set up for nginx: conf/, log/`);
+    expect(out.stderr).toContain(`hint: zmproxyctl setup -w ${dir}`);
+  });
+
+  it('sets up a work directory: directories, a 0600 localconfig with a shared key, a certificate', async () => {
+    const dir = testdir();
+    chmodSync(dir, 0o755);
+    const { io, out } = captureIo();
+    const passwordFile = join(dir, 'pw');
+    writeFileSync(passwordFile, 'secret\n');
+    const args = [
+      'setup',
+      '-w',
+      dir,
+      '--server',
+      'proxy.test',
+      '--ldap-url',
+      'ldap://127.0.0.1:389',
+    ];
+    expect(await run([...args, '--bind-password-file', passwordFile], io)).toBe(0);
+    for (const path of ['log', 'data/tmp/nginx', 'conf/nginx.crt', 'conf/nginx.key'])
+      expect(existsSync(join(dir, path))).toBe(true);
+    expect(statSync(join(dir, 'conf/nginx.key')).mode & 0o777).toBe(0o600);
+    const lcFile = join(dir, 'conf/localconfig.xml');
+    expect(statSync(lcFile).mode & 0o777).toBe(0o600);
+    const lc = readFileSync(lcFile, 'utf8');
+    const key = /zmproxy_lookup_shared_key">\s*<value>([0-9a-f]{48})</.exec(lc)?.[1];
+    expect(key).toBeDefined();
+    expect(lc).toContain('<value>secret</value>');
+    expect(out.stderr).toContain('is self-signed');
+    // Again: nothing is replaced, the key stays.
+    expect(await run(['setup', '-w', dir], captureIo().io)).toBe(0);
+    expect(readFileSync(lcFile, 'utf8')).toContain(key);
+  });
+
+  it('refuses to set up below a directory the nginx workers cannot enter, naming it', async () => {
+    const parent = testdir();
+    chmodSync(parent, 0o700);
+    const { io, out } = captureIo();
+    expect(await run(['setup', '-w', join(parent, 'zimbra')], io)).toBe(1);
+    expect(out.stderr).toContain(`cannot enter ${parent}`);
+    expect(out.stderr).toContain(`hint: chmod o+x ${parent}`);
+    expect(existsSync(join(parent, 'zimbra'))).toBe(false);
+  });
+
+  it.runIf(existsSync(join(ROOT, 'dist/cli/lookup.js')))(
+    'says the lookup service failed, with its log, when its port is taken (never "started")',
+    async () => {
+      const held = createServer();
+      await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+      const port = (held.address() as AddressInfo).port;
+      try {
+        const dir = testdir({
+          'conf/localconfig.xml':
+            '<localconfig><key name="ldap_url"><value>ldap://127.0.0.1:1</value></key>' +
+            `<key name="zmproxy_lookup_port"><value>${port}</value></key></localconfig>\n`,
+        });
+        const { io, out } = captureIo();
+        // The built service, as the installed zmproxyctl runs it.
+        const lookupCommand = (workdir: string) => [
+          process.execPath,
+          join(ROOT, 'bin/zmproxy.js'),
+          'lookup',
+          '-w',
+          workdir,
+        ];
+        expect(
+          await run(['start-lookup', '-w', dir, '--timeout', '5'], io, { lookupCommand }),
+        ).toBe(1);
+        expect(out.stdout).not.toContain('started');
+        expect(out.stderr).toContain('lookup service: exited at once');
+        expect(out.stderr).toContain('EADDRINUSE');
+        expect(existsSync(join(dir, 'log/zmproxy-lookup.pid'))).toBe(false);
+      } finally {
+        held.close();
+      }
+    },
+    30_000,
+  );
+
   it('needs a command', async () => {
     const { io } = captureIo();
     expect(await run([], io)).toBe(2);
     expect(await run(['bounce'], io)).toBe(2);
   });
 
-  describe('the lookup log', () => {
-    // A process named nginx in nginx's pid file: start then only starts the lookup service.
-    const idle = () => [process.execPath, '-e', 'setTimeout(() => {}, 3000)'];
-    const children: ChildProcess[] = [];
-    afterEach(() => {
-      for (const child of children.splice(0)) child.kill();
-    });
-    async function workdir(): Promise<string> {
-      const nginx = spawn('bash', ['-c', 'exec -a nginx sleep 10'], { stdio: 'ignore' });
-      children.push(nginx);
-      for (let i = 0; i < 100; i++) {
-        if (readFileSync(`/proc/${nginx.pid}/cmdline`, 'utf8').startsWith('nginx')) break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return testdir({ 'log/nginx.pid': `${nginx.pid}\n` });
-    }
-    function stopChild(dir: string): void {
-      const pid = Number(readFileSync(join(dir, 'log/zmproxy-lookup.pid'), 'utf8'));
-      if (pid > 0) process.kill(pid);
-    }
+  describe('the lookup log (spawnLookup)', () => {
+    const idle = [process.execPath, '-e', 'setTimeout(() => {}, 3000)'];
 
-    it('is created readable by its owner only, whatever the umask', async () => {
-      const dir = await workdir();
-      const { io } = captureIo();
+    it('is created readable by its owner only, whatever the umask', () => {
+      const dir = testdir({ 'log/.keep': '' });
       const old = process.umask(0);
+      let pid = 0;
       try {
-        expect(await run(['start', '-w', dir], io, { lookupCommand: idle })).toBe(0);
+        pid = spawnLookup(idle, join(dir, 'log/lookup.pid'), join(dir, 'log/zmproxy-lookup.log'));
       } finally {
         process.umask(old);
+        if (pid > 0) process.kill(pid);
       }
-      stopChild(dir);
       expect(statSync(join(dir, 'log/zmproxy-lookup.log')).mode & 0o777).toBe(0o600);
     });
 
-    it('is never opened through a symlink', async () => {
-      const dir = await workdir();
+    it('is never opened through a symlink', () => {
+      const dir = testdir({ 'log/.keep': '' });
       const target = join(testdir(), 'elsewhere');
       writeFileSync(target, 'untouched\n');
       symlinkSync(target, join(dir, 'log/zmproxy-lookup.log'));
-      const { io } = captureIo();
-      await expect(run(['start', '-w', dir], io, { lookupCommand: idle })).resolves.not.toBe(0);
+      expect(() =>
+        spawnLookup(idle, join(dir, 'log/lookup.pid'), join(dir, 'log/zmproxy-lookup.log')),
+      ).toThrow(/ELOOP/);
       expect(readFileSync(target, 'utf8')).toBe('untouched\n');
     });
   });

@@ -182,3 +182,22 @@ describe('certificates', () => {
     ]);
   });
 });
+
+describe('certificate fixes on a work directory --apply manages', () => {
+  it('republishes a domain certificate with --apply and reloads for a file nginx reads itself', async () => {
+    const files = writeChain(testdir());
+    const expired = Date.now() + 400 * DAY;
+    const [domainFacts] = await probeCertificates([
+      { subject: 'domain example.com', certPath: files.chain, keyPath: files.key },
+    ]);
+    const [defaultFacts] = await probeCertificates([
+      { subject: 'default', certPath: files.chain, keyPath: files.key },
+    ]);
+    const publish = { managed: true, workdir: '/srv/zimbra' };
+    const [domain] = checkCertificates([domainFacts!], expired, publish);
+    expect(domain?.severity).toBe('fail');
+    expect(domain?.fix).toMatch(/&& zmproxyconfgen --apply -w \/srv\/zimbra$/);
+    const [own] = checkCertificates([defaultFacts!], expired, publish);
+    expect(own?.fix).toMatch(/&& zmproxyctl reload -w \/srv\/zimbra$/);
+  });
+});

@@ -92,3 +92,23 @@ describe('checkNginxLogs', () => {
     expect(summarizeLogs([`${OK_LINE}\n`, `${ZIMBRA_502}\n`]).lines).toBe(2);
   });
 });
+
+describe('lookup path failures in the error log', () => {
+  it('recognises a TLS mismatch, refused logins and resets', () => {
+    expect(
+      parseLogLine(
+        '2026/01/01 10:00:00 [crit] 1#1: *5 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream, client: 127.0.0.1, server: 127.0.0.1:7079, request: "GET /service/extension/nginx-lookup HTTP/1.0", upstream: "https://10.0.0.5:7072/service/extension/nginx-lookup"',
+      ),
+    ).toEqual({ event: 'tls', upstream: '10.0.0.5:7072' });
+    expect(
+      parseLogLine(
+        '2026/01/01 10:00:01 [error] 1#1: *6 recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 127.0.0.1, upstream: "http://127.0.0.1:7077/service/extension/nginx-lookup"',
+      )?.event,
+    ).toBe('reset');
+    expect(
+      parseLogLine(
+        '2026/01/01 10:00:02 [error] 1#1: *7 client login failed: "Login service temporarily unavailable" while in http auth state, client: 192.0.2.9, server: 0.0.0.0:143',
+      )?.event,
+    ).toBe('login-unavailable');
+  });
+});

@@ -157,3 +157,35 @@ describe('format-report', () => {
     expect(formatHumanReport(report, { colour: true })).toContain('\u001b[31mFAIL\u001b[0m');
   });
 });
+
+describe('runDoctor without the directory', () => {
+  it('reports the directory failure and every check that needs none', async () => {
+    const report = await runDoctor(
+      { serverName: 'proxy1.example.com', paths: { workdir: '/z' } },
+      {
+        source: {
+          description: 'test',
+          load: () => Promise.reject(new Error('cannot reach LDAP ldap://127.0.0.1:1')),
+        },
+        localConfig: new Map(),
+        resolver: { resolve: () => Promise.resolve(new Map()) },
+        probes: probes({
+          lookupHealth: () => Promise.resolve('ECONNREFUSED'),
+          authHttp: () => Promise.resolve({ error: 'ECONNREFUSED' }),
+        }),
+        now: () => 0,
+      },
+    );
+    expect(report.findings.map((f) => `${f.check} ${f.severity}`)).toEqual([
+      'lookup-service fail',
+      'lookup-service fail',
+      'nginx-logs ok',
+      'certificates ok',
+      'directory fail',
+    ]);
+    expect(report.findings.at(-1)?.evidence).toBe(
+      'cannot read the directory: cannot reach LDAP ldap://127.0.0.1:1',
+    );
+    expect(report.findings[0]?.fix).toBe('zmproxyctl start-lookup -w /z');
+  });
+});

@@ -193,7 +193,7 @@ describe('runApply', () => {
     expect(w.events).toEqual([]);
   });
 
-  it('keeps the old generation when nginx -t fails', async () => {
+  it('keeps the old generation when nginx -t fails, and the failed one for inspection', async () => {
     const w = world();
     await runApply({}, w.deps);
     const servedHash = w.state.configHash;
@@ -203,13 +203,19 @@ describe('runApply', () => {
     failing.deps.render = w.deps.render;
     const result = await runApply({}, failing.deps);
     expect(result.outcome).toBe('validation-failed');
+    expect(result.message).toMatch(/generation 2 \(kept for inspection in .*2\); generation 1/);
     expect(w.current).toBe('1');
-    expect(w.dirs.has('2')).toBe(false);
+    expect(w.dirs.has('2')).toBe(true);
     expect(w.state.validationFailures).toBe(1);
     // The metrics show the served generation with its own hash, not the refused one's.
     expect(w.state.generation).toBe('1');
     expect(w.state.configHash).toBe(servedHash);
     expect(result.hash).not.toBe(servedHash);
+    // The next attempt replaces it: failed generations do not pile up.
+    w.setRender(() => Promise.resolve(generation('c')));
+    await runApply({}, failing.deps);
+    expect(w.dirs.has('2')).toBe(false);
+    expect(w.dirs.has('3')).toBe(true);
   });
 
   it('switches back and reloads the previous generation when the new one is not served', async () => {

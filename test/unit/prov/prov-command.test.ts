@@ -269,3 +269,47 @@ describe('list commands', () => {
     ).toThrow(ProblemsError);
   });
 });
+
+describe('zmprov cs', () => {
+  const existing = snapshot({ servers: [mailboxServer('mbox1.example.com')] });
+  const create = (...words: string[]) =>
+    executeProvCommand(parseProvCommand(['cs', ...words]), existing, NO_LC, {
+      newId: () => '11111111-2222-4333-8444-555555555555',
+    });
+
+  it('creates a server entry as Zimbra does, with the attributes given, and prints its id', () => {
+    const result = create(
+      'proxy1.example.com',
+      'zimbraServiceEnabled',
+      'proxy',
+      '+zimbraServiceInstalled',
+      'proxy',
+    );
+    expect(result).toEqual({
+      kind: 'add',
+      entries: [
+        {
+          dn: 'cn=proxy1.example.com,cn=servers,cn=zimbra',
+          attributes: {
+            objectClass: ['zimbraServer'],
+            cn: ['proxy1.example.com'],
+            zimbraServiceHostname: ['proxy1.example.com'],
+            zimbraId: ['11111111-2222-4333-8444-555555555555'],
+            zimbraServiceEnabled: ['proxy'],
+            zimbraServiceInstalled: ['proxy'],
+          },
+        },
+      ],
+      text: '11111111-2222-4333-8444-555555555555\n',
+    });
+    expect(create('proxy2.example.com')).toMatchObject({ kind: 'add' });
+  });
+
+  it('refuses an existing server, a name that is no host name, and an invalid value', () => {
+    expect(() => create('mbox1.example.com')).toThrow('server mbox1.example.com already exists');
+    expect(() => create('bad_name')).toThrow(ProxyConfError);
+    expect(() => create('p.example.com', 'zimbraImapProxyBindPort', '99999')).toThrow(
+      ProblemsError,
+    );
+  });
+});

@@ -44,8 +44,47 @@ function setup(options: {
 }
 
 describe('stock lookup variables', () => {
+  it('sends lookups to the local service on loopback port 7077 by default', () => {
+    const { ctx, problems } = setup({ servers: [mailboxServer('mbox1.example.com')] });
+    expect(value(ctx, 'stock.lookup.scheme')).toBe('http');
+    expect(value(ctx, 'stock.lookup.:servers')).toBe('server    127.0.0.1:7077 fail_timeout=60s;');
+    expect(problems).toEqual([]);
+  });
+
+  it('follows the local service to the address and port localconfig names', () => {
+    const { ctx } = setup({
+      localConfig: { zmproxy_lookup_bind_address: '::1', zmproxy_lookup_port: '7177' },
+    });
+    expect(value(ctx, 'stock.lookup.:servers')).toBe('server    [::1]:7177 fail_timeout=60s;');
+  });
+
+  it('sends lookups to remote services over https, by resolved address', () => {
+    const { ctx, problems } = setup({
+      localConfig: {
+        zmproxy_lookup_servers: 'lookup1.example.com:7077 192.0.2.8:7077',
+        zmproxy_lookup_scheme: 'https',
+      },
+      dns: { 'lookup1.example.com': ['192.0.2.7'] },
+    });
+    expect(problems).toEqual([]);
+    expect(value(ctx, 'stock.lookup.scheme')).toBe('https');
+    expect(value(ctx, 'stock.lookup.:servers')).toBe(
+      'server    192.0.2.7:7077 fail_timeout=60s;\n    server    192.0.2.8:7077 fail_timeout=60s;',
+    );
+  });
+
+  it('refuses remote services off loopback over plain http, and an unusable port', () => {
+    const remote = setup({ localConfig: { zmproxy_lookup_servers: '192.0.2.8:7077' } });
+    value(remote.ctx, 'stock.lookup.:servers');
+    expect(remote.problems.map((p) => p.subject)).toEqual(['zmproxy_lookup_scheme']);
+    const port = setup({ localConfig: { zmproxy_lookup_port: '70770' } });
+    value(port.ctx, 'stock.lookup.:servers');
+    expect(port.problems.map((p) => p.subject)).toEqual(['zmproxy_lookup_port']);
+  });
+
   it('turns the lookup handlers into upstream servers with the retry interval as fail_timeout', () => {
     const { ctx } = setup({
+      localConfig: { zmproxy_lookup_servers: 'nle' },
       config: { zimbraReverseProxyRouteLookupTimeoutCache: '30s' },
       servers: [mailboxServer('mbox1.example.com'), mailboxServer('mbox2.example.com')],
       dns: { 'mbox2.example.com': ['192.0.2.2'] },
@@ -58,6 +97,7 @@ describe('stock lookup variables', () => {
 
   it('leaves out handlers of the other scheme and warns about them', () => {
     const { ctx } = setup({
+      localConfig: { zmproxy_lookup_servers: 'nle' },
       servers: [
         mailboxServer('mbox1.example.com'),
         mailboxServer('old.example.com', {
@@ -212,7 +252,11 @@ describe('computeStockWarnings', () => {
         zimbraReverseProxyMailEnabled: 'TRUE',
         zimbraReverseProxyImapSaslGssapiEnabled: 'TRUE',
       },
-      localConfig: { zmproxy_lookup_shared_key: 'k', zmproxy_lookup_ca_file: '/ca.pem' },
+      localConfig: {
+        zmproxy_lookup_shared_key: 'k',
+        zmproxy_lookup_ca_file: '/ca.pem',
+        zmproxy_lookup_servers: 'nle',
+      },
     });
     const messages = computeStockWarnings(ctx).map((w) => w.message.split(' ')[0]);
     expect(messages).toEqual([
@@ -226,13 +270,19 @@ describe('computeStockWarnings', () => {
   it('says nothing about mail when mail is not proxied', () => {
     const { ctx } = setup({
       config: { zimbraReverseProxyMailEnabled: 'FALSE' },
-      localConfig: { zmproxy_lookup_shared_key: 'k', zmproxy_lookup_ca_file: '/ca.pem' },
+      localConfig: {
+        zmproxy_lookup_shared_key: 'k',
+        zmproxy_lookup_ca_file: '/ca.pem',
+        zmproxy_lookup_servers: 'nle',
+      },
     });
     expect(computeStockWarnings(ctx)).toEqual([]);
   });
 
   it('warns that lookup handlers are reached over TLS without verification until a CA is set', () => {
-    const unverified = setup({ localConfig: { zmproxy_lookup_shared_key: 'k' } }).ctx;
+    const unverified = setup({
+      localConfig: { zmproxy_lookup_shared_key: 'k', zmproxy_lookup_servers: 'nle' },
+    }).ctx;
     expect(computeStockWarnings(unverified).map((w) => w.message)).toContainEqual(
       expect.stringContaining('zmproxy_lookup_ca_file is empty'),
     );
@@ -241,6 +291,7 @@ describe('computeStockWarnings', () => {
       localConfig: {
         zmproxy_lookup_shared_key: 'k',
         zmproxy_lookup_ca_file: '/opt/zimbra/conf/ca/ca.pem',
+        zmproxy_lookup_servers: 'nle',
       },
     }).ctx;
     expect(value(verified, 'stock.lookup.tls.verify.enabled')).toBe('');
