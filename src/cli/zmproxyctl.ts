@@ -1,11 +1,11 @@
 /**
- * `zmproxyctl` (= `zmproxy ctl`, ref §10.1): nginx with our work-directory layout and the local
- * lookup service, as Zimbra's zmproxyctl runs its proxy. `start` and `restart` regenerate first
- * (`zmproxyconfgen --apply --no-reload`; `norewrite` skips it, as Zimbra's does), refuse a tree
- * that fails `nginx -t`, and say "done" only when nginx serves, the lookup service answers
- * `/healthz` and an auth_http request through nginx gets an Auth-Status. `setup` prepares a work
- * directory. The lookup topology (local service or not, its address) comes from localconfig
- * (model/lookup-topology.ts), as the generator reads it.
+ * `zmproxyctl` (= `zmproxy ctl`, docs/zimbra-notes.md "zmproxyctl and zmproxyconf"): nginx with
+ * our work-directory layout and the local lookup service, as Zimbra's zmproxyctl runs its proxy.
+ * `start` and `restart` regenerate first (`zmproxyconfgen --apply --no-reload`; `norewrite` skips
+ * it, as Zimbra's does), refuse a tree that fails `nginx -t`, and say "done" only when nginx
+ * serves, the lookup service answers `/healthz` and an auth_http request through nginx gets an
+ * Auth-Status. `setup` prepares a work directory. The lookup topology (local service or not, its
+ * address) comes from localconfig (model/lookup-topology.ts), as the generator reads it.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -289,7 +289,8 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
       return `${file} is missing; run zmproxyconfgen --apply -w ${args.workdir}`;
     const text = readFileSync(file, 'utf8').trimEnd();
     const last = text.slice(text.lastIndexOf('\n') + 1);
-    // ProxyConfGen's marker (ref §10.1): a failed generation leaves #__CONF_GEN_ERROR__:<reason>.
+    // ProxyConfGen's marker (docs/zimbra-notes.md "zmproxyctl and zmproxyconf"): a failed
+    // generation leaves #__CONF_GEN_ERROR__:<reason>.
     if (last.includes('__CONF_GEN_ERROR__')) return last.slice(last.indexOf(':') + 1) || 'unknown';
     // Through NginxControl: it refuses untrusted load_module paths before nginx reads them.
     const test = await createNginxControl({

@@ -1,5 +1,5 @@
 /**
- * Check `rest-urls` (issue 7 item 9): a domain users reach through a virtual host name but
+ * Check `rest-urls` (README "zmproxy doctor"): a domain users reach through a virtual host name but
  * without a public service host name gets URLs (REST, share links, calendar and briefcase links,
  * invitations) that name its mailbox server, which users outside usually cannot reach.
  */
