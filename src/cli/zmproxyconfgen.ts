@@ -26,6 +26,7 @@ import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
 import { existsSync } from 'node:fs';
+import { resolveLikeNginx } from '../sources/dns/resolve-hostnames.js';
 import { resolvePaths } from '../model/paths.js';
 import type { ApplyStateStore } from '../ports.js';
 import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
@@ -471,7 +472,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
         await generate(options, { ...deps, templates: createTemplateStore() }),
         args.force,
       );
-      await assertNginxCanResolve(generation.files);
+      await assertNginxCanResolve(generation.files, resolveLikeNginx);
       return generation;
     };
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
@@ -538,7 +539,9 @@ async function execute(args: Args, io: CliIo): Promise<number> {
  * and names that do not cover the domain's virtual hosts become warnings.
  */
 async function guardCertificates(generation: Generation, force: boolean): Promise<Generation> {
-  const verdict = await checkGenerationCertificates(generation, Date.now());
+  const verdict = await checkGenerationCertificates(generation, Date.now(), (path) =>
+    readFile(path, 'utf8'),
+  );
   const refusals = verdict.refusals.map((message) => ({
     message: force ? `${message} (published anyway: --force)` : message,
     hint: 'install a valid certificate and its key',
