@@ -172,7 +172,11 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
   const sharedKey =
     values['shared-key-file'] === undefined
       ? (lc.get('zmproxy_lookup_shared_key')?.trim() ?? '')
-      : await readPasswordFile(values['shared-key-file']);
+      : await readPasswordFile(values['shared-key-file'], {
+          flag: '--shared-key-file',
+          holds: 'the key nginx sends in X-Zmproxy-Key',
+          otherwise: 'leave it out to use localconfig zmproxy_lookup_shared_key',
+        });
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw usage('--tls-cert and --tls-key go together');
   }

@@ -283,6 +283,12 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
       });
     }
   };
+  // The one nginx adapter, shared with --apply: test and reload go through it.
+  const nginxControl = createNginxControl({
+    nginx: args.nginx,
+    prefix,
+    testTimeoutMs: args.timeoutMs,
+  });
   const refuseReason = async (): Promise<string | undefined> => {
     const file = conf();
     if (!existsSync(file))
@@ -293,11 +299,7 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
     // generation leaves #__CONF_GEN_ERROR__:<reason>.
     if (last.includes('__CONF_GEN_ERROR__')) return last.slice(last.indexOf(':') + 1) || 'unknown';
     // Through NginxControl: it refuses untrusted load_module paths before nginx reads them.
-    const test = await createNginxControl({
-      nginx: args.nginx,
-      prefix,
-      testTimeoutMs: args.timeoutMs,
-    }).test(file);
+    const test = await nginxControl.test(file);
     if (test.ok) return undefined;
     if (notRoot && /Permission denied|Operation not permitted/.test(test.output))
       return `run as root: nginx -t cannot open what it needs as this user:\n${test.output}`;
@@ -506,7 +508,14 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
         io.stderr(`nginx reload refused. reason: ${reason}\n`);
         return EXIT.error;
       }
-      signal(pid, 'SIGHUP', 'nginx');
+      try {
+        await nginxControl.reload(pid);
+      } catch (error) {
+        throw new ProxyConfError('E_INPUT', `cannot signal nginx (pid ${pid})`, {
+          hint: permissionHint(error) ?? `check that pid ${pid} is nginx`,
+          cause: error,
+        });
+      }
       io.stdout('Reloading proxy...done.\n');
       return EXIT.ok;
     },
