@@ -102,6 +102,7 @@ export function listReverseProxyBackends(
     const reader = readers.readerFor(server);
     const mode = reader.enumValue('zimbraMailMode', 'https');
     const plain = mode === 'http' || (!requireSecurity && (mode === 'mixed' || mode === 'both'));
+    // ProvUtil's own default (0), not ProxyConfGen's: garpb prints what zmprov prints.
     const port = plain ? reader.port('zimbraMailPort', 0) : reader.port('zimbraMailSSLPort', 0);
     items.push(`    server ${hostPort(hostOf(server), port)};`);
   }

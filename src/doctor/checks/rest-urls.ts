@@ -11,6 +11,7 @@ import { okFinding } from '../finding.js';
 /** The findings of the REST URL check. */
 export function checkRestUrls(ctx: VarContext): Finding[] {
   const findings: Finding[] = [];
+  // The HTTPS port a user types when none is set: a URL's standard port, not ProxyConfGen's 0.
   const port = ctx.server.port('zimbraMailSSLProxyPort', 443);
   let withVhost = 0;
   for (const domain of ctx.snapshot.domains) {
