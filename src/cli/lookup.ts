@@ -21,13 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ProxyConfError } from '../errors.js';
-import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
-import {
-  DEFAULT_LOOKUP_PORT,
-  formatEndpoint,
-  LOOKUP_LC,
-  readLookupTopology,
-} from '../model/lookup-topology.js';
+import { DEFAULT_LOOKUP_PORT, formatEndpoint, LOOKUP_LC } from '../model/lookup-topology.js';
 import type { ErrorCode } from '../errors.js';
 import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
@@ -45,7 +39,13 @@ import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
 import { discoverMemcachedServers } from '../lookup/adapters/memcached-servers.js';
 import { createMemcachedClient } from '../sources/memcached/index.js';
 import type { MemcachedClient } from '../sources/memcached/index.js';
-import { loadLocalConfig, readPasswordFile, resolveLdapOptions } from './shared/inputs.js';
+import {
+  loadLocalConfig,
+  localConfigText,
+  readLocalLookupTopology,
+  readPasswordFile,
+  resolveLdapOptions,
+} from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, exitCodeOf, reportError } from './shared/run.js';
@@ -319,21 +319,8 @@ function localLookupListener(
   fromLocalConfig: boolean,
 ): { listen: string; tlsCert?: string; tlsKey?: string } | undefined {
   if (!fromLocalConfig) return undefined;
-  const read = (key: string): string => {
-    const own = lc.get(key);
-    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
-  };
-  const { topology, problems } = readLookupTopology(read);
-  const first = problems[0];
-  if (first !== undefined) {
-    throw new ProxyConfError(
-      'E_LOCALCONFIG',
-      `localconfig ${first.key}: ${first.message} (got "${first.value}")`,
-      {
-        hint: first.hint,
-      },
-    );
-  }
+  const read = (key: string): string => localConfigText(lc, key);
+  const topology = readLocalLookupTopology(lc);
   // A host that runs a service for remote proxies sets bind address, port and TLS the same way.
   const listen = topology.kind === 'local' ? topology.listen : undefined;
   if (listen === undefined)

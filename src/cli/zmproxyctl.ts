@@ -11,10 +11,9 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProxyConfError } from '../errors.js';
-import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { LookupTopology } from '../model/lookup-topology.js';
-import { formatEndpoint, parseEndpoint, readLookupTopology } from '../model/lookup-topology.js';
+import { formatEndpoint, parseEndpoint } from '../model/lookup-topology.js';
 import {
   probeAuthHttp,
   probeLookupHealth,
@@ -26,7 +25,7 @@ import {
 import { createNginxControl, readLivePid, runNginxTest } from '../reload/nginx-control.js';
 import { findMissingSetup, setUpWorkdir } from '../reload/workdir-setup.js';
 import { readLocalConfig } from '../sources/localconfig/index.js';
-import { readPasswordFile } from './shared/inputs.js';
+import { readLocalLookupTopology, readPasswordFile } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { EXIT, reportError } from './shared/run.js';
 import { defaultConfFile, expandNginxConf } from './zmproxyconf.js';
@@ -223,20 +222,7 @@ async function workdirLocalConfig(workdir: string, required: boolean): Promise<L
 type LocalTopology = Extract<LookupTopology, { kind: 'local' }>;
 
 function topologyOf(lc: LocalConfig): LookupTopology {
-  const read = (key: string): string => {
-    const own = lc.get(key);
-    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
-  };
-  const { topology, problems } = readLookupTopology(read);
-  const first = problems[0];
-  if (first !== undefined) {
-    throw new ProxyConfError(
-      'E_LOCALCONFIG',
-      `localconfig ${first.key}: ${first.message} (got "${first.value}")`,
-      { hint: first.hint },
-    );
-  }
-  return topology;
+  return readLocalLookupTopology(lc);
 }
 
 /** "run as root" when a signal or a start failed for lack of permission. */
