@@ -27,7 +27,7 @@ import {
   localConfigFileFor,
 } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { parseCommandArgs } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 import { BUNDLED_TEMPLATE_DIR } from './zmproxyconfgen.js';
 
@@ -55,15 +55,11 @@ options:
 `;
 
 const FLAGS = {
+  ...DIRECTORY_FLAGS,
+  hosts: { type: 'string' },
   server: { type: 'string', short: 's' },
   json: { type: 'boolean' },
-  source: { type: 'string' },
-  localconfig: { type: 'string' },
-  'bind-dn': { type: 'string' },
-  'bind-password-file': { type: 'string' },
-  hosts: { type: 'string' },
   'hosts-only': { type: 'boolean' },
-  workdir: { type: 'string', short: 'w' },
   templatedir: { type: 'string', short: 't' },
   log: { type: 'string', multiple: true },
   timeout: { type: 'string' },

@@ -47,7 +47,7 @@ import {
   resolveLdapOptions,
 } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { parseCommandArgs } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, exitCodeOf, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy lookup [options]
@@ -111,20 +111,16 @@ export interface LookupRunOptions {
 }
 
 const FLAGS = {
+  ...DIRECTORY_FLAGS,
+  hosts: { type: 'string' },
   listen: { type: 'string' },
   workers: { type: 'string' },
-  source: { type: 'string' },
-  localconfig: { type: 'string' },
-  workdir: { type: 'string', short: 'w' },
-  'bind-dn': { type: 'string' },
-  'bind-password-file': { type: 'string' },
   'shared-key-file': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   insecure: { type: 'boolean' },
   memcached: { type: 'string' },
   'no-cache': { type: 'boolean' },
-  hosts: { type: 'string' },
   'hosts-only': { type: 'boolean' },
   'max-wait-attempts': { type: 'string' },
   'verify-password': { type: 'boolean' },

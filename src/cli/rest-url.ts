@@ -8,7 +8,7 @@ import { ProxyConfError } from '../errors.js';
 import { computeRestUrl } from '../doctor/rest-url.js';
 import { createDirectorySource, loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { parseCommandArgs } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy rest-url [options] ACCOUNT
@@ -29,11 +29,7 @@ options:
 `;
 
 const FLAGS = {
-  source: { type: 'string' },
-  localconfig: { type: 'string' },
-  workdir: { type: 'string', short: 'w' },
-  'bind-dn': { type: 'string' },
-  'bind-password-file': { type: 'string' },
+  ...DIRECTORY_FLAGS,
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
