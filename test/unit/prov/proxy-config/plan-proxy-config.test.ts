@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ProblemsError, ProxyConfError } from '../../../src/errors.js';
-import type { DirectorySnapshot } from '../../../src/model/snapshot.js';
+import { ProblemsError, ProxyConfError } from '../../../../src/errors.js';
+import type { DirectorySnapshot } from '../../../../src/model/snapshot.js';
 import {
   checkProxyConfigFlags,
   parseProxyConfigFlags,
-} from '../../../src/prov/proxy-config/parse-flags.js';
+} from '../../../../src/prov/proxy-config/parse-flags.js';
 import {
   formatProvLines,
   planProxyConfig,
   ProxyConfigUsageError,
-} from '../../../src/prov/proxy-config/plan-proxy-config.js';
-import type { Attrs } from '../../helpers/builders.js';
-import { globalConfig, server, snapshot } from '../../helpers/builders.js';
+} from '../../../../src/prov/proxy-config/plan-proxy-config.js';
+import type { Attrs } from '../../../helpers/builders.js';
+import { globalConfig, server, snapshot } from '../../../helpers/builders.js';
 
 const GC = globalConfig({
   zimbraReverseProxySSLToUpstreamEnabled: 'TRUE',
