@@ -20,6 +20,7 @@ import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
 import { computeGenerationFiles, runApply } from '../engine/apply.js';
+import { APPLY_OUTCOME_RULES, applyExitSummary } from '../engine/apply-outcomes.js';
 import { checkGenerationCertificates } from '../engine/certificate-guard.js';
 import { assertNginxCanResolve } from '../engine/nginx-names.js';
 import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
@@ -59,27 +60,12 @@ templates (/opt/zimbra/conf/nginx/templates) exactly as ProxyConfGen does.
 
 --apply publishes a new generation in <workdir>/conf/nginx/generations/<id> after nginx -t,
 switches <workdir>/conf/nginx/current to it and reloads nginx; --watch does so whenever the
-inputs change. Exit codes of --apply: ${applyExitSummary()}.`;
+inputs change. Exit codes of --apply: ${applyExitSummary()}, 2 usage.`;
 
 /** Exit codes of `--apply` (the other modes keep 0 ok, 1 error, 2 usage, 3 --check differs). */
-export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = {
-  unchanged: 0,
-  // A one-shot run waits out the reload interval instead of deferring; the daemon never exits.
-  deferred: 0,
-  error: 1,
-  reloaded: 10,
-  published: 10,
-  'validation-failed': 11,
-  refused: 12,
-  'rolled-back': 13,
-  'rollback-failed': 14,
-  'directory-unavailable': 15,
-  locked: 16,
-};
-
-function applyExitSummary(): string {
-  return '0 no change, 10 changed and reloaded, 11 nginx -t failed (old kept), 12 sanity guard refused, 13 reload failed (rolled back), 14 rollback failed, 15 directory unavailable, 16 locked, 1 error, 2 usage';
-}
+export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = Object.fromEntries(
+  Object.entries(APPLY_OUTCOME_RULES).map(([outcome, rule]) => [outcome, rule.exit]),
+) as Record<ApplyOutcome, number>;
 
 /** Runs zmproxyconfgen with `argv` (without the program name); returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {

@@ -21,7 +21,11 @@ import type {
   NginxControl,
   RunLock,
 } from '../ports.js';
+import type { ApplyOutcome } from './apply-outcomes.js';
+import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
 import type { Generation } from './generate.js';
+
+export type { ApplyOutcome } from './apply-outcomes.js';
 
 /** Options of {@link runApply}. */
 export interface ApplyOptions {
@@ -69,34 +73,10 @@ export interface ApplyDeps {
   random?: () => number;
 }
 
-/** How a run ended; {@link APPLY_OUTCOMES} describes each. */
-export type ApplyOutcome =
-  | 'unchanged'
-  | 'reloaded'
-  | 'published'
-  | 'deferred'
-  | 'validation-failed'
-  | 'refused'
-  | 'rolled-back'
-  | 'rollback-failed'
-  | 'directory-unavailable'
-  | 'locked'
-  | 'error';
-
-/** One line per outcome, for help texts and the README. */
-export const APPLY_OUTCOMES: Readonly<Record<ApplyOutcome, string>> = {
-  unchanged: 'nothing changed: nothing written, nothing reloaded',
-  reloaded: 'a new generation was published, nginx reloaded and serves it',
-  published: 'a new generation was published; nginx is not running (or --no-reload), not reloaded',
-  deferred: 'a change waits for the minimum reload interval (daemon only)',
-  'validation-failed': 'nginx -t failed on the staged generation; the old one is kept',
-  refused: 'the sanity guard refused to publish (a guarded list became empty or shrank)',
-  'rolled-back': 'the reload failed; the previous generation was switched back and serves again',
-  'rollback-failed': 'the reload failed and the previous generation could not be confirmed either',
-  'directory-unavailable': 'the directory (LDAP or LDIF) could not be read; files untouched',
-  locked: 'another run holds the lock',
-  error: 'the generation failed (invalid input, template or write error); nothing published',
-};
+/** One line per outcome, for help texts and the README (from {@link APPLY_OUTCOME_RULES}). */
+export const APPLY_OUTCOMES: Readonly<Record<ApplyOutcome, string>> = Object.fromEntries(
+  Object.entries(APPLY_OUTCOME_RULES).map(([outcome, rule]) => [outcome, rule.text]),
+) as Record<ApplyOutcome, string>;
 
 /** What a run did. */
 export interface ApplyResult {
@@ -320,34 +300,9 @@ function updateState(state: ApplyState, result: ApplyResult, now: number): Apply
   const next: ApplyState = { ...state, runs: state.runs + 1, lastRunAt: now };
   next.lastResult = result.outcome;
   next.durations = result.durations;
-  switch (result.outcome) {
-    case 'unchanged':
-    case 'reloaded':
-    case 'published':
-    case 'deferred':
-      next.lastSuccessAt = now;
-      break;
-    case 'validation-failed':
-      next.validationFailures += 1;
-      break;
-    case 'refused':
-      next.guardRefusals += 1;
-      break;
-    case 'rolled-back':
-    case 'rollback-failed':
-      next.reloadFailures += 1;
-      break;
-    case 'directory-unavailable':
-      next.directoryFailures += 1;
-      break;
-    case 'locked':
-    case 'error':
-      break;
-    default: {
-      const never: never = result.outcome;
-      throw new Error(`unknown outcome ${String(never)}`);
-    }
-  }
+  const rule = APPLY_OUTCOME_RULES[result.outcome];
+  if (rule.success) next.lastSuccessAt = now;
+  if (rule.counter !== undefined) next[rule.counter] += 1;
   if (result.outcome === 'reloaded' || result.outcome === 'published') {
     next.lastReloadAt = now;
     if (result.outcome === 'reloaded') next.reloads += 1;
