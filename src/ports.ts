@@ -103,6 +103,11 @@ export interface NginxControl {
   errorLogMark(logFile: string): Promise<number>;
   /** The `[emerg]` lines the error log gained since `mark`. */
   errorsSince(logFile: string, mark: number): Promise<string[]>;
+  /**
+   * CPU time (clock ticks, user + system) the master has used, or undefined when it cannot be
+   * read: while it grows, the master is still reading a configuration (a slow reload).
+   */
+  masterCpuTicks(pid: number): Promise<number | undefined>;
 }
 
 /** One file of a generation, its path relative to the generation directory. */
@@ -182,6 +187,11 @@ export interface ApplyState {
   directoryFailures: number;
   /** Durations of the last run's phases in seconds, by phase. */
   durations: Record<string, number>;
+  /**
+   * Milliseconds the last successful `nginx -t` took: a reload costs about as much in the master,
+   * so the confirmation waits in proportion (a run that tests nothing reuses it).
+   */
+  lastTestMs?: number | undefined;
 }
 
 /** The state before the first run (and after a damaged state file): every counter at 0. */

@@ -8,6 +8,7 @@ import type { ApplyState } from '../ports.js';
 /** How a run ended. */
 export type ApplyOutcome =
   | 'unchanged'
+  | 'resynced'
   | 'reloaded'
   | 'published'
   | 'deferred'
@@ -120,6 +121,13 @@ export const APPLY_OUTCOME_RULES: Readonly<Record<ApplyOutcome, OutcomeRule>> = 
     success: false,
     retry: 'retry-at',
     text: 'another run holds the lock',
+  },
+  resynced: {
+    exit: 17,
+    exitText: 'nothing changed but nginx served another generation (reloaded, current confirmed)',
+    success: true,
+    retry: 'poll',
+    text: 'nothing changed, but nginx served another generation than current (an interrupted run, a reload behind the tool): reloaded, current confirmed served',
   },
   error: {
     exit: 1,

@@ -45,8 +45,16 @@ export interface ApplyOptions {
   maxShrink?: number;
   /** Publish even when the sanity guard objects. @default false */
   force?: boolean;
-  /** How long nginx may take to serve the new generation after the reload, in ms. @default 10000 */
+  /**
+   * How long nginx may take to serve the new generation after the reload, in ms, at least: the
+   * wait is max(this, 3 × the measured `nginx -t` time of the tree), since the master reads the
+   * whole configuration again. Past it, the run waits on while the master is still busy (its CPU
+   * time grows), up to {@link ApplyOptions.busyLimitMs}, so that a rollback never queues behind
+   * a reload nginx is still doing. @default 10000
+   */
   confirmTimeoutMs?: number;
+  /** The longest wait for a master that is still busy reloading, in ms. @default 300000 */
+  busyLimitMs?: number;
   /**
    * Without a generation marker in the templates: how long the error log must stay free of
    * `[emerg]` after the reload (nginx retries a failing bind for 2.5 s). @default 3000
@@ -99,6 +107,8 @@ export interface ApplyResult {
   retryAt?: number | undefined;
   /** The error behind `error` and `directory-unavailable`. */
   error?: unknown;
+  /** Milliseconds a successful `nginx -t` of this run took. */
+  testMs?: number | undefined;
 }
 
 const DIRECTORY_CODES: ReadonlySet<string> = new Set(['E_LDAP_CONNECT', 'E_LDAP_AUTH', 'E_LDIF']);
@@ -303,12 +313,13 @@ function updateState(state: ApplyState, result: ApplyResult, now: number): Apply
   const rule = APPLY_OUTCOME_RULES[result.outcome];
   if (rule.success) next.lastSuccessAt = now;
   if (rule.counter !== undefined) next[rule.counter] += 1;
-  if (result.outcome === 'reloaded' || result.outcome === 'published') {
+  if (['reloaded', 'resynced', 'published'].includes(result.outcome)) {
     next.lastReloadAt = now;
-    if (result.outcome === 'reloaded') next.reloads += 1;
+    if (result.outcome !== 'published') next.reloads += 1;
   }
+  if (result.testMs !== undefined) next.lastTestMs = result.testMs;
   // The hash of what is served: a refused, rolled-back or deferred configuration is not.
-  const served = ['unchanged', 'reloaded', 'published'].includes(result.outcome);
+  const served = ['unchanged', 'resynced', 'reloaded', 'published'].includes(result.outcome);
   if (served && result.hash !== undefined) next.configHash = result.hash;
   if (result.generation !== undefined) next.generation = result.generation;
   return next;
@@ -418,6 +429,7 @@ async function runLocked(
       previousMeta,
       pidFile,
       logFile,
+      testMs: state.lastTestMs,
     });
   }
   const { generation, files, hash, counts } = rendered;
@@ -474,7 +486,8 @@ async function runLocked(
 
   const validateAt = clock.now();
   const test = await nginx.test(mainFile);
-  durations['validate'] = seconds(clock.now() - validateAt);
+  const testMs = clock.now() - validateAt;
+  durations['validate'] = seconds(testMs);
   if (!test.ok) {
     const kept = mainFile.slice(0, Math.max(0, mainFile.lastIndexOf('/')));
     return {
@@ -493,7 +506,7 @@ async function runLocked(
   }
 
   await generations.switchTo(id);
-  const published = { ...base, generation: id, previous, hash, changed, warnings };
+  const published = { ...base, generation: id, previous, hash, changed, warnings, testMs };
   const pid = options.noReload === true ? undefined : await nginx.masterPid(pidFile);
   if (pid === undefined) {
     await pruneGenerations(generations, id, options.keep ?? 5);
@@ -513,6 +526,7 @@ async function runLocked(
     id,
     markerListen,
     logFile,
+    testMs,
   });
   durations['reload'] = seconds(clock.now() - reloadAt);
   if (confirmed.ok) {
@@ -540,6 +554,7 @@ async function runLocked(
     id: previous,
     markerListen: previousMeta?.markerListen,
     logFile,
+    testMs,
   });
   await generations.remove(id);
   durations['reload'] = seconds(clock.now() - reloadAt);
@@ -573,6 +588,7 @@ async function recoverIfStale(
     previousMeta: GenerationMeta | undefined;
     pidFile: string;
     logFile: string;
+    testMs: number | undefined;
   },
 ): Promise<ApplyResult> {
   const { rendered, previous, previousMeta, durations } = context;
@@ -600,13 +616,14 @@ async function recoverIfStale(
     id: previous,
     markerListen: listen,
     logFile: context.logFile,
+    testMs: context.testMs,
   });
   durations['reload'] = seconds(deps.clock.now() - at);
   if (confirmed.ok) {
     return {
       ...unchanged,
-      outcome: 'reloaded',
-      message: `nginx served generation ${served} while ${previous} is current (an interrupted run): reloaded, generation ${previous} served`,
+      outcome: 'resynced',
+      message: `nothing changed, but nginx served generation ${served} while ${previous} is current: reloaded, generation ${previous} confirmed served`,
     };
   }
   return {
@@ -617,11 +634,22 @@ async function recoverIfStale(
   };
 }
 
-/** SIGHUP, then wait until the marker answers `id` (or, without a marker, the log stays calm). */
+/**
+ * SIGHUP, then wait until the marker answers `id` (or, without a marker, the log stays calm). The
+ * wait grows with the tree: 3 × its `nginx -t` time, at least `confirmTimeoutMs`; past that, it
+ * goes on while the master is still busy reading the configuration (its CPU time grows), so that
+ * the caller never rolls back, and queues a second reload, behind one nginx is still doing.
+ */
 async function reloadAndConfirm(
   options: ApplyOptions,
   deps: ApplyDeps,
-  target: { pid: number; id: string; markerListen: string | undefined; logFile: string },
+  target: {
+    pid: number;
+    id: string;
+    markerListen: string | undefined;
+    logFile: string;
+    testMs: number | undefined;
+  },
 ): Promise<{ ok: true } | { ok: false; reason: string; details: string[] }> {
   const { clock, nginx } = deps;
   const mark = await nginx.errorLogMark(target.logFile);
@@ -635,8 +663,10 @@ async function reloadAndConfirm(
       details: [],
     };
   }
-  const timeout = options.confirmTimeoutMs ?? 10_000;
+  const timeout = confirmTimeout(options, target.testMs);
+  const busyLimit = Math.max(timeout, options.busyLimitMs ?? 300_000);
   const settle = options.settleMs ?? 3000;
+  const busy = masterBusyTracker(deps, target.pid);
   let served: string | undefined;
   for (;;) {
     const errors = await nginx.errorsSince(target.logFile, mark);
@@ -650,10 +680,10 @@ async function reloadAndConfirm(
       served = await nginx.servedGeneration(target.markerListen);
       if (served === target.id) return { ok: true };
     }
-    if (elapsed >= timeout) {
+    if (elapsed >= timeout && !(elapsed < busyLimit && (await busy(clock.now())))) {
       return {
         ok: false,
-        reason: `nginx still serves generation ${served ?? '(no answer)'} after ${timeout} ms, not ${target.id}`,
+        reason: `nginx still serves generation ${served ?? '(no answer)'} after ${Math.round(elapsed)} ms (confirmation time ${timeout} ms), not ${target.id}`,
         details: [],
       };
     }
@@ -662,6 +692,30 @@ async function reloadAndConfirm(
     }
     await clock.sleep(50);
   }
+}
+
+/** The confirmation time of a reload: max(confirmTimeoutMs, 3 × the tree's nginx -t time). */
+export function confirmTimeout(options: ApplyOptions, testMs: number | undefined): number {
+  return Math.max(options.confirmTimeoutMs ?? 10_000, 3 * (testMs ?? 0));
+}
+
+/**
+ * Whether the master used CPU within the last second: a master reading a large configuration
+ * burns CPU until it starts its new workers; an idle one (a reload that is done, or that nginx
+ * never started) does not. Unknown CPU time counts as idle.
+ */
+function masterBusyTracker(deps: ApplyDeps, pid: number): (now: number) => Promise<boolean> {
+  const samples: { at: number; ticks: number }[] = [];
+  return async (now) => {
+    const ticks = await deps.nginx.masterCpuTicks(pid);
+    if (ticks === undefined) return false;
+    samples.push({ at: now, ticks });
+    while (samples.length > 1 && now - samples[0]!.at > 1000) samples.shift();
+    const oldest = samples[0]!;
+    // One sample is no evidence: wait for a second look, at most a second later.
+    if (samples.length === 1) return true;
+    return ticks > oldest.ticks;
+  };
 }
 
 /** Keeps `current` and the `keep - 1` newest generations before it; removes the rest. */

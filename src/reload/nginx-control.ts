@@ -54,6 +54,7 @@ export function createNginxControl(options: NginxControlOptions): NginxControl {
       return Promise.resolve();
     },
     servedGeneration: (listen) => fetchGeneration(listen, options.probeTimeoutMs ?? 1000),
+    masterCpuTicks: (pid) => readCpuTicks(pid),
     async errorLogMark(logFile) {
       try {
         return (await stat(logFile)).size;
@@ -181,4 +182,23 @@ async function readEmergSince(logFile: string, mark: number): Promise<string[]> 
 /** The whole error log's text (for messages), or '' when it cannot be read. */
 export async function readErrorLog(logFile: string): Promise<string> {
   return readFile(logFile, 'utf8').catch(() => '');
+}
+
+/**
+ * utime + stime of a process in clock ticks, from /proc/<pid>/stat (Linux); undefined elsewhere or
+ * when the process is gone. The fields are counted after the command name's closing parenthesis,
+ * as the name itself may hold spaces and parentheses.
+ */
+export async function readCpuTicks(pid: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // After the name: state is field 3 of the line, utime 14 and stime 15 (proc(5)).
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
 }

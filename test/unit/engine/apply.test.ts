@@ -46,8 +46,25 @@ function generation(content: string, vars: Record<string, string> = {}): Generat
 }
 
 /** An in-memory world: generations, a fake nginx serving what it last loaded, a clock. */
-function world(options: { testOk?: boolean; running?: boolean } = {}) {
+function world(
+  options: {
+    testOk?: boolean;
+    running?: boolean;
+    /** How long nginx -t takes (fake clock). */
+    testMs?: number;
+    /** How long the master takes to read a configuration after SIGHUP (fake clock). */
+    reloadMs?: number;
+  } = {},
+) {
   let reloadBreaks = false;
+  // A reload in progress: what nginx will serve, and from when (the master is busy until then).
+  let pending: { target: string | undefined; at: number } | undefined;
+  const settle = () => {
+    if (pending !== undefined && now >= pending.at) {
+      served = pending.target;
+      pending = undefined;
+    }
+  };
   const dirs = new Map<
     string,
     { files: Map<string, { content: string; mode: number }>; meta: GenerationMeta }
@@ -86,20 +103,33 @@ function world(options: { testOk?: boolean; running?: boolean } = {}) {
       },
     },
     nginx: {
-      test: (): Promise<NginxTestResult> =>
-        Promise.resolve(
+      test: (): Promise<NginxTestResult> => {
+        now += options.testMs ?? 0;
+        return Promise.resolve(
           options.testOk === false
             ? { ok: false, output: 'nginx: [emerg] duplicate', timedOut: false }
             : { ok: true, output: '', timedOut: false },
-        ),
+        );
+      },
       masterPid: () => Promise.resolve(options.running === false ? undefined : 42),
       reload: () => {
         events.push('reload');
         // A broken reload keeps serving what was served (as nginx does after a failed bind).
-        if (!reloadBreaks || current !== [...dirs.keys()].pop()) served = current;
+        const target = !reloadBreaks || current !== [...dirs.keys()].pop() ? current : served;
+        if (options.reloadMs === undefined) served = target;
+        // A second SIGHUP queues behind the reload the master is still doing.
+        else pending = { target, at: Math.max(pending?.at ?? now, now) + options.reloadMs };
         return Promise.resolve();
       },
-      servedGeneration: () => Promise.resolve(served),
+      servedGeneration: () => {
+        settle();
+        return Promise.resolve(served);
+      },
+      // CPU time grows while the master reads a configuration.
+      masterCpuTicks: () => {
+        settle();
+        return Promise.resolve(pending === undefined ? 0 : Math.floor(now / 10));
+      },
       errorLogMark: () => Promise.resolve(0),
       errorsSince: () => Promise.resolve([]),
     },
@@ -292,7 +322,7 @@ describe('runApply', () => {
     expect(w.current).toBe('2');
     expect(w.served).toBe('1');
     const result = await runApply({}, w.deps);
-    expect(result.outcome).toBe('reloaded');
+    expect(result.outcome).toBe('resynced');
     expect(w.served).toBe('2');
   });
 
@@ -343,5 +373,56 @@ describe('generation helpers', () => {
     expect(marker).toContain('listen      127.0.0.1:7078;');
     expect(marker).toContain('return        200 "7\\n";');
     expect(marker).toContain('deny        all;');
+  });
+
+  it('waits for a reload slower than 10 s when nginx -t of the tree was slow too', async () => {
+    const w = world({ testMs: 5_000, reloadMs: 12_000 });
+    await runApply({}, w.deps);
+    w.events.length = 0;
+    w.setRender(() => Promise.resolve(generation('b')));
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('reloaded');
+    expect(w.served).toBe('2');
+    expect(w.events.filter((e) => e === 'reload')).toHaveLength(1);
+    expect(w.state.lastTestMs).toBe(5_000);
+  });
+
+  it('never rolls back behind a reload nginx is still doing: it waits while the master is busy', async () => {
+    const w = world({ reloadMs: 25_000 });
+    await runApply({}, w.deps);
+    w.events.length = 0;
+    w.setRender(() => Promise.resolve(generation('b')));
+    const result = await runApply({ confirmTimeoutMs: 10_000 }, w.deps);
+    expect(result.outcome).toBe('reloaded');
+    expect(w.events.filter((e) => e === 'reload')).toHaveLength(1);
+    expect(w.events).not.toContain('switch 1');
+  });
+
+  it('rolls back once the master stays busy past the limit, and says how long it waited', async () => {
+    const w = world({ reloadMs: 1_000 });
+    await runApply({}, w.deps);
+    const slow = world({ reloadMs: 600_000 });
+    Object.assign(slow.deps, { generations: w.deps.generations, state: w.deps.state });
+    w.setRender(() => Promise.resolve(generation('b')));
+    slow.deps.render = w.deps.render;
+    slow.served = '1';
+    const result = await runApply({ confirmTimeoutMs: 10_000, busyLimitMs: 60_000 }, slow.deps);
+    // The old generation is still what the busy master serves: the switch back is confirmed.
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.message).toMatch(/after 6\d{4} ms \(confirmation time 10000 ms\)/);
+  });
+
+  it('a no-change run that finds nginx serving another generation reloads it: resynced', async () => {
+    const w = world();
+    await runApply({}, w.deps);
+    w.setRender(() => Promise.resolve(generation('b')));
+    await runApply({}, w.deps);
+    // nginx was reloaded behind the tool's back onto generation 1.
+    w.served = '1';
+    const result = await runApply({}, w.deps);
+    expect(result.outcome).toBe('resynced');
+    expect(result.message).toContain('nginx served generation 1 while 2 is current');
+    expect(w.served).toBe('2');
+    expect(w.state.reloads).toBe(3);
   });
 });
