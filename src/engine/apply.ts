@@ -23,6 +23,7 @@ import type {
 } from '../ports.js';
 import type { ApplyOutcome } from './apply-outcomes.js';
 import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
+import { changedPaths } from '../plan/plan-changes.js';
 import type { Generation } from './generate.js';
 
 export type { ApplyOutcome } from './apply-outcomes.js';
@@ -196,22 +197,12 @@ export function computeGenerationHash(files: readonly GenerationFile[]): string 
   return hash.digest('hex');
 }
 
-/** The paths that differ between two file sets (created, changed or removed). */
+/** The paths that differ between two file sets (created, changed or removed): see changedPaths. */
 export function computeChangedPaths(
   next: readonly GenerationFile[],
   current: ReadonlyMap<string, { content: string; mode: number }>,
 ): string[] {
-  const changed: string[] = [];
-  const seen = new Set<string>();
-  for (const file of next) {
-    seen.add(file.path);
-    const before = current.get(file.path);
-    if (before === undefined || before.content !== file.content || before.mode !== file.mode) {
-      changed.push(file.path);
-    }
-  }
-  for (const path of current.keys()) if (!seen.has(path)) changed.push(path);
-  return changed.sort();
+  return changedPaths(next, current);
 }
 
 const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]):(\d{1,5})$/;
