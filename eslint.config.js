@@ -5,7 +5,11 @@ import vitest from '@vitest/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-/** Modules the pure core must never import (style.md, "Dependency direction"). */
+/**
+ * The layering of docs/architecture.md "What may import what", as import bans. Each folder gets
+ * the I/O modules it may not use and the folders it may not import; `import type` is always
+ * allowed (a pure check may name a probe's result type, never call the probe).
+ */
 const IO_MODULES = [
   'node:fs',
   'node:fs/promises',
@@ -20,23 +24,40 @@ const IO_MODULES = [
   'yargs/helpers',
 ];
 
-/** @param {string[]} extra */
-const restrict = (extra = []) => ({
-  'no-restricted-imports': [
+/** Folders by role; the globs match import specifiers such as `../../sources/ldap/index.js`. */
+const CLI = '**/cli/**';
+const ENGINE = '**/engine/**';
+const DOCTOR = '**/doctor/**';
+const SOURCES = '**/sources/**';
+const WRITER = '**/writer/**';
+const RELOAD = '**/reload/**';
+const LOOKUP_ADAPTERS = '**/lookup/adapters/**';
+const PROBES = '**/probes/**';
+const ADAPTERS = [CLI, SOURCES, WRITER, RELOAD, LOOKUP_ADAPTERS, PROBES];
+
+/**
+ * @param {{ io?: string[]; folders: string[]; why: string }} options
+ *   io: modules banned besides nothing; folders: import globs banned; why: the message
+ */
+const layer = ({ io = [], folders, why }) => ({
+  '@typescript-eslint/no-restricted-imports': [
     'error',
     {
-      paths: [...IO_MODULES, ...extra].map((name) => ({
+      paths: io.map((name) => ({
         name,
         message: 'I/O belongs at the edges',
+        allowTypeImports: true,
       })),
-      patterns: [
-        {
-          group: ['**/cli/**', '**/sources/**', '**/writer/**'],
-          message: 'the core imports no adapter',
-        },
-      ],
+      patterns: [{ group: folders, message: why, allowTypeImports: true }],
     },
   ],
+});
+
+/** The pure core: no I/O, no adapter, and nothing above it (engine, doctor). */
+const CORE = layer({
+  io: IO_MODULES,
+  folders: [...ADAPTERS, ENGINE, DOCTOR],
+  why: 'the pure core imports no adapter and nothing that orchestrates it (docs/architecture.md)',
 });
 
 export default tseslint.config(
@@ -64,13 +85,93 @@ export default tseslint.config(
       'src/plan/**',
       'src/prov/**',
     ],
-    rules: restrict(),
+    rules: CORE,
   },
   {
-    // The lookup core (issue 5): headers in, decision out, over the ports of lookup/ports.ts.
+    // The lookup core: headers in, decision out, over the ports of lookup/ports.ts.
     files: ['src/lookup/**'],
     ignores: ['src/lookup/adapters/**'],
-    rules: restrict(['node:cluster', 'node:crypto', 'node:tls', 'ldapts', 'pino', 'prom-client']),
+    rules: layer({
+      io: [
+        ...IO_MODULES,
+        'node:cluster',
+        'node:crypto',
+        'node:tls',
+        'ldapts',
+        'pino',
+        'prom-client',
+      ],
+      folders: [...ADAPTERS, ENGINE, DOCTOR, '**/adapters/**'],
+      why: 'the lookup core reaches the outside through lookup/ports.ts only',
+    }),
+  },
+  {
+    // Doctor checks and the report: facts in, findings out; the probes do the I/O.
+    files: ['src/doctor/**'],
+    ignores: ['src/doctor/probes/**'],
+    rules: layer({
+      io: IO_MODULES,
+      folders: ADAPTERS,
+      why: 'doctor checks are pure: probe results come in as arguments (docs/maintaining.md)',
+    }),
+  },
+  {
+    // engine wires generate, --apply and --watch over the ports of src/ports.ts.
+    files: ['src/engine/**'],
+    rules: layer({
+      io: IO_MODULES,
+      folders: [...ADAPTERS, DOCTOR],
+      why: 'the engine reaches the outside through src/ports.ts only',
+    }),
+  },
+  {
+    // writer/ is the lowest adapter: the one home of durable file writes.
+    files: ['src/writer/**'],
+    rules: layer({
+      folders: [CLI, ENGINE, DOCTOR, SOURCES, RELOAD, '**/lookup/**'],
+      why: 'writer/ imports no other adapter',
+    }),
+  },
+  {
+    // sources/ may write through writer/ (the LDIF store), nothing else of the edges.
+    files: ['src/sources/**'],
+    rules: layer({
+      folders: [CLI, ENGINE, DOCTOR, RELOAD, '**/lookup/**'],
+      why: 'sources/ imports no adapter but writer/',
+    }),
+  },
+  {
+    // reload/ may use writer/ (generation files), sources/ldap (the input probe's connection) and
+    // sources/localconfig (workdir setup writes the shared lookup key).
+    files: ['src/reload/**'],
+    rules: layer({
+      folders: [
+        CLI,
+        ENGINE,
+        DOCTOR,
+        '**/lookup/**',
+        '**/sources/ldif/**',
+        '**/sources/ldif-store/**',
+        '**/sources/dns/**',
+        '**/sources/memcached/**',
+      ],
+      why: 'reload/ imports only writer/, sources/ldap and sources/localconfig of the adapters',
+    }),
+  },
+  {
+    // The lookup adapters connect to LDAP through sources/ldap and to memcached through sources/memcached.
+    files: ['src/lookup/adapters/**'],
+    rules: layer({
+      folders: [CLI, ENGINE, DOCTOR, WRITER, RELOAD],
+      why: 'lookup adapters import only sources/ldap and sources/memcached of the adapters',
+    }),
+  },
+  {
+    files: ['src/doctor/probes/**'],
+    rules: layer({
+      folders: [CLI, ENGINE, WRITER, RELOAD, LOOKUP_ADAPTERS],
+      why: 'probes import no other adapter',
+    }),
   },
   {
     files: ['test/**'],

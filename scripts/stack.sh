@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # zmproxy's test stack: real slapd, memcached, nginx (mail module) and two dovecot instances on
-# loopback ports, all inside one directory, stopped by PID. Facts behind every step:
-# ../shared/test-env.md (Debian 12, no systemd, root).
+# loopback ports, all inside one directory, stopped by PID (Debian 12, no systemd, root; see
+# docs/maintaining.md "Run the integration stack").
 #
 #   scripts/stack.sh start              install what is missing, start everything, print KEY=VALUE
 #   scripts/stack.sh stop               stop what this stack started (STACK_DIR required)
@@ -523,7 +523,7 @@ cmd_reset() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# memcached (foreground under setsid: -d exits 0 even when bind fails, test-env.md §5)
+# memcached (foreground under setsid: -d exits 0 even when bind fails)
 
 start_memcached() {
   local m="$STACK_DIR/memcached"

@@ -1,5 +1,5 @@
 /**
- * `zmproxy doctor`: the proxy troubleshooting guide, automated (issue 7). Reads the directory,
+ * `zmproxy doctor`: the proxy troubleshooting guide, automated (README "zmproxy doctor"). Reads the directory,
  * probes DNS, TCP, the nginx logs, certificates and templates from this host, and prints each
  * finding with its evidence and the command that fixes it. Exit 0 when nothing fails, 1 when
  * something does, 2 on usage errors.
@@ -27,7 +27,7 @@ import {
   localConfigFileFor,
 } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { parseCommandArgs } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 import { BUNDLED_TEMPLATE_DIR } from './zmproxyconfgen.js';
 
@@ -55,15 +55,11 @@ options:
 `;
 
 const FLAGS = {
+  ...DIRECTORY_FLAGS,
+  hosts: { type: 'string' },
   server: { type: 'string', short: 's' },
   json: { type: 'boolean' },
-  source: { type: 'string' },
-  localconfig: { type: 'string' },
-  'bind-dn': { type: 'string' },
-  'bind-password-file': { type: 'string' },
-  hosts: { type: 'string' },
   'hosts-only': { type: 'boolean' },
-  workdir: { type: 'string', short: 'w' },
   templatedir: { type: 'string', short: 't' },
   log: { type: 'string', multiple: true },
   timeout: { type: 'string' },

@@ -21,13 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ProxyConfError } from '../errors.js';
-import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
-import {
-  DEFAULT_LOOKUP_PORT,
-  formatEndpoint,
-  LOOKUP_LC,
-  readLookupTopology,
-} from '../model/lookup-topology.js';
+import { DEFAULT_LOOKUP_PORT, formatEndpoint, LOOKUP_LC } from '../model/lookup-topology.js';
 import type { ErrorCode } from '../errors.js';
 import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
@@ -45,9 +39,15 @@ import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
 import { discoverMemcachedServers } from '../lookup/adapters/memcached-servers.js';
 import { createMemcachedClient } from '../sources/memcached/index.js';
 import type { MemcachedClient } from '../sources/memcached/index.js';
-import { loadLocalConfig, readPasswordFile, resolveLdapOptions } from './shared/inputs.js';
+import {
+  loadLocalConfig,
+  localConfigText,
+  readLocalLookupTopology,
+  readPasswordFile,
+  resolveLdapOptions,
+} from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { parseCommandArgs } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, exitCodeOf, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy lookup [options]
@@ -111,20 +111,16 @@ export interface LookupRunOptions {
 }
 
 const FLAGS = {
+  ...DIRECTORY_FLAGS,
+  hosts: { type: 'string' },
   listen: { type: 'string' },
   workers: { type: 'string' },
-  source: { type: 'string' },
-  localconfig: { type: 'string' },
-  workdir: { type: 'string', short: 'w' },
-  'bind-dn': { type: 'string' },
-  'bind-password-file': { type: 'string' },
   'shared-key-file': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   insecure: { type: 'boolean' },
   memcached: { type: 'string' },
   'no-cache': { type: 'boolean' },
-  hosts: { type: 'string' },
   'hosts-only': { type: 'boolean' },
   'max-wait-attempts': { type: 'string' },
   'verify-password': { type: 'boolean' },
@@ -172,7 +168,11 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
   const sharedKey =
     values['shared-key-file'] === undefined
       ? (lc.get('zmproxy_lookup_shared_key')?.trim() ?? '')
-      : await readPasswordFile(values['shared-key-file']);
+      : await readPasswordFile(values['shared-key-file'], {
+          flag: '--shared-key-file',
+          holds: 'the key nginx sends in X-Zmproxy-Key',
+          otherwise: 'leave it out to use localconfig zmproxy_lookup_shared_key',
+        });
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw usage('--tls-cert and --tls-key go together');
   }
@@ -315,21 +315,8 @@ function localLookupListener(
   fromLocalConfig: boolean,
 ): { listen: string; tlsCert?: string; tlsKey?: string } | undefined {
   if (!fromLocalConfig) return undefined;
-  const read = (key: string): string => {
-    const own = lc.get(key);
-    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
-  };
-  const { topology, problems } = readLookupTopology(read);
-  const first = problems[0];
-  if (first !== undefined) {
-    throw new ProxyConfError(
-      'E_LOCALCONFIG',
-      `localconfig ${first.key}: ${first.message} (got "${first.value}")`,
-      {
-        hint: first.hint,
-      },
-    );
-  }
+  const read = (key: string): string => localConfigText(lc, key);
+  const topology = readLocalLookupTopology(lc);
   // A host that runs a service for remote proxies sets bind address, port and TLS the same way.
   const listen = topology.kind === 'local' ? topology.listen : undefined;
   if (listen === undefined)

@@ -20,7 +20,7 @@ import { discoverMemcachedServers } from '../lookup/adapters/memcached-servers.j
 import { createMemcachedClient } from '../sources/memcached/index.js';
 import { loadLocalConfig, localConfigFileFor, resolveLdapOptions } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { parseCommandArgs } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy purge -a ACCOUNT[,ACCOUNT…] [-L FILE] [options] [HOST:PORT…]
@@ -48,19 +48,15 @@ options:
 `;
 
 const FLAGS = {
+  ...DIRECTORY_FLAGS,
+  hosts: { type: 'string' },
   account: { type: 'string', short: 'a', multiple: true },
   domain: { type: 'string', short: 'd', multiple: true },
   list: { type: 'string', short: 'L' },
   info: { type: 'boolean', short: 'i' },
   verbose: { type: 'boolean', short: 'v' },
   output: { type: 'string', short: 'o' },
-  source: { type: 'string' },
-  localconfig: { type: 'string' },
-  workdir: { type: 'string', short: 'w' },
-  'bind-dn': { type: 'string' },
-  'bind-password-file': { type: 'string' },
   'no-ldap': { type: 'boolean' },
-  hosts: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

@@ -1,6 +1,6 @@
 /**
- * `zmproxy rest-url <account>`: the REST URL Zimbra hands out for an account (issue 7 item 9),
- * by the rule in src/doctor/rest-url.ts: the domain's public service host name when it has one,
+ * `zmproxy rest-url <account>`: the REST URL Zimbra hands out for an account, by the rule in
+ * src/doctor/rest-url.ts (shared with the doctor's rest-urls check): the domain's public service host name when it has one,
  * else the home server's mail mode, zimbraServiceHostname and port.
  */
 import { resolve } from 'node:path';
@@ -8,7 +8,7 @@ import { ProxyConfError } from '../errors.js';
 import { computeRestUrl } from '../doctor/rest-url.js';
 import { createDirectorySource, loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { parseCommandArgs } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const HELP = `usage: zmproxy rest-url [options] ACCOUNT
@@ -29,11 +29,7 @@ options:
 `;
 
 const FLAGS = {
-  source: { type: 'string' },
-  localconfig: { type: 'string' },
-  workdir: { type: 'string', short: 'w' },
-  'bind-dn': { type: 'string' },
-  'bind-password-file': { type: 'string' },
+  ...DIRECTORY_FLAGS,
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },

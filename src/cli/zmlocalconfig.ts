@@ -13,6 +13,7 @@ import { editLocalConfigFile } from '../sources/localconfig/write-localconfig.js
 import type { CliIo } from './shared/io.js';
 import { parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
+import { localConfigText } from './shared/inputs.js';
 
 const HELP = `usage: zmlocalconfig [-w DIR | -c FILE] [-s] [-x] [-m nokey] [-d] [name …]
        zmlocalconfig [-w DIR | -c FILE] -e key=value [key=value …]
@@ -91,10 +92,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     const own =
       values.default === true ? new Map<string, string>() : await readOwn(file, values.config);
-    const lookup = (key: string): string => {
-      const value = own.get(key);
-      return value !== undefined && value !== '' ? value : (LOCALCONFIG_DEFAULTS[key] ?? '');
-    };
+    const lookup = (key: string): string => localConfigText(own, key);
     const names =
       positionals.length > 0
         ? positionals

@@ -1,4 +1,7 @@
-/** `zmproxy <command>`: one binary, Zimbra-named subcommands (design §4). */
+/**
+ * `zmproxy <command>`: one binary, Zimbra-named subcommands (docs/architecture.md "The CLI
+ * contract").
+ */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from './shared/io.js';

@@ -1,8 +1,8 @@
 /**
- * `zmproxy conf` (= Zimbra's `zmproxyconf`, ref §10.2): prints nginx.conf with every `include`
- * replaced by the included files, recursively. Relative includes are resolved as nginx does,
- * against the directory of the main file (Zimbra's script needed a `working_directory` line
- * first; ours does not), and wildcards expand in name order.
+ * `zmproxy conf` (= Zimbra's `zmproxyconf`, docs/zimbra-notes.md "zmproxyctl and zmproxyconf"):
+ * prints nginx.conf with every `include` replaced by the included files, recursively. Relative
+ * includes are resolved as nginx does, against the directory of the main file (Zimbra's script
+ * needed a `working_directory` line first; ours does not), and wildcards expand in name order.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';

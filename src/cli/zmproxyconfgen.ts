@@ -1,5 +1,6 @@
 /**
- * `zmproxyconfgen` (= `zmproxy confgen`): Zimbra's flags (ref §8) plus --source, --localconfig,
+ * `zmproxyconfgen` (= `zmproxy confgen`): Zimbra's flags (docs/zimbra-notes.md "zmproxyconfgen")
+ * plus --source, --localconfig,
  * --hosts, --diff, --check, --json, --lenient, --marker, and the rewrite loop: --apply (one run)
  * and --watch (the daemon). Thin: parse, build the adapters, call the engine, print.
  */
@@ -20,12 +21,14 @@ import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engine/apply.js';
 import { computeGenerationFiles, runApply } from '../engine/apply.js';
+import { APPLY_OUTCOME_RULES, applyExitSummary } from '../engine/apply-outcomes.js';
 import { checkGenerationCertificates } from '../engine/certificate-guard.js';
 import { assertNginxCanResolve } from '../engine/nginx-names.js';
 import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
 import { existsSync } from 'node:fs';
+import { resolveLikeNginx } from '../sources/dns/resolve-hostnames.js';
 import { resolvePaths } from '../model/paths.js';
 import type { ApplyStateStore } from '../ports.js';
 import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
@@ -58,28 +61,12 @@ templates (/opt/zimbra/conf/nginx/templates) exactly as ProxyConfGen does.
 
 --apply publishes a new generation in <workdir>/conf/nginx/generations/<id> after nginx -t,
 switches <workdir>/conf/nginx/current to it and reloads nginx; --watch does so whenever the
-inputs change. Exit codes of --apply: ${applyExitSummary()}.`;
+inputs change. Exit codes of --apply: ${applyExitSummary()}, 2 usage.`;
 
 /** Exit codes of `--apply` (the other modes keep 0 ok, 1 error, 2 usage, 3 --check differs). */
-export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = {
-  unchanged: 0,
-  resynced: 17,
-  // A one-shot run waits out the reload interval instead of deferring; the daemon never exits.
-  deferred: 0,
-  error: 1,
-  reloaded: 10,
-  published: 10,
-  'validation-failed': 11,
-  refused: 12,
-  'rolled-back': 13,
-  'rollback-failed': 14,
-  'directory-unavailable': 15,
-  locked: 16,
-};
-
-function applyExitSummary(): string {
-  return '0 no change, 10 changed and reloaded, 11 nginx -t failed (old kept), 12 sanity guard refused, 13 reload failed (rolled back), 14 rollback failed, 15 directory unavailable, 16 locked, 17 nothing changed but nginx served another generation (reloaded, current confirmed), 1 error, 2 usage';
-}
+export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = Object.fromEntries(
+  Object.entries(APPLY_OUTCOME_RULES).map(([outcome, rule]) => [outcome, rule.exit]),
+) as Record<ApplyOutcome, number>;
 
 /** Runs zmproxyconfgen with `argv` (without the program name); returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
@@ -473,7 +460,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
         await generate(options, { ...deps, templates: createTemplateStore() }),
         args.force,
       );
-      await assertNginxCanResolve(generation.files);
+      await assertNginxCanResolve(generation.files, resolveLikeNginx);
       return generation;
     };
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
@@ -540,7 +527,9 @@ async function execute(args: Args, io: CliIo): Promise<number> {
  * and names that do not cover the domain's virtual hosts become warnings.
  */
 async function guardCertificates(generation: Generation, force: boolean): Promise<Generation> {
-  const verdict = await checkGenerationCertificates(generation, Date.now());
+  const verdict = await checkGenerationCertificates(generation, Date.now(), (path) =>
+    readFile(path, 'utf8'),
+  );
   const refusals = verdict.refusals.map((message) => ({
     message: force ? `${message} (published anyway: --force)` : message,
     hint: 'install a valid certificate and its key',

@@ -1,8 +1,9 @@
 /**
- * `zmproxyconfig` (= `zmproxy config`): enable or disable the proxy on a host (ref §9) with
- * Zimbra's flags, validation order and messages, against LDAP or an LDIF file. Thin: read the
- * flags, load the directory, plan (src/prov/proxy-config), write once with `store.modify`.
- * `--dry-run` prints the zmprov commands Zimbra's script would run, and writes nothing.
+ * `zmproxyconfig` (= `zmproxy config`): enable or disable the proxy on a host
+ * (docs/zimbra-notes.md "zmproxyconfig") with Zimbra's flags, validation order and messages,
+ * against LDAP or an LDIF file. Thin: read the flags, load the directory, plan
+ * (src/prov/proxy-config), write once with `store.modify`. `--dry-run` prints the zmprov commands
+ * Zimbra's script would run, and writes nothing.
  */
 import type { DirectoryStore } from '../ports.js';
 import type { ProxyConfigFlags } from '../prov/proxy-config/parse-flags.js';
@@ -91,7 +92,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
-/** Zimbra's way: the message, the usage, exit 1 (ref §9.2). */
+/** Zimbra's way: the message, the usage, exit 1 (docs/zimbra-notes.md "zmproxyconfig"). */
 function usageFailure(io: CliIo, message: string): number {
   if (message !== '' && message !== 'usage') io.stderr(`${message}\n`);
   io.stderr(USAGE);

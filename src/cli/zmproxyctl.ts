@@ -1,20 +1,19 @@
 /**
- * `zmproxyctl` (= `zmproxy ctl`, ref §10.1): nginx with our work-directory layout and the local
- * lookup service, as Zimbra's zmproxyctl runs its proxy. `start` and `restart` regenerate first
- * (`zmproxyconfgen --apply --no-reload`; `norewrite` skips it, as Zimbra's does), refuse a tree
- * that fails `nginx -t`, and say "done" only when nginx serves, the lookup service answers
- * `/healthz` and an auth_http request through nginx gets an Auth-Status. `setup` prepares a work
- * directory. The lookup topology (local service or not, its address) comes from localconfig
- * (model/lookup-topology.ts), as the generator reads it.
+ * `zmproxyctl` (= `zmproxy ctl`, docs/zimbra-notes.md "zmproxyctl and zmproxyconf"): nginx with
+ * our work-directory layout and the local lookup service, as Zimbra's zmproxyctl runs its proxy.
+ * `start` and `restart` regenerate first (`zmproxyconfgen --apply --no-reload`; `norewrite` skips
+ * it, as Zimbra's does), refuse a tree that fails `nginx -t`, and say "done" only when nginx
+ * serves, the lookup service answers `/healthz` and an auth_http request through nginx gets an
+ * Auth-Status. `setup` prepares a work directory. The lookup topology (local service or not, its
+ * address) comes from localconfig (model/lookup-topology.ts), as the generator reads it.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProxyConfError } from '../errors.js';
-import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { LookupTopology } from '../model/lookup-topology.js';
-import { formatEndpoint, parseEndpoint, readLookupTopology } from '../model/lookup-topology.js';
+import { formatEndpoint, parseEndpoint } from '../model/lookup-topology.js';
 import {
   probeAuthHttp,
   probeLookupHealth,
@@ -26,7 +25,7 @@ import {
 import { createNginxControl, readLivePid, runNginxTest } from '../reload/nginx-control.js';
 import { findMissingSetup, setUpWorkdir } from '../reload/workdir-setup.js';
 import { readLocalConfig } from '../sources/localconfig/index.js';
-import { readPasswordFile } from './shared/inputs.js';
+import { readLocalLookupTopology, readPasswordFile } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { EXIT, reportError } from './shared/run.js';
 import { defaultConfFile, expandNginxConf } from './zmproxyconf.js';
@@ -223,20 +222,7 @@ async function workdirLocalConfig(workdir: string, required: boolean): Promise<L
 type LocalTopology = Extract<LookupTopology, { kind: 'local' }>;
 
 function topologyOf(lc: LocalConfig): LookupTopology {
-  const read = (key: string): string => {
-    const own = lc.get(key);
-    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
-  };
-  const { topology, problems } = readLookupTopology(read);
-  const first = problems[0];
-  if (first !== undefined) {
-    throw new ProxyConfError(
-      'E_LOCALCONFIG',
-      `localconfig ${first.key}: ${first.message} (got "${first.value}")`,
-      { hint: first.hint },
-    );
-  }
-  return topology;
+  return readLocalLookupTopology(lc);
 }
 
 /** "run as root" when a signal or a start failed for lack of permission. */
@@ -283,20 +269,23 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
       });
     }
   };
+  // The one nginx adapter, shared with --apply: test and reload go through it.
+  const nginxControl = createNginxControl({
+    nginx: args.nginx,
+    prefix,
+    testTimeoutMs: args.timeoutMs,
+  });
   const refuseReason = async (): Promise<string | undefined> => {
     const file = conf();
     if (!existsSync(file))
       return `${file} is missing; run zmproxyconfgen --apply -w ${args.workdir}`;
     const text = readFileSync(file, 'utf8').trimEnd();
     const last = text.slice(text.lastIndexOf('\n') + 1);
-    // ProxyConfGen's marker (ref §10.1): a failed generation leaves #__CONF_GEN_ERROR__:<reason>.
+    // ProxyConfGen's marker (docs/zimbra-notes.md "zmproxyctl and zmproxyconf"): a failed
+    // generation leaves #__CONF_GEN_ERROR__:<reason>.
     if (last.includes('__CONF_GEN_ERROR__')) return last.slice(last.indexOf(':') + 1) || 'unknown';
     // Through NginxControl: it refuses untrusted load_module paths before nginx reads them.
-    const test = await createNginxControl({
-      nginx: args.nginx,
-      prefix,
-      testTimeoutMs: args.timeoutMs,
-    }).test(file);
+    const test = await nginxControl.test(file);
     if (test.ok) return undefined;
     if (notRoot && /Permission denied|Operation not permitted/.test(test.output))
       return `run as root: nginx -t cannot open what it needs as this user:\n${test.output}`;
@@ -505,7 +494,14 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
         io.stderr(`nginx reload refused. reason: ${reason}\n`);
         return EXIT.error;
       }
-      signal(pid, 'SIGHUP', 'nginx');
+      try {
+        await nginxControl.reload(pid);
+      } catch (error) {
+        throw new ProxyConfError('E_INPUT', `cannot signal nginx (pid ${pid})`, {
+          hint: permissionHint(error) ?? `check that pid ${pid} is nginx`,
+          cause: error,
+        });
+      }
       io.stdout('Reloading proxy...done.\n');
       return EXIT.ok;
     },

@@ -1,7 +1,8 @@
 /**
  * What `zmproxy doctor` reports: findings, each naming the check that made it, a severity, the
- * thing it is about, the evidence seen, why it matters and the command that fixes it (design §4).
- * The JSON form is the stable contract of `zmproxy doctor --json`.
+ * thing it is about, the evidence seen, why it matters and the command that fixes it
+ * (docs/architecture.md "The CLI contract"). The JSON form is the stable contract of `zmproxy
+ * doctor --json`.
  */
 
 /** How bad a finding is: `fail` makes the doctor exit 1. */

@@ -114,6 +114,8 @@ export function computeRestUrl(snapshot: DirectorySnapshot, name: string): RestU
     };
   }
   const plain = mode === 'http';
+  // A URL's standard ports, as the mailbox builds REST URLs: not the catalog's (ProxyConfGen's)
+  // code defaults, which are for nginx configuration.
   const port = plain ? reader.port('zimbraMailPort', 80) : reader.port('zimbraMailSSLPort', 443);
   return {
     ok: true,

@@ -13,10 +13,8 @@ import { ProxyConfError } from '../errors.js';
 import { resolvePaths } from '../model/paths.js';
 import { entryName } from '../model/snapshot.js';
 import { formatProblem } from '../errors.js';
-import { findServerSource, localServerName } from '../engine/generate.js';
 import type { DirectorySource, HostResolver } from '../ports.js';
-import { createVarContext } from '../vars/context.js';
-import { collectHostnames } from '../vars/dns-questions.js';
+import { buildVarContext, localServerName } from '../vars/context.js';
 import { checkCertificates, computeCertificatePairs } from './checks/certificates.js';
 import { checkExternalRoutes } from './checks/external-routes.js';
 import { checkLookupHandlers } from './checks/lookup-handlers.js';
@@ -95,18 +93,14 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   } catch (error) {
     return await runWithoutDirectory(error, options, deps, { paths, managed });
   }
-  const serverSource = findServerSource(
-    snapshot,
-    options.serverName ?? localServerName(deps.localConfig),
-  );
   const facts = { dhparamExists: await deps.probes.exists(paths.dhparamFile) };
-  const base = { snapshot, serverSource, localConfig: deps.localConfig, paths, facts };
-
-  // As the generator: a first pass without DNS to learn the names, then the real context.
-  const first = createVarContext({ ...base, dns: new Map() }).ctx;
-  const questions = [...new Set([...collectHostnames(first), ...collectServerHostnames(first)])];
-  const handle = createVarContext({ ...base, dns: await deps.resolver.resolve(questions) });
-  const { ctx } = handle;
+  // The generator's context, plus the upstream hosts the probes connect to.
+  const handle = await buildVarContext(
+    { snapshot, serverName: options.serverName, localConfig: deps.localConfig, paths, facts },
+    deps.resolver,
+    collectServerHostnames,
+  );
+  const { ctx, serverSource } = handle;
 
   const findings: Finding[] = [...checkLookupHandlers(ctx)];
 

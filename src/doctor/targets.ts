@@ -1,7 +1,8 @@
 /**
  * What the reachability probe connects to, computed from the directory (pure): the lookup
  * handlers, the memcached servers, and the IMAP, POP3 and HTTP ports of the mailbox servers, each
- * with the address the generator's DNS rule picks (ref §7.3), or why there is none.
+ * with the address the generator's DNS rule picks (docs/zimbra-notes.md "DNS"), or why there is
+ * none.
  */
 import { entryName } from '../model/snapshot.js';
 import type { DirectoryEntry } from '../model/snapshot.js';
@@ -91,7 +92,8 @@ export function computeProbeTargets(
   const http = computeUpstreamServers(ctx, { group: 'mailClient', port: ssl ? 'https' : 'http' });
   for (const server of ctx.snapshot.servers.filter((entry) => hasService(entry, 'mailbox'))) {
     const reader = ctx.readers.readerFor(server);
-    // Stock nginx speaks plain IMAP/POP3 to the mailbox servers (ref §11.1).
+    // Stock nginx speaks plain IMAP/POP3 to the mailbox servers (docs/stock-nginx.md "What the
+    // stock mail proxy cannot do").
     add('IMAP upstream', server, 'zimbraImapBindPort', reader.port('zimbraImapBindPort', 7143));
     add('POP3 upstream', server, 'zimbraPop3BindPort', reader.port('zimbraPop3BindPort', 7110));
     const upstream = http.find((entry) => entry.server === entryName(server));

@@ -21,7 +21,12 @@ import type {
   NginxControl,
   RunLock,
 } from '../ports.js';
+import type { ApplyOutcome } from './apply-outcomes.js';
+import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
+import { changedPaths } from '../plan/plan-changes.js';
 import type { Generation } from './generate.js';
+
+export type { ApplyOutcome } from './apply-outcomes.js';
 
 /** Options of {@link runApply}. */
 export interface ApplyOptions {
@@ -77,37 +82,10 @@ export interface ApplyDeps {
   random?: () => number;
 }
 
-/** How a run ended; {@link APPLY_OUTCOMES} describes each. */
-export type ApplyOutcome =
-  | 'unchanged'
-  | 'resynced'
-  | 'reloaded'
-  | 'published'
-  | 'deferred'
-  | 'validation-failed'
-  | 'refused'
-  | 'rolled-back'
-  | 'rollback-failed'
-  | 'directory-unavailable'
-  | 'locked'
-  | 'error';
-
-/** One line per outcome, for help texts and the README. */
-export const APPLY_OUTCOMES: Readonly<Record<ApplyOutcome, string>> = {
-  unchanged: 'nothing changed: nothing written, nothing reloaded',
-  resynced:
-    'nothing changed, but nginx served another generation than current (an interrupted run, a reload behind the tool): reloaded, current confirmed served',
-  reloaded: 'a new generation was published, nginx reloaded and serves it',
-  published: 'a new generation was published; nginx is not running (or --no-reload), not reloaded',
-  deferred: 'a change waits for the minimum reload interval (daemon only)',
-  'validation-failed': 'nginx -t failed on the staged generation; the old one is kept',
-  refused: 'the sanity guard refused to publish (a guarded list became empty or shrank)',
-  'rolled-back': 'the reload failed; the previous generation was switched back and serves again',
-  'rollback-failed': 'the reload failed and the previous generation could not be confirmed either',
-  'directory-unavailable': 'the directory (LDAP or LDIF) could not be read; files untouched',
-  locked: 'another run holds the lock',
-  error: 'the generation failed (invalid input, template or write error); nothing published',
-};
+/** One line per outcome, for help texts and the README (from {@link APPLY_OUTCOME_RULES}). */
+export const APPLY_OUTCOMES: Readonly<Record<ApplyOutcome, string>> = Object.fromEntries(
+  Object.entries(APPLY_OUTCOME_RULES).map(([outcome, rule]) => [outcome, rule.text]),
+) as Record<ApplyOutcome, string>;
 
 /** What a run did. */
 export interface ApplyResult {
@@ -219,22 +197,12 @@ export function computeGenerationHash(files: readonly GenerationFile[]): string 
   return hash.digest('hex');
 }
 
-/** The paths that differ between two file sets (created, changed or removed). */
+/** The paths that differ between two file sets (created, changed or removed): see changedPaths. */
 export function computeChangedPaths(
   next: readonly GenerationFile[],
   current: ReadonlyMap<string, { content: string; mode: number }>,
 ): string[] {
-  const changed: string[] = [];
-  const seen = new Set<string>();
-  for (const file of next) {
-    seen.add(file.path);
-    const before = current.get(file.path);
-    if (before === undefined || before.content !== file.content || before.mode !== file.mode) {
-      changed.push(file.path);
-    }
-  }
-  for (const path of current.keys()) if (!seen.has(path)) changed.push(path);
-  return changed.sort();
+  return changedPaths(next, current);
 }
 
 const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]):(\d{1,5})$/;
@@ -333,35 +301,9 @@ function updateState(state: ApplyState, result: ApplyResult, now: number): Apply
   const next: ApplyState = { ...state, runs: state.runs + 1, lastRunAt: now };
   next.lastResult = result.outcome;
   next.durations = result.durations;
-  switch (result.outcome) {
-    case 'unchanged':
-    case 'resynced':
-    case 'reloaded':
-    case 'published':
-    case 'deferred':
-      next.lastSuccessAt = now;
-      break;
-    case 'validation-failed':
-      next.validationFailures += 1;
-      break;
-    case 'refused':
-      next.guardRefusals += 1;
-      break;
-    case 'rolled-back':
-    case 'rollback-failed':
-      next.reloadFailures += 1;
-      break;
-    case 'directory-unavailable':
-      next.directoryFailures += 1;
-      break;
-    case 'locked':
-    case 'error':
-      break;
-    default: {
-      const never: never = result.outcome;
-      throw new Error(`unknown outcome ${String(never)}`);
-    }
-  }
+  const rule = APPLY_OUTCOME_RULES[result.outcome];
+  if (rule.success) next.lastSuccessAt = now;
+  if (rule.counter !== undefined) next[rule.counter] += 1;
   if (['reloaded', 'resynced', 'published'].includes(result.outcome)) {
     next.lastReloadAt = now;
     if (result.outcome !== 'published') next.reloads += 1;

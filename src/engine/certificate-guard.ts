@@ -6,10 +6,12 @@
  * The doctor applies the same rules to what nginx serves (src/doctor/checks/certificates.ts).
  */
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Warning } from '../errors.js';
 import { firstValueOf } from '../model/snapshot.js';
 import type { Generation } from './generate.js';
+
+/** Reads a text file (the default certificate pair lives outside the generation). */
+export type ReadText = (path: string) => Promise<string>;
 
 /** Days ahead an expiry is warned about (the doctor's window). */
 export const CERTIFICATE_WARNING_DAYS = 30;
@@ -83,14 +85,17 @@ export function inspectCertificate(input: CertificateInput, now: number): Certif
  * The certificates of a generation: the default pair read from disk (missing files are left to
  * `nginx -t`), and each domain pair the generation writes.
  */
-export async function collectCertificates(generation: Generation): Promise<CertificateInput[]> {
+export async function collectCertificates(
+  generation: Generation,
+  readText: ReadText,
+): Promise<CertificateInput[]> {
   const inputs: CertificateInput[] = [];
   const { sslCrtDefault, sslKeyDefault } = generation.paths;
   try {
     inputs.push({
       subject: `default certificate ${sslCrtDefault}`,
-      certPem: await readFile(sslCrtDefault, 'utf8'),
-      keyPem: await readFile(sslKeyDefault, 'utf8'),
+      certPem: await readText(sslCrtDefault),
+      keyPem: await readText(sslKeyDefault),
       names: [],
     });
   } catch {
@@ -120,8 +125,9 @@ export async function collectCertificates(generation: Generation): Promise<Certi
 export async function checkGenerationCertificates(
   generation: Generation,
   now: number,
+  readText: ReadText,
 ): Promise<CertificateVerdict> {
-  const verdicts = (await collectCertificates(generation)).map((input) =>
+  const verdicts = (await collectCertificates(generation, readText)).map((input) =>
     inspectCertificate(input, now),
   );
   return {

@@ -3,15 +3,14 @@
  * the caller compares the plan with disk and writes (or shows a diff, or checks).
  */
 import type { Problem, Warning } from '../errors.js';
-import { ProblemsError, ProxyConfError } from '../errors.js';
+import { ProblemsError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
-import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
 import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { resolvePaths } from '../model/paths.js';
-import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
+import type { DirectorySnapshot } from '../model/snapshot.js';
 import { PROXY_CONFIG_KINDS } from '../model/snapshot.js';
-import { entryName, firstValueOf } from '../model/snapshot.js';
+import { entryName } from '../model/snapshot.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
 import { SECRET_FILE_MODE } from '../plan/plan-changes.js';
 import type {
@@ -22,8 +21,7 @@ import type {
   TemplateStore,
 } from '../ports.js';
 import { fillTemplate, renderTemplates } from '../render/index.js';
-import { createVarContext } from '../vars/context.js';
-import { collectHostnames } from '../vars/dns-questions.js';
+import { buildVarContext } from '../vars/context.js';
 import { computeServerItems } from '../vars/docs.js';
 import { computeClientCaBundle, computeDomainItems } from '../vars/domains.js';
 import type { VariableOverride } from '../vars/registry.js';
@@ -98,17 +96,11 @@ export async function computeGenerationVariables(
 > {
   const paths = resolvePaths(options.paths);
   const snapshot = await deps.source.load(PROXY_CONFIG_KINDS);
-  const serverSource = findServerSource(
-    snapshot,
-    options.serverName ?? localServerName(deps.localConfig),
-  );
   const facts = { dhparamExists: await deps.files.exists(paths.dhparamFile) };
-  const base = { snapshot, serverSource, localConfig: deps.localConfig, paths, facts };
-
-  // First pass without DNS, only to learn which names matter; its findings are repeated below.
-  const questions = collectHostnames(createVarContext({ ...base, dns: new Map() }).ctx);
-  const dns = await deps.resolver.resolve(questions);
-  const { ctx, problems, warnings } = createVarContext({ ...base, dns });
+  const { ctx, problems, warnings, serverSource } = await buildVarContext(
+    { snapshot, serverName: options.serverName, localConfig: deps.localConfig, paths, facts },
+    deps.resolver,
+  );
 
   const vars = computeVariables(ctx);
   const domains = computeDomainItems(ctx);
@@ -125,7 +117,8 @@ export async function computeGenerationVariables(
   const allProblems: Problem[] = [...problems];
   const allWarnings: Warning[] = [];
   for (const warning of warnings) {
-    // -f: a virtual host that does not resolve is an error, not a warning (ref §3.5.3).
+    // -f: a virtual host that does not resolve is an error, not a warning (docs/zimbra-notes.md
+    // "Per-domain variables").
     if (options.forceDnsResolution === true && /resol/i.test(warning.message)) {
       allProblems.push({
         subject: 'zimbraVirtualHostname',
@@ -155,10 +148,7 @@ export async function computeGenerationVariables(
     render: {
       domains,
       servers,
-      perVirtualHostname: ctx.server.boolean(
-        'zimbraReverseProxyGenConfigPerVirtualHostname',
-        false,
-      ),
+      perVirtualHostname: ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname'),
     },
   };
 }
@@ -253,34 +243,6 @@ function expandValueTokens(vars: Map<string, string>): void {
     }
     if (lines.length === value.split('\n').length) vars.set(name, lines.join('\n'));
   }
-}
-
-/** The local server's name: localconfig zimbra_server_hostname, or Zimbra's default. */
-export function localServerName(lc: LocalConfig): string {
-  const own = lc.get('zimbra_server_hostname');
-  return own !== undefined && own !== ''
-    ? own
-    : (LOCALCONFIG_DEFAULTS['zimbra_server_hostname'] ?? 'localhost');
-}
-
-/** The server entry named (cn, case-insensitive) or identified (zimbraId) by `name`. */
-export function findServerSource(snapshot: DirectorySnapshot, name: string): DirectoryEntry {
-  const lower = name.toLowerCase();
-  const found =
-    snapshot.servers.find((server) => entryName(server).toLowerCase() === lower) ??
-    snapshot.servers.find((server) => firstValueOf(server, 'zimbraId') === name);
-  if (found !== undefined) return found;
-  const known = snapshot.servers.map(entryName);
-  throw new ProxyConfError(
-    'E_INPUT',
-    `cannot load server object ${name}: no such server in the directory`,
-    {
-      hint:
-        known.length === 0
-          ? 'the directory has no zimbraServer entry; check --source'
-          : `generate for one of ${known.join(', ')} with -s NAME, or set localconfig zimbra_server_hostname`,
-    },
-  );
 }
 
 /** Linux's limits: 255 bytes per file name, 4095 per path. */

@@ -5,7 +5,6 @@
  * start or reload when one fails; `--hosts` feeds zmproxy only. So every such name is resolved
  * the way nginx will before a generation is published, and a failure names them all at once.
  */
-import { lookup } from 'node:dns/promises';
 import { ProxyConfError } from '../errors.js';
 import { isIpAddress } from '../model/value-types.js';
 
@@ -26,12 +25,10 @@ export function collectNginxHostnames(files: readonly { content: string }[]): st
 /** Resolves a name as nginx will (getaddrinfo); rejects when it cannot. */
 export type SystemResolve = (name: string) => Promise<unknown>;
 
-const systemResolve: SystemResolve = (name) => lookup(name, { all: true });
-
 /** Throws E_DNS naming every host name of the files this host cannot resolve. */
 export async function assertNginxCanResolve(
   files: readonly { content: string }[],
-  resolve: SystemResolve = systemResolve,
+  resolve: SystemResolve,
 ): Promise<void> {
   const names = collectNginxHostnames(files);
   const failed = (

@@ -10,6 +10,7 @@
  */
 import type { Clock } from '../ports.js';
 import type { ApplyResult } from './apply.js';
+import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
 
 /** Options of {@link runWatch}. */
 export interface WatchOptions {
@@ -39,15 +40,6 @@ export interface WatchDeps {
   /** Called after every pass (metrics). */
   afterPass?: (result: ApplyResult) => void | Promise<void>;
 }
-
-const FAILURES = new Set([
-  'directory-unavailable',
-  'error',
-  'rolled-back',
-  'rollback-failed',
-  'validation-failed',
-  'refused',
-]);
 
 /** Runs until `options.signal` aborts. */
 export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<void> {
@@ -131,14 +123,14 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
           message: error instanceof Error ? error.message : String(error),
         });
       }
-      if (FAILURES.has(result.outcome)) {
+      if (APPLY_OUTCOME_RULES[result.outcome].retry === 'backoff') {
         failures += 1;
         const backoff = Math.min(maxBackoff, minBackoff * 2 ** (failures - 1));
         retryAt = clock.now() + backoff;
         // Keep polling meanwhile: an edit of the inputs ends the backoff.
         delay = Math.min(interval, backoff);
         failedFingerprint = fingerprint;
-      } else if (result.outcome === 'deferred' || result.outcome === 'locked') {
+      } else if (APPLY_OUTCOME_RULES[result.outcome].retry === 'retry-at') {
         failures = 0;
         failedFingerprint = undefined;
         retryAt = result.retryAt ?? clock.now() + interval;

@@ -2,7 +2,7 @@
  * Request headers → a typed lookup request. nginx's mail module percent-encodes only control
  * characters, space and `%` in Auth-User and Auth-Pass and sends other bytes raw; Node.js hands
  * header bytes over as Latin-1 characters, so the value is turned back into bytes, unescaped and
- * decoded as UTF-8 (anchors §4.1).
+ * decoded as UTF-8 (docs/stock-nginx.md "The `auth_http` request").
  */
 import type { RouteProtocol } from './settings.js';
 import { ROUTE_PROTOCOLS } from './settings.js';

@@ -1,6 +1,6 @@
 /**
- * The attribute catalog: every Zimbra attribute zmproxy reads (ref §6.2), as data. Facts are
- * Zimbra's (zimbra-attrs.xml); the doc lines are ours.
+ * The attribute catalog: every Zimbra attribute zmproxy reads (docs/zimbra-notes.md "Attributes
+ * and inheritance"), as data. Facts are Zimbra's (zimbra-attrs.xml); the doc lines are ours.
  */
 import type { AttributeSpec } from './attribute-spec.js';
 
@@ -344,6 +344,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     values: ['ipv4', 'ipv6', 'both'],
     since: '7.1.0',
     requiresRestart: ['all'],
+    codeDefault: ['both'],
     usedBy: ['PCG'],
     doc: 'IP families the server uses: ipv4, ipv6 or both; decides listen lines and address resolution.',
   },
@@ -562,6 +563,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['80'],
     requiresRestart: ['mailbox', 'mta', 'nginxproxy'],
+    codeDefault: ['80'],
     usedBy: ['PCG', 'ZPC'],
     doc: "HTTP port of the mailbox's web server (the proxy's own port is zimbraMailProxyPort).",
   },
@@ -684,6 +686,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['0'],
     since: '5.0.3',
     requiresRestart: ['nginxproxy'],
+    codeDefault: ['0'],
     usedBy: ['PCG', 'ZPC'],
     doc: "Port the proxy listens on for HTTPS (the mailbox's own port is zimbraMailSSLPort).",
   },
@@ -1130,6 +1133,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['TRUE'],
     since: '7.2.0',
+    codeDefault: ['FALSE'],
     usedBy: ['PCG'],
     doc: 'Whether to write one web server block per virtual hostname (needed for per-domain certificates).',
   },
@@ -1214,6 +1218,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
+    codeDefault: ['IMAP4rev1', 'ID', 'LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE'],
     usedBy: ['PCG'],
     doc: 'IMAP capabilities the proxy announces to clients before login.',
   },
@@ -1622,6 +1627,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     maxLength: 256,
     since: '5.0.10',
     requiresRestart: ['nginxproxy'],
+    codeDefault: ['TOP', 'USER', 'UIDL', 'EXPIRE 31 USER'],
     usedBy: ['PCG'],
     doc: 'POP3 capabilities the proxy announces to clients before login.',
   },
@@ -1852,6 +1858,7 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     domainInherited: false,
     globalConfigValue: ['TLSv1.2', 'TLSv1.3'],
     since: '8.6.0',
+    codeDefault: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
     usedBy: ['PCG'],
     doc: 'TLS protocol versions the proxy allows.',
   },
@@ -2141,6 +2148,9 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     globalConfigValue: ['FALSE'],
     since: '8.7.0,9.0.0',
     requiresRestart: ['nginxproxy'],
+    // ProxyConfGen declares TRUE (web.xmpp.bosh.enabled); its BOSH enabler reads the attribute
+    // without a default and fails on an absent value, so TRUE is its only stated default.
+    codeDefault: ['TRUE'],
     usedBy: ['PCG'],
     doc: 'Whether the web proxy forwards XMPP over BOSH.',
   },

@@ -1,4 +1,7 @@
-/** The shape of one attribute catalog entry (zimbra-attrs.xml facts, see ref §6). */
+/**
+ * The shape of one attribute catalog entry (zimbra-attrs.xml facts, see docs/zimbra-notes.md
+ * "Attributes and inheritance").
+ */
 
 /** Attribute value types as zimbra-attrs.xml declares them. */
 export type AttributeType =
@@ -47,6 +50,12 @@ export interface AttributeSpec {
   readonly domainInherited: boolean;
   /** What Zimbra's installer writes into the global config (not a code default). */
   readonly globalConfigValue?: readonly string[];
+  /**
+   * ProxyConfGen's default when no entry has a value, as directory text (`TRUE`, `80`, one
+   * element per value of a multi-valued attribute). The one home of that default: readers called
+   * without a default of their own use it (src/resolve/attribute-reader.ts).
+   */
+  readonly codeDefault?: readonly string[];
   /** Allowed values of an enum. */
   readonly values?: readonly string[];
   readonly min?: number;

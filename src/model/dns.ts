@@ -1,4 +1,4 @@
-/** DNS answers gathered before variables are computed (design §1 "DNS"). */
+/** DNS answers gathered before variables are computed (docs/architecture.md "The pipeline"). */
 
 /** One resolved address. */
 export interface ResolvedAddress {
@@ -17,8 +17,8 @@ export type DnsTable = ReadonlyMap<string, DnsAnswer>;
 export type IpMode = 'ipv4' | 'ipv6' | 'both';
 
 /**
- * Picks one address as ProxyConfGen does (ref §7.3): ipv4 → first IPv4, ipv6 → first IPv6,
- * both → first IPv4, else the first address. Undefined when none fits.
+ * Picks one address as ProxyConfGen does (docs/zimbra-notes.md "DNS"): ipv4 → first IPv4, ipv6 →
+ * first IPv6, both → first IPv4, else the first address. Undefined when none fits.
  */
 export function pickAddress(
   addresses: readonly ResolvedAddress[],

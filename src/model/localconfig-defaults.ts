@@ -1,6 +1,7 @@
 /**
- * Zimbra's localconfig defaults for every key zmproxy reads (ref §5, LC.java). A key absent from
- * localconfig.xml, or present with an empty value, reads as this default.
+ * Zimbra's localconfig defaults for every key zmproxy reads (docs/zimbra-notes.md "Variables by
+ * area", LC.java). A key absent from localconfig.xml, or present with an empty value, reads as
+ * this default.
  */
 export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zimbra_home: '/opt/zimbra',

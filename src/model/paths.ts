@@ -1,4 +1,7 @@
-/** File system layout of a generation, all derived from the work directory (ref §2.1). */
+/**
+ * File system layout of a generation, all derived from the work directory (docs/zimbra-notes.md
+ * "Files and paths").
+ */
 
 /** The layout options, as the CLI flags give them. */
 export interface PathOptions {

@@ -33,6 +33,25 @@ export interface FileChange extends PlannedFile {
   before: string | undefined;
 }
 
+/** What is on disk at a path: its text, and its mode when the caller read it. */
+export interface DiskFile {
+  content: string;
+  mode?: number | undefined;
+}
+
+/**
+ * The one comparison of a planned file with disk: created when absent, changed when its content
+ * or (where known) its mode differs. `--diff`/`--check` and `--apply` both decide with it.
+ */
+export function compareWithDisk(
+  file: { content: string; mode: number },
+  before: DiskFile | undefined,
+): ChangeStatus {
+  if (before === undefined) return 'created';
+  const sameMode = before.mode === undefined || before.mode === file.mode;
+  return before.content === file.content && sameMode ? 'unchanged' : 'changed';
+}
+
 /** Pairs every planned file with its current content. */
 export function planChanges(
   planned: readonly PlannedFile[],
@@ -40,10 +59,25 @@ export function planChanges(
 ): FileChange[] {
   return planned.map((file) => {
     const before = current.get(file.path);
-    const status: ChangeStatus =
-      before === undefined ? 'created' : before === file.content ? 'unchanged' : 'changed';
+    const status = compareWithDisk(file, before === undefined ? undefined : { content: before });
     return { ...file, status, before };
   });
+}
+
+/**
+ * The paths that differ between a planned file set and the one on disk, sorted: created and
+ * changed files (content or mode), and files on disk the plan no longer has (removed).
+ */
+export function changedPaths(
+  planned: readonly { path: string; content: string; mode: number }[],
+  current: ReadonlyMap<string, DiskFile>,
+): string[] {
+  const changed = planned
+    .filter((file) => compareWithDisk(file, current.get(file.path)) !== 'unchanged')
+    .map((file) => file.path);
+  const kept = new Set(planned.map((file) => file.path));
+  const removed = [...current.keys()].filter((path) => !kept.has(path));
+  return [...changed, ...removed].sort();
 }
 
 const REDACTED = '[secret redacted]\n';

@@ -1,4 +1,7 @@
-/** Finding the server or domain a zmprov command names, by name or zimbraId (ref §7.1). */
+/**
+ * Finding the server or domain a zmprov command names, by name or zimbraId (docs/zimbra-notes.md
+ * "How the generator collects servers and domains").
+ */
 import { ProxyConfError } from '../errors.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../model/snapshot.js';
 import { entryName, firstValueOf } from '../model/snapshot.js';

@@ -1,5 +1,5 @@
 /**
- * The zmprov subset (design §4): argv → command, and command + snapshot → text to print or
+ * The zmprov subset (commands and flags: README "zmprov (proxy subset)"): argv → command, and command + snapshot → text to print or
  * modifications to write. Pure: the CLI reads the directory, calls these, prints or writes.
  */
 import type { Warning } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
- * The list commands zmconfigd watches (ref §7.5): garpu, garpb, gamau, gamcs, garpd. Zimbra's
- * formats are kept (one line, entries separated and followed by a space; garpb one `server`
- * line per backend), with these fixes, each listed in the README:
+ * The list commands zmconfigd watches (docs/zimbra-notes.md "zmprov list commands"): garpu, garpb,
+ * gamau, gamcs, garpd. Zimbra's formats are kept (one line, entries separated and followed by a
+ * space; garpb one `server` line per backend), with these fixes, each listed in the README:
  *
  * - garpu and garpb apply the generator's server rules: a server without the `mailbox` service is
  *   never a lookup handler or a backend (server-lists.ts), a server listed twice in Zimbra's
@@ -9,7 +9,7 @@
  *   whose zimbraMailMode is not a mail mode is skipped with a warning instead of failing the
  *   whole command.
  * - garpu prints the scheme the generator uses for the handler (`https://` from Zimbra 8.7 on,
- *   ref §7.2 step 4); Zimbra prints none.
+ *   docs/zimbra-notes.md "Lookup handlers"); Zimbra prints none.
  * - garpu/garpb/gamau bracket an IPv6 literal host name.
  */
 import type { Problem, Warning } from '../errors.js';
@@ -82,7 +82,10 @@ export function listReverseProxyUrls(snapshot: DirectorySnapshot): ListOutput {
   return oneLine(items, [...serverWarnings, ...warnings]);
 }
 
-/** garpb: `    server host:port;` per valid upstream; port by mail mode (ref §7.5). */
+/**
+ * garpb: `    server host:port;` per valid upstream; port by mail mode (docs/zimbra-notes.md
+ * "zmprov list commands").
+ */
 export function listReverseProxyBackends(
   snapshot: DirectorySnapshot,
   localConfig: LocalConfig,
@@ -99,6 +102,7 @@ export function listReverseProxyBackends(
     const reader = readers.readerFor(server);
     const mode = reader.enumValue('zimbraMailMode', 'https');
     const plain = mode === 'http' || (!requireSecurity && (mode === 'mixed' || mode === 'both'));
+    // ProvUtil's own default (0), not ProxyConfGen's: garpb prints what zmprov prints.
     const port = plain ? reader.port('zimbraMailPort', 0) : reader.port('zimbraMailSSLPort', 0);
     items.push(`    server ${hostPort(hostOf(server), port)};`);
   }

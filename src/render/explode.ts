@@ -1,4 +1,7 @@
-/** The bodies of plain and explode templates (ref §3.5.1, §3.5.2). */
+/**
+ * The bodies of plain and explode templates (docs/zimbra-notes.md "Header directives and
+ * explosion").
+ */
 import type { DomainExplodeItem, ServerExplodeItem } from './types.js';
 import type { LineExpander } from './expand-line.js';
 import type { TemplateLine } from './template-lines.js';

@@ -1,4 +1,7 @@
-/** The Handlebars pass for `*.template.hbs` templates: runs before the `${}` pass (design §1). */
+/**
+ * The Handlebars pass for `*.template.hbs` templates: runs before the `${}` pass
+ * (docs/architecture.md "The pipeline").
+ */
 import Handlebars from 'handlebars';
 
 /** Our own Handlebars instance, so helpers registered here never leak into other users of the package. */
@@ -19,7 +22,8 @@ handlebars.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 handlebars.registerHelper('not', (value: unknown) => !isTruthy(value));
 handlebars.registerHelper('and', (...args: unknown[]) => helperArguments(args).every(isTruthy));
 handlebars.registerHelper('or', (...args: unknown[]) => helperArguments(args).some(isTruthy));
-// `{{join list}}` joins with a space (nginx's argument separator); `{{join list ", "}}` with any text.
+// `{{join list}}` joins with a space (nginx's argument separator); `{{join list ", "}}` with any
+// text.
 handlebars.registerHelper('join', (...args: unknown[]) => {
   const [list, separator] = helperArguments(args);
   if (!Array.isArray(list)) return '';

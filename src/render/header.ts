@@ -1,4 +1,7 @@
-/** The `!{…}` header directive on a template's first line (ref §3.5). */
+/**
+ * The `!{…}` header directive on a template's first line (docs/zimbra-notes.md "Header directives
+ * and explosion").
+ */
 import { findLastToken } from './interpolate.js';
 
 /** What the first line of a template asks for. */
@@ -24,7 +27,8 @@ export function parseHeader(firstLine: string): TemplateHeader {
   if (equalsIgnoreCaseJava(firstLine, LEGACY_HEADER)) {
     return { kind: 'legacy' };
   }
-  // `(.*)\!\{([^\}]+)\}(.*)` picks the last `!{…}` of the line, like `${…}`; text around it is ignored.
+  // `(.*)\!\{([^\}]+)\}(.*)` picks the last `!{…}` of the line, like `${…}`; text around it is
+  // ignored.
   const token = findLastToken(firstLine, '!{');
   if (token === undefined) return { kind: 'none' };
   const directive = token.name;
@@ -76,7 +80,8 @@ export function equalsIgnoreCaseJava(a: string, b: string): boolean {
   return true;
 }
 
-// U+0130 (İ) lower-cases to `i` followed by a combining dot in full mapping, to `i` in the simple one.
+// U+0130 (İ) lower-cases to `i` followed by a combining dot in full mapping, to `i` in the simple
+// one.
 const SIMPLE_LOWER_EXCEPTIONS: Readonly<Record<string, string>> = { '\u0130': 'i' };
 
 function simpleUpper(unit: string): string {

@@ -1,4 +1,4 @@
-/** Public API of the template engine (ref §3). */
+/** Public API of the template engine (docs/zimbra-notes.md "The template engine"). */
 export { renderTemplates, SUCCESS_MARKER } from './render-templates.js';
 export { DEFAULT_MAX_SUBSTITUTIONS_PER_LINE, fillTemplate, findLastToken } from './interpolate.js';
 export type { FillResult, Token } from './interpolate.js';

@@ -1,4 +1,7 @@
-/** `${name}` substitution with ProxyConfGen's semantics (ref §3.2). */
+/**
+ * `${name}` substitution with ProxyConfGen's semantics (docs/zimbra-notes.md "`${name}`
+ * substitution").
+ */
 
 /**
  * A safety net, not the loop detector: loops are found by the variables involved (see
@@ -78,8 +81,9 @@ interface ActiveExpansion {
 
 /**
  * Expands every `${name}` token of a line, last token first, rescanning after each substitution as
- * StringUtil.fillTemplate (Zimbra/zm-mailbox common/src/java/com/zimbra/common/util/StringUtil.java).
- * `resolve` supplies the value of a name (it decides what an unknown name becomes).
+ * StringUtil.fillTemplate (Zimbra/zm-mailbox
+ * common/src/java/com/zimbra/common/util/StringUtil.java). `resolve` supplies the value of a name
+ * (it decides what an unknown name becomes).
  *
  * Conscious fix: Zimbra loops for ever when a value (directly or through others) contains its own
  * token. Because tokens are taken last-first and everything right of a token is already final, the

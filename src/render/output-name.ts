@@ -1,4 +1,4 @@
-/** Where a template's output goes (ref §2.1). */
+/** Where a template's output goes (docs/zimbra-notes.md "Files and paths"). */
 
 /** Suffix of every template file, as ProxyConfGen's fixed template suffix. */
 export const TEMPLATE_SUFFIX = '.template';

@@ -1,4 +1,7 @@
-/** The template engine: every template to one output file, as ProxyConfGen expands them (ref §3). */
+/**
+ * The template engine: every template to one output file, as ProxyConfGen expands them
+ * (docs/zimbra-notes.md "The template engine").
+ */
 import type { Problem } from '../errors.js';
 import type { BodyContext } from './explode.js';
 import { renderDomainBody, renderPlainBody, renderServerBody } from './explode.js';
@@ -17,7 +20,10 @@ import type {
   TemplateSource,
 } from './types.js';
 
-/** The result marker ProxyConfGen appends to the main file on success (ref §3.9). */
+/**
+ * The result marker ProxyConfGen appends to the main file on success (docs/zimbra-notes.md "Errors
+ * and the result marker").
+ */
 export const SUCCESS_MARKER = '\n#__SUCCESS__\n';
 
 /**
@@ -80,7 +86,8 @@ export function renderTemplates(input: RenderInput, options: RenderOptions): Ren
     if (content === undefined) continue;
     files.push({
       path: target.path,
-      // Conscious fix: the marker is opt-in; only zmproxyctl's start check reads it, nginx ignores it.
+      // Conscious fix: the marker is opt-in; only zmproxyctl's start check reads it, nginx ignores
+      // it.
       content: target.main && options.marker === true ? content + SUCCESS_MARKER : content,
       template: template.name,
     });
@@ -101,7 +108,8 @@ function renderText(
   problems: Problem[],
 ): string | undefined {
   const lines = splitTemplateLines(text);
-  // Zimbra fails on an empty template (it reads a null first line); an empty file is the obvious intent.
+  // Zimbra fails on an empty template (it reads a null first line); an empty file is the obvious
+  // intent.
   if (lines.length === 0) return '';
   const context: BodyContext = { templatePath: template.path, expand, out: [] };
   const header = parseHeader(lines[0] ?? '');

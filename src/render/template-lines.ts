@@ -1,4 +1,4 @@
-/** Splitting a template into lines, precompiled once per render (ref §3.1). */
+/** Splitting a template into lines, precompiled once per render (docs/zimbra-notes.md "Lines"). */
 import { compileTokens } from './interpolate.js';
 
 /** One template line, with what the engine needs to know about it computed once. */

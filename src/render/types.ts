@@ -1,4 +1,4 @@
-/** Inputs and outputs of the template engine (ref §3). */
+/** Inputs and outputs of the template engine (docs/zimbra-notes.md "The template engine"). */
 import type { Problem, Warning } from '../errors.js';
 
 /** One template file as read from the template directory. */
@@ -17,7 +17,10 @@ export interface DomainExplodeItem {
   vhn: string;
   /** The domain's client-certificate mode with inheritance; undefined when none is set anywhere. */
   clientCertMode: string | undefined;
-  /** The per-domain variables of ref §3.5.3 (`vhn`, `vip`, `ssl.crt`, …), already formatted. */
+  /**
+   * The per-domain variables of docs/zimbra-notes.md "Per-domain variables" (`vhn`, `vip`,
+   * `ssl.crt`, …), already formatted.
+   */
   vars: Readonly<Record<string, string>>;
 }
 

@@ -1,12 +1,14 @@
 /**
- * Reading attributes with Zimbra's inheritance rules (ref §6.1). Precedence, highest first:
+ * Reading attributes with Zimbra's inheritance rules (docs/zimbra-notes.md "Attributes and
+ * inheritance"). Precedence, highest first:
  *
  *   1. `-c name=value` overrides (applied later, to formatted variables, not here)
  *   2. the entry's own value (a server, a domain)
  *   3. the global config value, for a serverInherited attribute read on a server or a
  *      domainInherited attribute read on a domain
  *   4. the code default given by the caller (ProxyConfGen's, which can differ from Zimbra's
- *      install-time globalConfigValue, ref §6.4)
+ *      install-time globalConfigValue, docs/zimbra-notes.md "Code defaults that differ from LDAP
+ * defaults")
  *
  * Multi-valued attributes replace, never merge. Every value is parsed by type; a value that does
  * not parse is reported as a Problem naming the entry it came from, and the code default is used
@@ -31,6 +33,7 @@ import {
   unsafeTokenReason,
 } from '../model/value-types.js';
 import type { Problem, Warning } from '../errors.js';
+import { ProxyConfError } from '../errors.js';
 
 /** Where problems and warnings go while reading. */
 export interface ProblemSink {
@@ -51,24 +54,26 @@ export interface EntryReader {
   find(name: string): FoundValues | undefined;
   /** The values with inheritance applied; an empty list when there are none. */
   list(name: string): readonly string[];
+  /** The values with inheritance applied, else the catalog's code default (else an empty list). */
+  listOrDefault(name: string): readonly string[];
   /** True when the attribute has a value here or inherited. */
   has(name: string): boolean;
   /** Text that may be placed inside a quoted nginx string (no line breaks or control characters). */
-  text(name: string, codeDefault: string): string;
+  text(name: string, codeDefault?: string): string;
   /** Text that stands as one bare nginx token (no `;`, braces, quotes or white space). */
-  token(name: string, codeDefault: string): string;
-  integer(name: string, codeDefault: number): number;
-  port(name: string, codeDefault: number): number;
+  token(name: string, codeDefault?: string): string;
+  integer(name: string, codeDefault?: number): number;
+  port(name: string, codeDefault?: number): number;
   /** TRUE only when the value is exactly `TRUE`. */
-  boolean(name: string, codeDefault: boolean): boolean;
+  boolean(name: string, codeDefault?: boolean): boolean;
   /** A duration in milliseconds; a bare number is seconds. */
-  duration(name: string, codeDefaultMs: number): number;
+  duration(name: string, codeDefaultMs?: number): number;
   /** A byte count, memory units allowed. */
-  memory(name: string, codeDefaultBytes: number): number;
+  memory(name: string, codeDefaultBytes?: number): number;
   /** One of the catalog's enum values (matched case-insensitively, returned as the catalog spells it). */
-  enumValue(name: string, codeDefault: string): string;
-  hostname(name: string, codeDefault: string): string;
-  path(name: string, codeDefault: string): string;
+  enumValue(name: string, codeDefault?: string): string;
+  hostname(name: string, codeDefault?: string): string;
+  path(name: string, codeDefault?: string): string;
   /** Reports a problem with a value of this entry (for checks a caller does itself). */
   report(
     name: string,
@@ -179,16 +184,17 @@ export function createEntryReader(
 
   const read = <T>(
     name: string,
-    codeDefault: T,
+    given: T | undefined,
     parse: (text: string, spec: AttributeSpec) => Parsed<T>,
   ): T => {
+    const codeDefault = () => given ?? catalogDefault(attribute(name), parse);
     const found = find(name);
     const text = found?.values[0];
-    if (found === undefined || text === undefined) return codeDefault;
+    if (found === undefined || text === undefined) return codeDefault();
     const parsed = parse(text, attribute(name));
     if (parsed.ok) return parsed.value;
     report(name, found, text, parsed.message);
-    return codeDefault;
+    return codeDefault();
   };
 
   const checked =
@@ -202,6 +208,7 @@ export function createEntryReader(
     entry,
     find,
     list: (name) => find(name)?.values ?? [],
+    listOrDefault: (name) => find(name)?.values ?? attribute(name).codeDefault ?? [],
     // Set at all, valid or not (an invalid value was reported by find already).
     has: (name) => lookup(attribute(name)) !== undefined,
     text: (name, codeDefault) => read(name, codeDefault, checked(controlCharacterReason)),
@@ -218,6 +225,29 @@ export function createEntryReader(
     path: (name, codeDefault) => read(name, codeDefault, parseAbsolutePath),
     report,
   };
+}
+
+/**
+ * The catalog's code default of an attribute, parsed as the reader would parse a directory value.
+ * A reader called without a default for an attribute whose catalog entry has none is a
+ * programming error, as is a catalog default the attribute's own parser refuses.
+ */
+function catalogDefault<T>(
+  spec: AttributeSpec,
+  parse: (text: string, spec: AttributeSpec) => Parsed<T>,
+): T {
+  const text = spec.codeDefault?.[0];
+  if (text === undefined)
+    throw new ProxyConfError('E_INTERNAL', `${spec.name} has no code default in the catalog`, {
+      hint: 'add codeDefault to its entry in src/model/attribute-catalog.ts, or pass a default',
+    });
+  const parsed = parse(text, spec);
+  if (!parsed.ok)
+    throw new ProxyConfError(
+      'E_INTERNAL',
+      `the catalog's code default of ${spec.name} is invalid: ${parsed.message}`,
+    );
+  return parsed.value;
 }
 
 /** A value short enough to show in a problem (PEM blocks and 70 000-character strings are not). */

@@ -1,4 +1,7 @@
-/** Variables of the admin area (ref §5.4, §5.5): the admin console proxy and its upstreams. */
+/**
+ * Variables of the admin area (docs/zimbra-notes.md "Variables by area"): the admin console proxy
+ * and its upstreams.
+ */
 import { attrVar, constVar } from './define.js';
 import type { VariableDefinition } from './types.js';
 import { upstreamServersVar } from './upstreams.js';

@@ -1,4 +1,7 @@
-/** Variables of the core area (ref §5.1): paths, IP mode enablers, worker process settings. */
+/**
+ * Variables of the core area (docs/zimbra-notes.md "Variables by area"): paths, IP mode enablers,
+ * worker process settings.
+ */
 import { attrVar, constVar, customVar, enabler, lcVar } from './define.js';
 import type { VariableDefinition } from './types.js';
 

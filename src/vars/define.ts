@@ -1,8 +1,11 @@
 /**
  * Builders for variable definitions. Most ProxyConfGen variables are one attribute or one
- * localconfig key formatted by type (ref §4.2); these builders make each such variable one line
- * of data, and leave custom code to the variables that need it.
+ * localconfig key formatted by type (docs/zimbra-notes.md "Where values come from and how they are
+ * printed"); these builders make each such variable one line of data, and leave custom code to the
+ * variables that need it.
  */
+import { ProxyConfError } from '../errors.js';
+import { attribute } from '../model/attribute-catalog.js';
 import { formatMemory } from '../model/value-types.js';
 import type { EntryReader } from '../resolve/attribute-reader.js';
 import type { VarArea, VarContext, VariableDefinition, VarValueType } from './types.js';
@@ -32,16 +35,21 @@ export interface AttrVarOptions {
   source: 'server' | 'config';
   /**
    * The code default: a number for integer/port, milliseconds for time, SECONDS for
-   * time-seconds, bytes for long, a boolean for boolean/enabler, text for string.
+   * time-seconds, bytes for long, a boolean for boolean/enabler, text for string. Leave it out
+   * when the attribute's catalog entry has a `codeDefault`: the catalog is then its one home.
    */
-  defaultValue: number | boolean | string;
+  defaultValue?: number | boolean | string;
   /** For `string`: the value must stand as one bare nginx token. @default true */
   token?: boolean;
   unused?: boolean;
 }
 
 /** A variable that is one attribute formatted by type. */
-export function attrVar(options: AttrVarOptions): VariableDefinition {
+export function attrVar(given: AttrVarOptions): VariableDefinition {
+  const options = {
+    ...given,
+    defaultValue: given.defaultValue ?? catalogDefaultValue(given.type, given.attribute),
+  };
   const { type, defaultValue } = options;
   const read = (ctx: VarContext) =>
     formatAttr(options.source === 'server' ? ctx.server : ctx.config, options);
@@ -58,7 +66,38 @@ export function attrVar(options: AttrVarOptions): VariableDefinition {
   };
 }
 
-function formatAttr(reader: EntryReader, options: AttrVarOptions): string {
+/** The catalog's code default of an attribute, typed as {@link AttrVarOptions.defaultValue}. */
+function catalogDefaultValue(type: AttrVarType, name: string): number | boolean | string {
+  const text = attribute(name).codeDefault?.[0];
+  if (text === undefined)
+    throw new ProxyConfError(
+      'E_INTERNAL',
+      `variable of ${name}: no defaultValue and no catalog codeDefault`,
+    );
+  switch (type) {
+    case 'boolean':
+    case 'enabler':
+      return text === 'TRUE';
+    case 'integer':
+    case 'port':
+      return Number(text);
+    case 'enum':
+    case 'string':
+      return text;
+    case 'long':
+    case 'time':
+    case 'time-seconds':
+      throw new ProxyConfError(
+        'E_INTERNAL',
+        `variable of ${name}: give ${type} defaults explicitly`,
+      );
+  }
+}
+
+function formatAttr(
+  reader: EntryReader,
+  options: AttrVarOptions & { defaultValue: number | boolean | string },
+): string {
   const { attribute: name, defaultValue } = options;
   switch (options.type) {
     case 'integer':
@@ -80,8 +119,9 @@ function formatAttr(reader: EntryReader, options: AttrVarOptions): string {
     case 'time':
       return `${reader.duration(name, Number(defaultValue))}ms`;
     case 'time-seconds':
-      // Zimbra passes these code defaults through a ms→s division and prints 0 (ref §4.2); we
-      // take them as the seconds they were meant to be.
+      // Zimbra passes these code defaults through a ms→s division and prints 0
+      // (docs/zimbra-notes.md "Where values come from and how they are printed"); we take them as
+      // the seconds they were meant to be.
       return String(Math.floor(reader.duration(name, Number(defaultValue) * 1000) / 1000));
   }
 }

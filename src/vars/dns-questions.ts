@@ -1,7 +1,7 @@
 /**
- * The host names a generation must resolve (ref §7.3, §3.5.3): lookup handlers, memcached servers,
- * and the virtual host names whose address can change the output. Asked before variables are
- * computed so that all lookups run concurrently, once each.
+ * The host names a generation must resolve (docs/zimbra-notes.md "DNS", "Per-domain variables"):
+ * lookup handlers, memcached servers, and the virtual host names whose address can change the
+ * output. Asked before variables are computed so that all lookups run concurrently, once each.
  */
 import { isIpAddress } from '../model/value-types.js';
 import { readLookupTopology } from '../model/lookup-topology.js';
@@ -19,7 +19,7 @@ export function collectHostnames(ctx: VarContext): string[] {
   // Remote lookup services named in localconfig: nginx gets their addresses, not their names.
   const { topology } = readLookupTopology((key) => ctx.lc.text(key));
   if (topology.kind === 'remote') for (const endpoint of topology.servers) add(endpoint.host);
-  if (ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname', false)) {
+  if (ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname')) {
     // With SNI in ipv4 mode every virtual host listens on the wildcard: its address cannot
     // change the output, so it is not looked up (10 000 domains, no 10 000 lookups).
     const sniV4 =

@@ -1,6 +1,7 @@
 /**
- * Variables of the docs area (ref §5.4, §3.5.2): the ONLYOFFICE document-server upstreams and the
- * items of `!{explode server(<service>)}` templates.
+ * Variables of the docs area (docs/zimbra-notes.md "Variables by area", "Header directives and
+ * explosion"): the ONLYOFFICE document-server upstreams and the items of `!{explode
+ * server(<service>)}` templates.
  */
 import type { DirectoryEntry } from '../model/snapshot.js';
 import { entryName, valuesOf } from '../model/snapshot.js';
@@ -29,9 +30,9 @@ const memo = new WeakMap<VarContext, readonly DocumentServer[]>();
  * order. For each mail client server: the server itself when it runs `onlyoffice`, else the
  * server named by its zimbraDocumentServerHost when that one runs `onlyoffice`.
  *
- * Our reading of ref §5.4 ("if it (or the server named by its zimbraDocumentServerHost) has
- * service onlyoffice"): the id and host written are those of the server that runs the service.
- * The mail client servers are not filtered by isValidUpstream; the reference does not say so.
+ * Our reading of ProxyConfGen's document-server lists (docs/zimbra-notes.md "Variables by area"):
+ * the id and host written are those of the server that runs the service. The mail client servers
+ * are not filtered by isValidUpstream; ProxyConfGen does not filter them either.
  */
 export function computeDocumentServers(ctx: VarContext): readonly DocumentServer[] {
   const known = memo.get(ctx);
@@ -60,7 +61,7 @@ function documentServerOf(ctx: VarContext, server: DirectoryEntry): DirectoryEnt
   if (name === undefined || name === '') return undefined;
   const named = ctx.servers.byName(name);
   if (named === undefined) {
-    // ProxyConfGen dies on a null server here (ref §14.7).
+    // ProxyConfGen dies on a null server here (docs/zimbra-notes.md quirk 7).
     reader.report(
       'zimbraDocumentServerHost',
       found,
@@ -135,8 +136,9 @@ export const DOCS_VARIABLES: readonly VariableDefinition[] = [
 
 /**
  * One item per server, every server sorted by name, with its zimbraServiceEnabled as `services`;
- * the engine keeps the servers that run the template's service (ref §3.5.2). Variables:
- * `server_id` (zimbraId) and `server_hostname` (zimbraServiceHostname), both validated.
+ * the engine keeps the servers that run the template's service (docs/zimbra-notes.md "Header
+ * directives and explosion"). Variables: `server_id` (zimbraId) and `server_hostname`
+ * (zimbraServiceHostname), both validated.
  */
 export function computeServerItems(ctx: VarContext): ServerExplodeItem[] {
   return ctx.servers.all.map((server) => {

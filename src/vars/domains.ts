@@ -1,7 +1,8 @@
 /**
- * Domain explosion items and the values derived from domains (ref §3.5.3, §7.4): per virtual host
- * name the `vhn`, `vip`, certificate paths, client-certificate settings and response headers; the
- * addresses of the strict catch-all server; the client-certificate CA bundle.
+ * Domain explosion items and the values derived from domains (docs/zimbra-notes.md "Per-domain
+ * variables", "Domain items"): per virtual host name the `vhn`, `vip`, certificate paths,
+ * client-certificate settings and response headers; the addresses of the strict catch-all server;
+ * the client-certificate CA bundle.
  *
  * Conscious fixes of Zimbra's behaviour, each commented where it happens: items are sorted
  * (domains by name, then virtual host names), the listen and CA sets are sorted, a domain without
@@ -40,9 +41,12 @@ const RESPONSE_HEADERS = 'zimbraReverseProxyResponseHeaders';
 const CLIENT_CERT_MODE = 'zimbraReverseProxyClientCertMode';
 const CLIENT_CERT_CA = 'zimbraReverseProxyClientCertCA';
 
-/** serverSource's zimbraReverseProxyGenConfigPerVirtualHostname (code default FALSE, ref §6.4). */
+/**
+ * serverSource's zimbraReverseProxyGenConfigPerVirtualHostname (code default FALSE,
+ * docs/zimbra-notes.md "Code defaults that differ from LDAP defaults").
+ */
 export function isPerVirtualHostname(ctx: VarContext): boolean {
-  return ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname', false);
+  return ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname');
 }
 
 /** One item per virtual host name of every qualifying domain, sorted by domain then vhn. */
@@ -53,16 +57,17 @@ export function computeDomainItems(ctx: VarContext): DomainExplodeItem[] {
 /**
  * The client-certificate CA bundle text (serverSource CA plus every exploded domain's CA,
  * de-duplicated, sorted, joined with a newline), or ''. A blank bundle while verification is on
- * for the server or any domain is a Problem (ProxyConfGen exits 1 there, ref §7.4).
+ * for the server or any domain is a Problem (ProxyConfGen exits 1 there, docs/zimbra-notes.md
+ * "Domain items").
  */
 export function computeClientCaBundle(ctx: VarContext): string {
   return computeDomainData(ctx).clientCas.join('\n');
 }
 
 /**
- * The value of `listen.:addresses` (ref §5.5): `${web.strict.servername}` when no domain has a
- * virtual IP address, else one catch-all `listen` line per address. The `${…}` tokens are left
- * for the engine's rescan, as in Zimbra.
+ * The value of `listen.:addresses` (docs/zimbra-notes.md "Variables by area"):
+ * `${web.strict.servername}` when no domain has a virtual IP address, else one catch-all `listen`
+ * line per address. The `${…}` tokens are left for the engine's rescan, as in Zimbra.
  */
 export function computeListenAddresses(ctx: VarContext): string {
   const addresses = computeDomainData(ctx).listenAddresses;
@@ -71,7 +76,7 @@ export function computeListenAddresses(ctx: VarContext): string {
     .map(
       (address) =>
         // Zimbra writes an IPv6 address bare (`2001:db8::1:443`), which nginx cannot parse
-        // (quirk ref §14.5); we bracket it.
+        // (docs/zimbra-notes.md quirk 5); we bracket it.
         `\${web.strict.servername}    listen                  ${bracketed(address)}:\${web.https.port} default_server;`,
     )
     .join('\n');
@@ -94,7 +99,8 @@ function buildDomainData(ctx: VarContext): DomainData {
   const serverCa = ctx.server.find(CLIENT_CERT_CA);
   addCa(ctx.server, serverCa, cas);
 
-  // Zimbra searches domains only when the per-vhn flag is on (ref §7.1).
+  // Zimbra searches domains only when the per-vhn flag is on (docs/zimbra-notes.md "How the
+  // generator collects servers and domains").
   if (isPerVirtualHostname(ctx)) {
     for (const domain of ctx.snapshot.domains) {
       const result = domainItems(ctx, domain);
@@ -166,7 +172,8 @@ function domainItems(ctx: VarContext, domain: DirectoryEntry): DomainResult | un
   const hasKey = reader.has('zimbraSSLPrivateKey');
   const modeFound = reader.find(CLIENT_CERT_MODE);
   const ca = reader.find(CLIENT_CERT_CA);
-  // Mode and CA are domainInherited, so with the usual global `off` this never skips (ref §14.4).
+  // Mode and CA are domainInherited, so with the usual global `off` this never skips
+  // (docs/zimbra-notes.md quirk 4).
   if (!hasCert && !hasKey && modeFound === undefined && ca === undefined) return undefined;
 
   // The domain name becomes part of certificate paths: it must be a plain host name.
@@ -203,8 +210,8 @@ function domainItems(ctx: VarContext, domain: DirectoryEntry): DomainResult | un
     'ssl.clientcertmode': mode ?? ctx.server.enumValue(CLIENT_CERT_MODE, 'off'),
     'ssl.clientcertca':
       ca === undefined ? ctx.paths.clientCaBundle : `${certDir}/${name}.client.ca.crt`,
-    // Zimbra leaves the previous domain's value when this domain has no mode (ref §3.5.3); a
-    // domain without a mode does not verify client certificates, so `#`.
+    // Zimbra leaves the previous domain's value when this domain has no mode (docs/zimbra-notes.md
+    // "Per-domain variables"); a domain without a mode does not verify client certificates, so `#`.
     'web.sso.certauth.enabled': enabler(verifiesClientCert(mode)),
     'web.add.headers.vhost': formatResponseHeaders(reader),
   };
@@ -263,7 +270,8 @@ function resolveVirtualHost(
     return undefined;
   }
   // Zimbra takes the resolver's first address and fails when its family does not fit the IP
-  // mode; picking by IP mode (ref §7.3) avoids failing a dual-stack name in ipv6 mode.
+  // mode; picking by IP mode (docs/zimbra-notes.md "DNS") avoids failing a dual-stack name in ipv6
+  // mode.
   const address = pickAddress(answer.addresses, ctx.ipMode) ?? answer.addresses[0];
   if (address === undefined) return undefined;
   if (modeMismatch(ctx, address.address) !== undefined) {
@@ -319,8 +327,8 @@ function compare(a: string, b: string): number {
 /**
  * `add_header` lines from an entry's zimbraReverseProxyResponseHeaders (with its inheritance:
  * a domain falls back to the global config), joined with a newline and a 4-space indent, no
- * trailing newline (ref §5.5, §3.6). Each value is `Name: value` (a colon and at least one
- * white-space character after the name).
+ * trailing newline (docs/zimbra-notes.md "Variables by area", "Multi-line values"). Each value is
+ * `Name: value` (a colon and at least one white-space character after the name).
  *
  * Deviation: Zimbra turns a value that does not fit into `add_header X-Zimbra-Unknown-Header
  * <whole value>`; we report it as a Problem, since such a header is never what the admin wanted.
@@ -352,7 +360,8 @@ export function parseResponseHeader(text: string): ParsedHeader {
   if (!nameParsed.ok) return { ok: false, message: nameParsed.message };
   const why = controlCharacterReason(value);
   if (why !== undefined) return { ok: false, message: `header value ${why}` };
-  // The template engine would expand `${…}` inside the value (ref §3.2).
+  // The template engine would expand `${…}` inside the value (docs/zimbra-notes.md "`${name}`
+  // substitution").
   if (value.includes('${'))
     return { ok: false, message: 'header value contains ${, which the template engine expands' };
   return { ok: true, name, value };

@@ -1,9 +1,10 @@
 /**
- * Variables of the lookup area (ref §5.2, §7.2): the route lookup handlers nginx asks where a
- * user's mailbox lives, and the settings of its `zm_lookup` block.
+ * Variables of the lookup area (docs/zimbra-notes.md "Variables by area", "Lookup handlers"): the
+ * route lookup handlers nginx asks where a user's mailbox lives, and the settings of its
+ * `zm_lookup` block.
  *
- * Also home of {@link resolveServerAddress}, the DNS rule (ref §7.3) shared with the memcached
- * server list: both bake resolved addresses, not host names, into the config.
+ * Also home of {@link resolveServerAddress}, the DNS rule (docs/zimbra-notes.md "DNS") shared with
+ * the memcached server list: both bake resolved addresses, not host names, into the config.
  */
 import type { ResolvedAddress } from '../model/dns.js';
 import { javaHostPort, pickAddress } from '../model/dns.js';
@@ -33,9 +34,10 @@ export type ServerAddress =
     };
 
 /**
- * Resolves a server's zimbraServiceHostname as ProxyConfGen does (ref §7.3): an IP literal is
- * taken as is, a name is looked up in the DNS table gathered at the edge, and the IP mode picks
- * one address (ipv4: first IPv4, ipv6: first IPv6, both: first IPv4 else the first address).
+ * Resolves a server's zimbraServiceHostname as ProxyConfGen does (docs/zimbra-notes.md "DNS"): an
+ * IP literal is taken as is, a name is looked up in the DNS table gathered at the edge, and the IP
+ * mode picks one address (ipv4: first IPv4, ipv6: first IPv6, both: first IPv4 else the first
+ * address).
  */
 export function resolveServerAddress(ctx: VarContext, server: DirectoryEntry): ServerAddress {
   const host = ctx.readers.readerFor(server).hostname('zimbraServiceHostname', '');
@@ -105,7 +107,7 @@ export function isZimbra87OrLater(reader: EntryReader): boolean {
 
 /**
  * `https://` for servers at Zimbra 8.7 or later, whose lookup extension speaks TLS, else
- * `http://` (ref §7.2 step 4).
+ * `http://` (docs/zimbra-notes.md "Lookup handlers").
  */
 export function handlerScheme(reader: EntryReader): string {
   return isZimbra87OrLater(reader) ? 'https://' : 'http://';
@@ -119,8 +121,9 @@ const HANDLERS = new WeakMap<VarContext, readonly string[]>();
  *
  * Candidates are `ctx.servers.lookupTargets` (lookup target TRUE and, our deviation, the mailbox
  * service). A candidate that cannot be resolved is left out with a warning; when that leaves no
- * handler at all, each failure is a problem, as ProxyConfGen fails generation then (ref §7.2
- * step 6). No candidate at all is only a warning: mail and zm_lookup are commented out.
+ * handler at all, each failure is a problem, as ProxyConfGen fails generation then
+ * (docs/zimbra-notes.md "Lookup handlers"). No candidate at all is only a warning: mail and
+ * zm_lookup are commented out.
  */
 export function computeLookupHandlers(ctx: VarContext): readonly string[] {
   const cached = HANDLERS.get(ctx);

@@ -1,8 +1,10 @@
 /**
- * Variables of the mail area (ref §5.3): the `mail{}` block and the IMAP/POP3 servers — which
- * protocols are on, their ports, STARTTLS modes, SASL mechanisms, banners and capabilities.
- * Throttling and timeouts live in throttle.ts and timeouts.ts, TLS settings in ssl.ts.
+ * Variables of the mail area (docs/zimbra-notes.md "Variables by area"): the `mail{}` block and
+ * the IMAP/POP3 servers — which protocols are on, their ports, STARTTLS modes, SASL mechanisms,
+ * banners and capabilities. Throttling and timeouts live in throttle.ts and timeouts.ts, TLS
+ * settings in ssl.ts.
  */
+import { attribute } from '../model/attribute-catalog.js';
 import { entryName } from '../model/snapshot.js';
 import { controlCharacterReason, escapeNginxString } from '../model/value-types.js';
 import type { EntryReader, FoundValues } from '../resolve/attribute-reader.js';
@@ -56,11 +58,14 @@ export function removeValueHint(
   return `zmprov ${target} -${name} '${value}'`;
 }
 
-/** ProxyConfGen's IMAP capabilities when the attribute has no value (ref §6.4). */
-const DEFAULT_IMAP_CAPABILITIES = ['IMAP4rev1', 'ID', 'LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE'];
-
-/** ProxyConfGen's POP3 capabilities when the attribute has no value (ref §6.4). */
-const DEFAULT_POP3_CAPABILITIES = ['TOP', 'USER', 'UIDL', 'EXPIRE 31 USER'];
+/**
+ * ProxyConfGen's capabilities when the attribute has no value: the catalog's code default
+ * (docs/zimbra-notes.md "Code defaults that differ from LDAP defaults").
+ */
+const DEFAULT_IMAP_CAPABILITIES =
+  attribute('zimbraReverseProxyImapEnabledCapability').codeDefault ?? [];
+const DEFAULT_POP3_CAPABILITIES =
+  attribute('zimbraReverseProxyPop3EnabledCapability').codeDefault ?? [];
 
 function capabilityReason(value: string): string | undefined {
   const control = controlCharacterReason(value);
@@ -73,9 +78,10 @@ function capabilityReason(value: string): string | undefined {
 }
 
 /**
- * Each capability as ` "<cap>"` (a leading space, double quotes), concatenated (ref §5.3). The
- * code default applies only when neither serverSource nor the global config has values; a
- * value that would break the quoted string is reported and left out.
+ * Each capability as ` "<cap>"` (a leading space, double quotes), concatenated
+ * (docs/zimbra-notes.md "Variables by area"). The code default applies only when neither
+ * serverSource nor the global config has values; a value that would break the quoted string is
+ * reported and left out.
  */
 function formatCapabilities(
   reader: EntryReader,

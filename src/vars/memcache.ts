@@ -1,6 +1,6 @@
 /**
- * Variables of the memcache area (ref §5.2): the memcached servers nginx caches routes in, and
- * the timings of its `memcache` block.
+ * Variables of the memcache area (docs/zimbra-notes.md "Variables by area"): the memcached servers
+ * nginx caches routes in, and the timings of its `memcache` block.
  */
 import { javaHostPort } from '../model/dns.js';
 import { entryLabel } from '../model/snapshot.js';
@@ -13,9 +13,10 @@ import type { VarContext, VariableDefinition } from './types.js';
 const DEFAULT_MEMCACHED_PORT = 11211;
 
 /**
- * One `  servers   <ip>:<port>;` line per memcached server (ref §3.6), each line ending in a
- * newline. A server that cannot be resolved is left out with a warning; no memcached server at
- * all, or none resolvable, is a problem: ProxyConfGen stops generation then (ref §14.6).
+ * One `  servers   <ip>:<port>;` line per memcached server (docs/zimbra-notes.md "Multi-line
+ * values"), each line ending in a newline. A server that cannot be resolved is left out with a
+ * warning; no memcached server at all, or none resolvable, is a problem: ProxyConfGen stops
+ * generation then (docs/zimbra-notes.md quirk 6).
  */
 export function computeMemcacheServers(ctx: VarContext): string {
   const servers = ctx.servers.memcached;

@@ -45,7 +45,7 @@ export function findVariable(name: string): VariableDefinition | undefined {
   return BY_NAME.get(name);
 }
 
-/** Names set only while a template is exploded (ref §5.6). */
+/** Names set only while a template is exploded (docs/zimbra-notes.md "Per-domain variables"). */
 export const EXPLODE_VARIABLE_NAMES: readonly string[] = [
   'vhn',
   'vip',
@@ -91,8 +91,8 @@ export function parseOverrides(args: readonly string[]): {
 }
 
 /**
- * Applies `-c` overrides to computed variables (ref §3.7): only existing names, the value used
- * raw. An unknown name is a warning (Zimbra logs it at info level).
+ * Applies `-c` overrides to computed variables (docs/zimbra-notes.md "`-c` overrides"): only
+ * existing names, the value used raw. An unknown name is a warning (Zimbra logs it at info level).
  */
 export function applyOverrides(
   vars: Map<string, string>,
@@ -112,7 +112,8 @@ export function applyOverrides(
 
 /**
  * The `-d` / `-D` listing: one block per variable, sorted by name. With `values`, the
- * current config text is shown too (`-D`, which works here, unlike Zimbra's, ref §14.1).
+ * current config text is shown too (`-D`, which works here, unlike Zimbra's, docs/zimbra-notes.md
+ * quirk 1).
  */
 export function formatDefinitions(values?: ReadonlyMap<string, string>): string {
   const names = [...BY_NAME.keys()].sort();

@@ -1,6 +1,7 @@
 /**
- * Which servers ProxyConfGen puts where (ref §7.1, §7.2, §5.7), plus our one required deviation:
- * a server without the `mailbox` service is never a lookup handler or an upstream, even when its
+ * Which servers ProxyConfGen puts where (docs/zimbra-notes.md "How the generator collects servers
+ * and domains", "Lookup handlers", "Upstream `server` lines"), plus our one required deviation: a
+ * server without the `mailbox` service is never a lookup handler or an upstream, even when its
  * zimbraReverseProxyLookupTarget is TRUE (directly or inherited from the global config). Zimbra
  * routes logins to such a server anyway, which is the classic "slow proxy logins" misconfiguration.
  */

@@ -1,14 +1,19 @@
 /**
- * Variables of the ssl area (ref §5.3, §5.5): TLS protocols, ciphers and curves of the mail and
- * web servers, session cache, default certificate paths, client-certificate defaults and the
- * Diffie-Hellman parameters file.
+ * Variables of the ssl area (docs/zimbra-notes.md "Variables by area"): TLS protocols, ciphers and
+ * curves of the mail and web servers, session cache, default certificate paths, client-certificate
+ * defaults and the Diffie-Hellman parameters file.
  */
+import { attribute } from '../model/attribute-catalog.js';
 import { attrVar, constVar, customVar, enabler, onOff } from './define.js';
 import { computeClientCaBundle } from './domains.js';
 import type { VarContext, VariableDefinition } from './types.js';
 
-/** ProxyConfGen's code default of zimbraReverseProxySSLProtocols (the LDAP default is shorter, ref §6.4). */
-export const DEFAULT_SSL_PROTOCOLS: readonly string[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+/**
+ * ProxyConfGen's code default of zimbraReverseProxySSLProtocols (the LDAP default is shorter,
+ * docs/zimbra-notes.md "Code defaults that differ from LDAP defaults").
+ */
+const DEFAULT_SSL_PROTOCOLS: readonly string[] =
+  attribute('zimbraReverseProxySSLProtocols').codeDefault ?? [];
 
 /** The protocol names nginx's ssl_protocols accepts, as nginx spells them. */
 const NGINX_SSL_PROTOCOLS: readonly string[] = [
@@ -117,7 +122,8 @@ const ciphersVar = (name: string, description: string) =>
     description,
     attribute: 'zimbraReverseProxySSLCiphers',
     type: 'string',
-    // Read from the global config only: a server-level value is ignored, as in Zimbra (ref §14.3).
+    // Read from the global config only: a server-level value is ignored, as in Zimbra
+    // (docs/zimbra-notes.md quirk 3).
     source: 'config',
     defaultValue: DEFAULT_SSL_CIPHERS,
   });
@@ -196,7 +202,8 @@ export const SSL_VARIABLES: readonly VariableDefinition[] = [
     source: 'server',
     defaultValue: 'off',
   }),
-  // Zimbra names zimbraReverseProxyClientCertDepth here, which does not exist (ref §14.23).
+  // Zimbra names zimbraReverseProxyClientCertDepth here, which does not exist
+  // (docs/zimbra-notes.md quirk 23).
   constVar(
     'ssl.clientcertdepth.default',
     'ssl',

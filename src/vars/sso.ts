@@ -1,4 +1,7 @@
-/** Variables of the sso area (ref §5.5): client-certificate login (certauth) servers. */
+/**
+ * Variables of the sso area (docs/zimbra-notes.md "Variables by area"): client-certificate login
+ * (certauth) servers.
+ */
 import { attrVar, customVar, enabler } from './define.js';
 import { computeDomainItems, verifiesClientCert } from './domains.js';
 import type { VarContext, VariableDefinition } from './types.js';

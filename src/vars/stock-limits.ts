@@ -1,8 +1,9 @@
 /**
  * What stock nginx (Debian's 1.22 with the dynamic mail module) cannot do of what the directory
- * asks for (anchors §4.4): each becomes a Warning naming the attribute and its value, so nothing
- * is dropped silently. Only meaningful when our stock templates are rendered; Zimbra's own
- * templates run on Zimbra's nginx fork, which does all of this.
+ * asks for (docs/stock-nginx.md "What the stock mail proxy cannot do"): each becomes a Warning
+ * naming the attribute and its value, so nothing is dropped silently. Only meaningful when our
+ * stock templates are rendered; Zimbra's own templates run on Zimbra's nginx fork, which does all
+ * of this.
  */
 import type { Warning } from '../errors.js';
 import { entryName } from '../model/snapshot.js';
@@ -154,7 +155,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
       });
     }
     if (
-      ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled', true) &&
+      ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled') &&
       ctx.server.has('zimbraReverseProxyXmppBoshHostname')
     ) {
       warnings.push({

@@ -4,7 +4,8 @@
  * `-c name=value`. What stock nginx cannot do is reported by {@link computeStockWarnings} in
  * stock-limits.ts, not here, so that a run with Zimbra's own templates (`-t`) stays quiet.
  *
- * The stock set talks to the lookup service as follows (the contract issue 5 implements):
+ * The stock set talks to the lookup service as follows (the lookup service implements it:
+ * docs/zimbra-nginx-lookup.md):
  * - mail: nginx's `auth_http` goes to a loopback `server` inside `http{}` (listening on
  *   `stock.lookup.listen`), which proxies the request unchanged to the upstream of lookup
  *   handlers at `stock.lookup.path`, failing over between them;
@@ -118,8 +119,8 @@ function remoteHandler(ctx: VarContext, endpoint: LookupEndpoint): string | unde
 /**
  * The lookup services nginx asks, as one upstream. By default (`zmproxy_lookup_servers` =
  * `local`) the service on this host; a list of remote services; or, with `nle`, Zimbra's lookup
- * extension on every lookup handler (the generator's rules, ref §7.2 plus the mailbox-service
- * rule): nginx proxies to an upstream with one scheme, `https` when any handler speaks it
+ * extension on every lookup handler (the generator's rules, docs/zimbra-notes.md "Lookup handlers"
+ * plus the mailbox-service rule): nginx proxies to an upstream with one scheme, `https` when any handler speaks it
  * (Zimbra 8.7 and later), and the `http` handlers are then left out.
  */
 export function computeStockLookupUpstream(ctx: VarContext): StockLookupUpstream {
@@ -233,7 +234,7 @@ interface GroupSpec {
   group: UpstreamListSpec['group'];
   /** The port when TLS goes to the upstream, and when it does not. */
   port: { ssl: UpstreamPort; plain: UpstreamPort };
-  /** Zimbra's upstream names (ref §5.4), for TLS and plain. */
+  /** Zimbra's upstream names (docs/zimbra-notes.md "Variables by area"), for TLS and plain. */
   name: { ssl: string; plain: string };
 }
 
@@ -475,17 +476,14 @@ function portSuffix(port: number, standard: number): string {
   return port === standard || port === 0 ? '' : `:${port}`;
 }
 
-/** ProxyConfGen's IMAP capabilities when the attribute has no value (ref §6.4). */
-const DEFAULT_IMAP_CAPABILITIES = ['IMAP4rev1', 'ID', 'LITERAL+', 'SASL-IR', 'IDLE', 'NAMESPACE'];
-
 /**
  * The IMAP capabilities stock nginx announces before login: Zimbra's list without `ID`, which
- * stock nginx answers with `BAD invalid command` before login (anchors §4.3). Malformed values
- * are reported by mail.imapcapa already and left out here.
+ * stock nginx answers with `BAD invalid command` before login (docs/stock-nginx.md "What the stock
+ * mail proxy cannot do"). Malformed values are reported by mail.imapcapa already and left out here.
  */
 function formatStockImapCapabilities(ctx: VarContext): string {
-  const values = ctx.server.find('zimbraReverseProxyImapEnabledCapability')?.values;
-  return (values ?? DEFAULT_IMAP_CAPABILITIES)
+  return ctx.server
+    .listOrDefault('zimbraReverseProxyImapEnabledCapability')
     .filter((value) => value.toUpperCase() !== 'ID')
     .filter(
       (value) =>
@@ -770,7 +768,7 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     type: 'string',
     source: 'server',
     defaultText: '',
-    compute: (ctx) => portSuffix(ctx.server.port('zimbraMailSSLProxyPort', 0), 443),
+    compute: (ctx) => portSuffix(ctx.server.port('zimbraMailSSLProxyPort'), 443),
   }),
   customVar({
     name: 'stock.web.http.port.suffix',

@@ -1,6 +1,7 @@
 /**
- * Variables of the throttle area (ref §5.3, §11.6): login limits per client IP (overall and per
- * protocol) and per user, their time windows, reject messages, and the IP whitelist.
+ * Variables of the throttle area (docs/zimbra-notes.md "Variables by area", "Throttle"): login
+ * limits per client IP (overall and per protocol) and per user, their time windows, reject
+ * messages, and the IP whitelist.
  */
 import { parseIpOrCidr } from '../model/value-types.js';
 import { attrVar, customVar } from './define.js';
@@ -10,9 +11,10 @@ import type { VarContext, VariableDefinition } from './types.js';
 const WHITELIST = 'zimbraReverseProxyIPThrottleWhitelist';
 
 /**
- * One `mail_whitelist_ip` directive per address or CIDR block (ref §3.6): the first line bare,
- * the following ones indented by four spaces, every line ending in a newline; "" when the list
- * is empty. A value that is not an IP address or CIDR block is reported and left out.
+ * One `mail_whitelist_ip` directive per address or CIDR block (docs/zimbra-notes.md "Multi-line
+ * values"): the first line bare, the following ones indented by four spaces, every line ending in
+ * a newline; "" when the list is empty. A value that is not an IP address or CIDR block is
+ * reported and left out.
  */
 export function computeWhitelist(ctx: VarContext): string {
   const found = ctx.server.find(WHITELIST);

@@ -1,6 +1,7 @@
 /**
- * Variables of the timeouts area (ref §5.2–§5.5): route lookup, mail protocol and web upstream
- * timeouts. Attribute-backed ones follow Zimbra's units; localconfig ones are whole seconds.
+ * Variables of the timeouts area (docs/zimbra-notes.md "Variables by area"): route lookup, mail
+ * protocol and web upstream timeouts. Attribute-backed ones follow Zimbra's units; localconfig
+ * ones are whole seconds.
  */
 import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import { attrVar, customVar } from './define.js';

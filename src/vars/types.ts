@@ -7,11 +7,17 @@ import type { EntryReader, Readers } from '../resolve/attribute-reader.js';
 import type { LocalConfigReader } from '../resolve/localconfig-reader.js';
 import type { ServerLists } from './server-lists.js';
 
-/** How a variable's value is formatted (ref §4.2). */
+/**
+ * How a variable's value is formatted (docs/zimbra-notes.md "Where values come from and how they
+ * are printed").
+ */
 export type VarValueType =
   'integer' | 'long' | 'string' | 'boolean' | 'enabler' | 'time' | 'time-seconds' | 'custom';
 
-/** Where a variable's value comes from (ref §4.1 "override type"). */
+/**
+ * Where a variable's value comes from (the override type of docs/zimbra-notes.md "Where values
+ * come from and how they are printed").
+ */
 export type VarSource = 'none' | 'config' | 'server' | 'localconfig' | 'custom';
 
 /** The area a variable belongs to; one module per area. */

@@ -1,8 +1,9 @@
 /**
- * Upstream server lists (ref §5.7, §3.6): which servers go into each nginx `upstream` block, on
- * which port, with which `fail_timeout` / `max_fails` / `version`, and the text ProxyConfGen's
- * templates expect. The structured form ({@link UpstreamServer}) is kept apart from the text so
- * that our own templates can format the same data differently.
+ * Upstream server lists (docs/zimbra-notes.md "Upstream `server` lines", "Multi-line values"):
+ * which servers go into each nginx `upstream` block, on which port, with which `fail_timeout` /
+ * `max_fails` / `version`, and the text ProxyConfGen's templates expect. The structured form
+ * ({@link UpstreamServer}) is kept apart from the text so that our own templates can format the
+ * same data differently.
  */
 import { findAttribute } from '../model/attribute-catalog.js';
 import type { DirectoryEntry } from '../model/snapshot.js';
@@ -49,7 +50,10 @@ const PORT_ATTRIBUTE_OF: Readonly<
   admin: { via: 'zimbraReverseProxyAdminPortAttribute', codeDefault: 'zimbraAdminPort' },
 };
 
-/** The zx (Zimbra X) web socket service listens on fixed ports (ref §5.4). */
+/**
+ * The zx (Zimbra X) web socket service listens on fixed ports (docs/zimbra-notes.md "Variables by
+ * area").
+ */
 const ZX_PORT = 8742;
 const ZX_SSL_PORT = 8743;
 
@@ -83,7 +87,8 @@ export function computeUpstreamServers(
   const portAttribute = resolvePortAttribute(ctx, spec.port);
   const list: UpstreamServer[] = [];
   // Conscious fix: a pre-8.5 server that also has the group's service is in Zimbra's list twice
-  // (ref §7.1), which doubles its weight; each server is listed once.
+  // (docs/zimbra-notes.md "How the generator collects servers and domains"), which doubles its
+  // weight; each server is listed once.
   for (const server of new Set(groupServers(ctx, spec.group))) {
     if (!ctx.servers.isValidUpstream(server)) continue;
     const entry = upstreamServer(ctx, server, portAttribute);
@@ -104,8 +109,9 @@ export interface FormatUpstreamOptions {
 }
 
 /**
- * The text of an upstream list as ProxyConfGen writes it (ref §3.6): `server    <entry>;` first,
- * `        server    <entry>;` after, each line ending in a newline; an empty list is "".
+ * The text of an upstream list as ProxyConfGen writes it (docs/zimbra-notes.md "Multi-line
+ * values"): `server    <entry>;` first, `        server    <entry>;` after, each line ending in a
+ * newline; an empty list is "".
  */
 export function formatUpstreamServers(
   list: readonly UpstreamServer[],
@@ -149,7 +155,8 @@ export function upstreamServersVar(
 
 /**
  * Servers named by serverSource's zimbraReverseProxyUpstreamEwsServers or …LoginServers. A name
- * that matches no server is a Problem (ProxyConfGen dies on a null server, ref §14.7).
+ * that matches no server is a Problem (ProxyConfGen dies on a null server, docs/zimbra-notes.md
+ * quirk 7).
  */
 export function namedUpstreamServers(
   ctx: VarContext,
@@ -199,9 +206,10 @@ function groupServers(ctx: VarContext, group: UpstreamGroup): readonly Directory
 type PortSource = { attribute: string } | { fixed: number };
 
 /**
- * Resolves the port indirection: the global config value of e.g. zimbraReverseProxyHttpPortAttribute
- * names the attribute to read on each server. A name that is not a port attribute of the catalog
- * is a Problem; the install-time default is used meanwhile so the run can report everything.
+ * Resolves the port indirection: the global config value of e.g.
+ * zimbraReverseProxyHttpPortAttribute names the attribute to read on each server. A name that is
+ * not a port attribute of the catalog is a Problem; the install-time default is used meanwhile so
+ * the run can report everything.
  */
 function resolvePortAttribute(ctx: VarContext, port: UpstreamPort): PortSource {
   switch (port) {

@@ -1,7 +1,8 @@
 /**
- * Variables of the web area (ref §5.4, §5.5): the `http{}` block, its upstreams and the HTTP and
- * HTTPS servers. Timeouts (`web.upstream.*.timeout`) live in timeouts.ts, TLS in ssl.ts, the
- * admin console in admin.ts, certauth in sso.ts, XMPP BOSH in xmpp.ts.
+ * Variables of the web area (docs/zimbra-notes.md "Variables by area"): the `http{}` block, its
+ * upstreams and the HTTP and HTTPS servers. Timeouts (`web.upstream.*.timeout`) live in
+ * timeouts.ts, TLS in ssl.ts, the admin console in admin.ts, certauth in sso.ts, XMPP BOSH in
+ * xmpp.ts.
  */
 import { parseHostname, parseInteger } from '../model/value-types.js';
 import { attrVar, constVar, customVar, enabler, lcVar } from './define.js';
@@ -340,7 +341,6 @@ export const WEB_VARIABLES: readonly VariableDefinition[] = [
     attribute: 'zimbraMailSSLProxyPort',
     type: 'port',
     source: 'server',
-    defaultValue: 0,
   }),
   attrVar({
     name: 'web.http.uport',
@@ -349,7 +349,6 @@ export const WEB_VARIABLES: readonly VariableDefinition[] = [
     attribute: 'zimbraMailPort',
     type: 'port',
     source: 'server',
-    defaultValue: 80,
   }),
   attrVar({
     name: 'web.mailmode',

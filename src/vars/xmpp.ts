@@ -1,4 +1,7 @@
-/** Variables of the xmpp area (ref §5.5): the XMPP BOSH (http-bind) location of the web servers. */
+/**
+ * Variables of the xmpp area (docs/zimbra-notes.md "Variables by area"): the XMPP BOSH (http-bind)
+ * location of the web servers.
+ */
 import { attrVar, customVar, enabler } from './define.js';
 import type { VarContext, VariableDefinition } from './types.js';
 
@@ -18,13 +21,16 @@ function readUrlPath(ctx: VarContext, name: string, codeDefault: string): string
   return codeDefault;
 }
 
-/** The BOSH location exists only when it is enabled and fully configured (ref §5.5). */
+/**
+ * The BOSH location exists only when it is enabled and fully configured (docs/zimbra-notes.md
+ * "Variables by area").
+ */
 function boshConfigured(ctx: VarContext): boolean {
   return (
     readUrlPath(ctx, LOCAL_BIND_URL, '') !== '' &&
     ctx.server.hostname(BOSH_HOSTNAME, '') !== '' &&
     ctx.server.port(BOSH_PORT, 0) !== 0 &&
-    ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled', false)
+    ctx.server.boolean('zimbraReverseProxyXmppBoshEnabled')
   );
 }
 
@@ -106,7 +112,6 @@ export const XMPP_VARIABLES: readonly VariableDefinition[] = [
     attribute: 'zimbraReverseProxyXmppBoshEnabled',
     type: 'enabler',
     source: 'server',
-    defaultValue: true,
     unused: true,
   }),
   attrVar({

@@ -1,7 +1,7 @@
 /**
- * zmproxyconfig against the real slapd: every enable/disable case (ref §9.4: store+proxy host A,
- * store host B, proxy host C) writes the same directory state over LDAP as on an LDIF file, and
- * a refused run writes nothing.
+ * zmproxyconfig against the real slapd: every enable/disable case (docs/zimbra-notes.md
+ * "zmproxyconfig": store+proxy host A, store host B, proxy host C) writes the same directory state
+ * over LDAP as on an LDIF file, and a refused run writes nothing.
  */
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';

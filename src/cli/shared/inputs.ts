@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ProxyConfError } from '../../errors.js';
 import type { LocalConfig } from '../../model/localconfig-defaults.js';
+import { LOCALCONFIG_DEFAULTS } from '../../model/localconfig-defaults.js';
+import type { LookupTopology } from '../../model/lookup-topology.js';
+import { readLookupTopology } from '../../model/lookup-topology.js';
 import type { DirectorySnapshot } from '../../model/snapshot.js';
 import type { DirectorySource, HostResolver } from '../../ports.js';
 import { describeReadError } from '../../sources/describe-read-error.js';
@@ -90,10 +93,28 @@ export async function resolveLdapOptions(
   });
 }
 
-/** The password in FILE: its first line, without the line end. */
-export async function readPasswordFile(file: string): Promise<string> {
-  const hint =
-    'give --bind-password-file a readable file holding the LDAP password on its first line, or leave it out to use localconfig zimbra_ldap_password';
+/** What a secret file holds, for the hint: the flag that names it and what leaving it out means. */
+export interface SecretFileUse {
+  flag: string;
+  holds: string;
+  otherwise: string;
+}
+
+const BIND_PASSWORD_FILE: SecretFileUse = {
+  flag: '--bind-password-file',
+  holds: 'the LDAP password',
+  otherwise: 'leave it out to use localconfig zimbra_ldap_password',
+};
+
+/**
+ * The secret in FILE: its first line, without the line end (the one reader of password and key
+ * files). An unreadable or empty file is an error naming the flag.
+ */
+export async function readPasswordFile(
+  file: string,
+  use: SecretFileUse = BIND_PASSWORD_FILE,
+): Promise<string> {
+  const hint = `give ${use.flag} a readable file holding ${use.holds} on its first line, or ${use.otherwise}`;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -144,4 +165,27 @@ export async function createHostResolver(flags: InputFlags): Promise<HostResolve
   return {
     resolve: (names) => resolveHostnames(names, { hosts, hostsOnly: flags.hostsOnly ?? false }),
   };
+}
+
+/** A localconfig key's value, Zimbra's default when absent or empty. */
+export function localConfigText(lc: ReadonlyMap<string, string>, key: string): string {
+  const own = lc.get(key);
+  return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
+}
+
+/**
+ * The lookup topology of localconfig's `zmproxy_lookup_*` keys, as `zmproxy lookup` and
+ * `zmproxyctl` start it; the first unusable key is an error.
+ */
+export function readLocalLookupTopology(lc: ReadonlyMap<string, string>): LookupTopology {
+  const { topology, problems } = readLookupTopology((key) => localConfigText(lc, key));
+  const first = problems[0];
+  if (first !== undefined) {
+    throw new ProxyConfError(
+      'E_LOCALCONFIG',
+      `localconfig ${first.key}: ${first.message} (got "${first.value}")`,
+      { hint: first.hint },
+    );
+  }
+  return topology;
 }

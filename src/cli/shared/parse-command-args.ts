@@ -37,3 +37,16 @@ export function parseCommandArgs<
     });
   }
 }
+
+/**
+ * The directory flags every parseArgs command takes, declared once: where the directory is
+ * (`--source`, `--localconfig`, `-w`) and how to bind to LDAP. Commands that resolve names add
+ * `--hosts` themselves.
+ */
+export const DIRECTORY_FLAGS = {
+  source: { type: 'string' },
+  localconfig: { type: 'string' },
+  workdir: { type: 'string', short: 'w' },
+  'bind-dn': { type: 'string' },
+  'bind-password-file': { type: 'string' },
+} as const;

@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../errors.js';
 import { formatProblem, ProblemsError, ProxyConfError } from '../../errors.js';
 import type { CliIo } from './io.js';
 
-/** Exit codes shared by every command (design §4). */
+/** Exit codes shared by every command (docs/architecture.md "The CLI contract"). */
 export const EXIT = {
   ok: 0,
   error: 1,

@@ -1,9 +1,9 @@
 /**
- * Check `certificates` (issue 7 item 5): the default certificate and key, and every per-domain
- * pair, exist; the key is not encrypted (an encrypted key is why nginx "asks for a password" at
- * start and never comes up under zmproxyctl); key and certificate match; none expires within 30
- * days; the chain is in order (each certificate's issuer is the next one's subject). Pure: the
- * probe's facts and the time in, findings out.
+ * Check `certificates` (README "zmproxy doctor"): the default certificate and key, and every
+ * per-domain pair, exist; the key is not encrypted (an encrypted key is why nginx "asks for a
+ * password" at start and never comes up under zmproxyctl); key and certificate match; none expires
+ * within 30 days; the chain is in order (each certificate's issuer is the next one's subject).
+ * Pure: the probe's facts and the time in, findings out.
  */
 import { firstValueOf } from '../../model/snapshot.js';
 import { computeDomainData } from '../../vars/domains.js';

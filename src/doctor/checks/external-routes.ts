@@ -1,6 +1,6 @@
 /**
- * Check `external-routes` (issue 7 item 6): with zimbraReverseProxyUseExternalRoute TRUE on a
- * domain or account, nginx logs such users in to a server outside Zimbra; when it also sends
+ * Check `external-routes` (README "zmproxy doctor"): with zimbraReverseProxyUseExternalRoute TRUE
+ * on a domain or account, nginx logs such users in to a server outside Zimbra; when it also sends
  * POP3 XOIP (zimbraReverseProxySendPop3Xoip) or IMAP ID (zimbraReverseProxySendImapId), which
  * only Zimbra's mailbox understands, that server may answer with an error and the login fails.
  */

@@ -1,7 +1,8 @@
 /**
- * Check `lookup-handlers` (issue 7 item 1): servers marked as lookup targets that do not run the
- * mailbox service (set on the server, or inherited from the global config), an empty handler
- * list, and what `zmprov garpu` prints against what the generator puts into `zm_lookup_handlers`.
+ * Check `lookup-handlers` (README "zmproxy doctor"): servers marked as lookup targets that do not
+ * run the mailbox service (set on the server, or inherited from the global config), an empty
+ * handler list, and what `zmprov garpu` prints against what the generator puts into
+ * `zm_lookup_handlers`.
  */
 import type { DirectoryEntry } from '../../model/snapshot.js';
 import { entryName } from '../../model/snapshot.js';
@@ -102,7 +103,8 @@ export function checkLookupHandlers(ctx: VarContext): Finding[] {
 
 /**
  * `zmprov garpu` (what zmconfigd watches) lists mail client servers (service `service`) that are
- * lookup targets; the generator takes every lookup target, or zimbraReverseProxyAvailableLookupTargets.
+ * lookup targets; the generator takes every lookup target, or
+ * zimbraReverseProxyAvailableLookupTargets.
  */
 function compareWithGarpu(ctx: VarContext): Finding {
   const garpu = new Set(

@@ -1,8 +1,8 @@
 /**
- * Check `nginx-logs` (issue 7 item 3): counts, in nginx's error log (`nginx.log`) and access log
- * (`nginx.access.log`), of "No route to host", upstream timeouts, refused connections and each of
- * the 500, 502, 503 and 504 answers, with what each means for a Zimbra proxy, what to check, and
- * the upstreams that fail most. Pure: file texts in, findings out.
+ * Check `nginx-logs` (README "zmproxy doctor"): counts, in nginx's error log (`nginx.log`) and
+ * access log (`nginx.access.log`), of "No route to host", upstream timeouts, refused connections
+ * and each of the 500, 502, 503 and 504 answers, with what each means for a Zimbra proxy, what to
+ * check, and the upstreams that fail most. Pure: file texts in, findings out.
  */
 import type { FileRead } from '../probes/files.js';
 import type { Finding } from '../finding.js';

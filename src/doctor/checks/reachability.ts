@@ -1,7 +1,7 @@
 /**
- * Check `reachability` (issue 7 item 2): DNS for every lookup handler, memcached and upstream
- * host, and a TCP connect to each port, with timings; one finding per server and outcome. A
- * failure names the four usual causes (DNS, a closed port between proxy and server, a busy
+ * Check `reachability` (README "zmproxy doctor"): DNS for every lookup handler, memcached and
+ * upstream host, and a TCP connect to each port, with timings; one finding per server and outcome.
+ * A failure names the four usual causes (DNS, a closed port between proxy and server, a busy
  * server, a server that should not be in the pool), the likeliest first.
  */
 import type { TcpAnswer } from '../probes/tcp.js';

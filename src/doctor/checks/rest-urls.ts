@@ -1,5 +1,5 @@
 /**
- * Check `rest-urls` (issue 7 item 9): a domain users reach through a virtual host name but
+ * Check `rest-urls` (README "zmproxy doctor"): a domain users reach through a virtual host name but
  * without a public service host name gets URLs (REST, share links, calendar and briefcase links,
  * invitations) that name its mailbox server, which users outside usually cannot reach.
  */
@@ -11,6 +11,7 @@ import { okFinding } from '../finding.js';
 /** The findings of the REST URL check. */
 export function checkRestUrls(ctx: VarContext): Finding[] {
   const findings: Finding[] = [];
+  // The HTTPS port a user types when none is set: a URL's standard port, not ProxyConfGen's 0.
   const port = ctx.server.port('zimbraMailSSLProxyPort', 443);
   let withVhost = 0;
   for (const domain of ctx.snapshot.domains) {

@@ -1,9 +1,10 @@
 /**
- * Check `ssl-upstream` (issue 7 item 8): zimbraReverseProxySSLToUpstreamEnabled against the mail
- * modes, as zmproxyconfig enforces it (ref §9.2 step 14, §9.3): with TLS to the upstream the
- * proxy's zimbraReverseProxyMailMode must not be http, both or mixed, and a mailbox server in
- * `http` mode has no HTTPS port to talk to; without it a mailbox server in `https` or `redirect`
- * mode has no plain HTTP port. Plus what stock nginx cannot do for mail (stock-limits.ts).
+ * Check `ssl-upstream` (README "zmproxy doctor"): zimbraReverseProxySSLToUpstreamEnabled against
+ * the mail modes, as zmproxyconfig enforces it (docs/zimbra-notes.md "zmproxyconfig"): with TLS to
+ * the upstream the proxy's zimbraReverseProxyMailMode must not be http, both or mixed, and a
+ * mailbox server in `http` mode has no HTTPS port to talk to; without it a mailbox server in
+ * `https` or `redirect` mode has no plain HTTP port. Plus what stock nginx cannot do for mail
+ * (stock-limits.ts).
  */
 import { entryName } from '../../model/snapshot.js';
 import { computeStockWarnings } from '../../vars/stock-limits.js';
@@ -22,7 +23,8 @@ export function checkSslUpstream(ctx: VarContext): Finding[] {
   const sslFrom = ctx.server.find(SSL)?.from;
   const sslText = `${SSL} is ${ssl ? 'TRUE' : 'FALSE'}${sslFrom === undefined ? ' (default)' : sslFrom === ctx.serverSource ? '' : ' (global config)'}`;
   const proxyMode = ctx.server.enumValue('zimbraReverseProxyMailMode', 'both');
-  // Unset, the generator uses `both` (ref §6.1); zmproxyconfig checks only a mode someone chose.
+  // Unset, the generator uses `both` (docs/zimbra-notes.md "Attributes and inheritance");
+  // zmproxyconfig checks only a mode someone chose.
   const modeSet = ctx.server.has('zimbraReverseProxyMailMode');
   if (ssl && modeSet && ['http', 'both', 'mixed'].includes(proxyMode)) {
     findings.push({

@@ -1,6 +1,6 @@
 /**
- * Check `trusted-ips` (issue 7 item 7): every proxy server's address must be in the mailbox
- * servers' zimbraMailTrustedIP, or mailboxd ignores the X-Forwarded-For the proxy sends and
+ * Check `trusted-ips` (README "zmproxy doctor"): every proxy server's address must be in the
+ * mailbox servers' zimbraMailTrustedIP, or mailboxd ignores the X-Forwarded-For the proxy sends and
  * takes the proxy for the client (logs, X-Originating-IP, and lockouts by address then name the
  * proxy). And the web templates must send X-Forwarded-For at all.
  */

@@ -1,9 +1,10 @@
 /**
- * Check `upstream-timeouts` (issue 7 item 4): when upstream failures are seen (in the logs, or by
- * the reachability probe), nginx's passive health check makes things worse: after
+ * Check `upstream-timeouts` (README "zmproxy doctor"): when upstream failures are seen (in the
+ * logs, or by the reachability probe), nginx's passive health check makes things worse: after
  * zimbraMailProxyMaxFails failures it stops using the upstream for zimbraMailProxyReconnectTimeout
  * seconds, and with few mailbox servers that is every login. Zimbra's advice is to turn it off
- * (both 0) and reload. Both values are read per upstream server (ref §5.7).
+ * (both 0) and reload. Both values are read per upstream server (docs/zimbra-notes.md "Upstream
+ * `server` lines").
  */
 import { entryName } from '../../model/snapshot.js';
 import { hasService } from '../../vars/server-lists.js';
@@ -30,7 +31,8 @@ export function checkUpstreamTimeouts(ctx: VarContext, evidence: FailureEvidence
     const seenValues = new Map<string, string[]>();
     for (const server of servers) {
       const found = ctx.readers.readerFor(server).find(name);
-      // Code defaults: fail_timeout 60 when absent, max_fails 1 (ref §5.7).
+      // Code defaults: fail_timeout 60 when absent, max_fails 1 (docs/zimbra-notes.md "Upstream
+      // `server` lines").
       const value = found?.values[0] ?? (name === RECONNECT ? '60' : '1');
       const own = found?.from === server;
       const key = own ? `${value} on ${entryName(server)}` : `${value} (global)`;

@@ -1,14 +1,14 @@
 /**
  * zmproxyconfig's command line, read as Perl's Getopt::Std reads `a:defhH:i:mop:rstwx:cCn:uU`
- * (ref §9.1): single-letter switches, bundling (`-emw`), an argument either attached (`-Hhost`)
- * or in the next word, `--` ends the options, the first non-option word ends them too, and an
- * unknown letter is an error.
+ * (docs/zimbra-notes.md "zmproxyconfig"): single-letter switches, bundling (`-emw`), an argument
+ * either attached (`-Hhost`) or in the next word, `--` ends the options, the first non-option word
+ * ends them too, and an unknown letter is an error.
  */
 
 /** The option letters zmproxyconfig knows; a letter followed by `:` takes an argument. */
 export const PROXY_CONFIG_OPTIONS = 'a:defhH:i:mop:rstwx:cCn:uU';
 
-/** zmproxyconfig's flags (ref §9.1), by meaning. */
+/** zmproxyconfig's flags (docs/zimbra-notes.md "zmproxyconfig"), by meaning. */
 export interface ProxyConfigFlags {
   /** -h */
   help: boolean;
@@ -130,10 +130,10 @@ export function parseProxyConfigFlags(argv: readonly string[]): ParsedFlags {
 }
 
 /**
- * The validation of ref §9.2 that needs only the flags (items 2–13), in Zimbra's order: the
- * first failure's message, or undefined. Item 1 (must run as the zimbra user) is dropped: zmproxy
- * writes through the directory it is given, not as a local user. Items 14–17 need the directory
- * and are checked by planProxyConfig.
+ * The validation of docs/zimbra-notes.md "zmproxyconfig" that needs only the flags (items 2–13),
+ * in Zimbra's order: the first failure's message, or undefined. Item 1 (must run as the zimbra
+ * user) is dropped: zmproxy writes through the directory it is given, not as a local user. Items
+ * 14–17 need the directory and are checked by planProxyConfig.
  */
 export function checkProxyConfigFlags(flags: ProxyConfigFlags): string | undefined {
   const enableOrDisable = flags.enable || flags.disable;

@@ -1,13 +1,14 @@
 /**
- * zmproxyconfig's planning (ref §9): flags + directory snapshot + localconfig → the zmprov
- * commands Zimbra's script would pipe (kept for `--dry-run`) and the EntryModifications they
- * amount to, written with one `store.modify(...)`. Pure.
+ * zmproxyconfig's planning (docs/zimbra-notes.md "zmproxyconfig"): flags + directory snapshot +
+ * localconfig → the zmprov commands Zimbra's script would pipe (kept for `--dry-run`) and the
+ * EntryModifications they amount to, written with one `store.modify(...)`. Pure.
  *
  * Conscious fixes (README):
- * - ref §14 item 17: `-e -w -c` on a store-only host writes zimbraAdminPort n1, not n2.
- * - ref §14 item 18: the "remove the proxy service / lookup target" decision after `-d` uses the
- *   values this run writes, falling back to the directory's current (inherited) values; the
- *   script read the directory before its own pending writes were flushed.
+ * - docs/zimbra-notes.md quirk 17: `-e -w -c` on a store-only host writes zimbraAdminPort n1, not
+ * n2.
+ * - docs/zimbra-notes.md quirk 18: the "remove the proxy service / lookup target" decision after
+ * `-d` uses the   values this run writes, falling back to the directory's current (inherited)
+ * values; the   script read the directory before its own pending writes were flushed.
  * - the "must be run as zimbra" check is dropped; package checks always use the directory
  *   (zimbraServiceInstalled / zimbraServiceEnabled), as the script's `-r` does.
  * - every value written is validated against the attribute catalog first (a bad -x or port is an
@@ -42,7 +43,10 @@ export interface ProxyConfigPlan {
   notes: string[];
 }
 
-/** A failure that prints zmproxyconfig's usage and exits 1 (ref §9.2); '' is usage alone (-h). */
+/**
+ * A failure that prints zmproxyconfig's usage and exits 1 (docs/zimbra-notes.md "zmproxyconfig");
+ * '' is usage alone (-h).
+ */
 export class ProxyConfigUsageError extends ProxyConfError {
   constructor(message: string) {
     super('E_USAGE', message === '' ? 'usage' : message, {
@@ -52,14 +56,14 @@ export class ProxyConfigUsageError extends ProxyConfError {
   }
 }
 
-/** Zimbra's default ports (ref §9.1), enable and disable. */
+/** Zimbra's default ports (docs/zimbra-notes.md "zmproxyconfig"), enable and disable. */
 const DEFAULT_PORTS = {
   enable: { web: '8080:80:8443:443', imap: '7143:143:7993:993', pop: '7110:110:7995:995' },
   disable: { web: '80:0:443:0', imap: '143:7143:993:7993', pop: '110:7110:995:7995' },
   admin: '7071:9071',
 } as const;
 
-/** What `-f` writes to the global config (ref §9.4). */
+/** What `-f` writes to the global config (docs/zimbra-notes.md "zmproxyconfig"). */
 const FULL_RESET: readonly (readonly [string, string])[] = [
   [
     'zimbraReverseProxyDomainNameQuery',
@@ -106,9 +110,10 @@ const WEB_PORT_ATTRIBUTES = [
 ] as const;
 
 /**
- * Validates (ref §9.2 in order; items 2–13 via checkProxyConfigFlags) and plans. Throws
- * ProxyConfigUsageError for a §9.2 failure, E_INPUT for an unknown host, and ProblemsError when a
- * value to write is invalid.
+ * Validates (docs/zimbra-notes.md "zmproxyconfig" in order; items 2–13 via checkProxyConfigFlags)
+ * and plans. Throws ProxyConfigUsageError for a validation failure (docs/zimbra-notes.md
+ * "zmproxyconfig"), E_INPUT for an unknown host, and ProblemsError when a value to write is
+ * invalid.
  */
 export function planProxyConfig(
   flags: ProxyConfigFlags,
@@ -206,7 +211,7 @@ export function planProxyConfig(
     const adminGiven = flags.adminOn || flags.adminOff;
 
     if (flags.enable) {
-      // Mail modes (ref §9.3).
+      // Mail modes (docs/zimbra-notes.md "zmproxyconfig").
       let storeMode: string;
       let proxyMode: string;
       if (sslToUpstream === 'TRUE') {
@@ -261,7 +266,8 @@ export function planProxyConfig(
             set('zimbraReverseProxyLookupTarget', 'TRUE'),
             set('zimbraMailMode', storeMode),
           );
-          // Fixed (ref §14 item 17): -c writes zimbraAdminPort n1 like -C; the script wrote n2.
+          // Fixed (docs/zimbra-notes.md quirk 17): -c writes zimbraAdminPort n1 like -C; the
+          // script wrote n2.
           if (adminGiven) ms(...adminLine(flags.adminOn));
         }
         ms(...ssl);
@@ -287,7 +293,8 @@ export function planProxyConfig(
             set('zimbraPop3CleartextLoginEnabled', 'FALSE'),
           ]
         : [];
-      // Fixed (ref §14 item 18): decide from what this run writes, else the directory.
+      // Fixed (docs/zimbra-notes.md quirk 18): decide from what this run writes, else the
+      // directory.
       const after = (attr: string): string | undefined =>
         pendingValue(lines, attr) ?? effective(attr);
       const proxyFullyOff = () =>

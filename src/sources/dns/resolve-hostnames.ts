@@ -107,3 +107,8 @@ export async function readHostsFile(file: string): Promise<Map<string, string[]>
   }
   return parseHostsFile(text, file);
 }
+
+/** Resolves a name the way nginx will (getaddrinfo: /etc/hosts, then DNS); rejects when it cannot. */
+export function resolveLikeNginx(name: string): Promise<unknown> {
+  return lookup(name, { all: true });
+}

@@ -26,25 +26,29 @@ export function createLdifStore(file: string): DirectoryStore {
   };
 }
 
-/** Reads the file, plans the edit (all or nothing) and replaces the file when its text changed. */
-async function modifyLdifFile(
-  file: string,
-  modifications: readonly EntryModification[],
-): Promise<void> {
-  if (modifications.length === 0) return;
-  let text: string;
-  let mode: number;
+/** The LDIF file's text and permission bits (kept when the file is replaced). */
+async function readLdifFile(file: string): Promise<{ text: string; mode: number }> {
   try {
-    [text, mode] = await Promise.all([
+    const [text, mode] = await Promise.all([
       readFile(file, 'utf8'),
       stat(file).then((info) => info.mode & 0o7777),
     ]);
+    return { text, mode };
   } catch (error) {
     throw new ProxyConfError('E_INPUT', `${file}: ${describeReadError(error)}`, {
       hint: 'check the path in --source ldif:<file>',
       cause: error,
     });
   }
+}
+
+/** Reads the file, plans the edit (all or nothing) and replaces the file when its text changed. */
+async function modifyLdifFile(
+  file: string,
+  modifications: readonly EntryModification[],
+): Promise<void> {
+  if (modifications.length === 0) return;
+  const { text, mode } = await readLdifFile(file);
   const next = planLdifEdit(text, file, modifications);
   if (next !== text) await writeFileAtomic(file, next, mode);
 }
@@ -52,19 +56,7 @@ async function modifyLdifFile(
 /** Appends new entries to the file; an entry whose DN is already there is refused, nothing written. */
 async function addToLdifFile(file: string, entries: readonly EntryAddition[]): Promise<void> {
   if (entries.length === 0) return;
-  let text: string;
-  let mode: number;
-  try {
-    [text, mode] = await Promise.all([
-      readFile(file, 'utf8'),
-      stat(file).then((info) => info.mode & 0o7777),
-    ]);
-  } catch (error) {
-    throw new ProxyConfError('E_INPUT', `${file}: ${describeReadError(error)}`, {
-      hint: 'check the path in --source ldif:<file>',
-      cause: error,
-    });
-  }
+  const { text, mode } = await readLdifFile(file);
   const existing = new Set(
     [...text.matchAll(/^dn: (.*)$/gm)].map((match) => normalizeDn(match[1] ?? '')),
   );

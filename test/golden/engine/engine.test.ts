@@ -1,6 +1,7 @@
 /**
  * Golden tests of the template engine: small templates of our own (./templates) that exercise every
- * rule of ref §3, rendered in three scenarios and compared with reviewed files under ./expected.
+ * rule of docs/zimbra-notes.md "The template engine", rendered in three scenarios and compared
+ * with reviewed files under ./expected.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

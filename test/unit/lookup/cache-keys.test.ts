@@ -11,7 +11,7 @@ import {
   throttleUserKey,
 } from '../../../src/lookup/cache-keys.js';
 
-describe('memcached keys (ref §11.5)', () => {
+describe('memcached keys (docs/zimbra-notes.md "Memcached keys")', () => {
   it("writes Zimbra's formats", () => {
     expect(routeUserKey('imap', 'u@d.test')).toBe('route:proto=imap;user=u@d.test');
     expect(routeUserKey('pop3', 'u', '10.0.0.1')).toBe('route:proto=pop3;user=u@10.0.0.1');

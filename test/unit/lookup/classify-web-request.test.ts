@@ -15,7 +15,7 @@ const request = (overrides: Partial<WebRouteRequest>): WebRouteRequest => ({
 const token = (id: string) =>
   `0_abcdef_${Buffer.from(`id=${id.length}:${id};exp=13:1700000000000;`).toString('hex')}`;
 
-describe('classifyWebRequest (zmauth order, ref §11.1)', () => {
+describe('classifyWebRequest (zmauth order, docs/zimbra-notes.md "Web request classification")', () => {
   it('reads the user of REST paths, with and without ~', () => {
     expect(classifyWebRequest(request({ uri: '/home/bob/inbox.rss' }))).toEqual({
       kind: 'user',

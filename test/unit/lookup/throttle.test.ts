@@ -6,7 +6,7 @@ import { isOverLimit, planIpThrottle, planUserThrottle } from '../../../src/look
 const settings = (attrs: Record<string, string[]>) =>
   computeLookupSettings(attrs).settings.throttle;
 
-describe('login throttle (ref §11.6)', () => {
+describe('login throttle (docs/zimbra-notes.md "Throttle")', () => {
   it('is off with the installed limits of 0', () => {
     const throttle = settings({});
     expect(planIpThrottle(throttle, 'imap', '192.0.2.1')).toBeUndefined();

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ATTRIBUTE_CATALOG } from '../../../src/model/attribute-catalog.js';
+import { validateAttributeValue } from '../../../src/model/attribute-values.js';
 import { context, globalConfig, server, snapshot } from '../../helpers/builders.js';
 
 describe('attribute reader', () => {
@@ -104,5 +106,37 @@ describe('attribute reader', () => {
     expect(handle.problems).toEqual([
       expect.objectContaining({ subject: 'krb5_keytab', entry: 'localconfig' }),
     ]);
+  });
+
+  it('uses the catalog code default when the caller gives none', () => {
+    const { ctx } = context({
+      snapshot: snapshot({ globalConfig: globalConfig({}), servers: [server('p1')] }),
+    });
+    expect(ctx.server.enumValue('zimbraIPMode')).toBe('both');
+    expect(ctx.server.port('zimbraMailPort')).toBe(80);
+    expect(ctx.server.boolean('zimbraReverseProxyGenConfigPerVirtualHostname')).toBe(false);
+    expect(ctx.server.listOrDefault('zimbraReverseProxyPop3EnabledCapability')).toEqual([
+      'TOP',
+      'USER',
+      'UIDL',
+      'EXPIRE 31 USER',
+    ]);
+  });
+
+  it('refuses to read without a default when the catalog has none', () => {
+    const { ctx } = context({
+      snapshot: snapshot({ globalConfig: globalConfig({}), servers: [server('p1')] }),
+    });
+    expect(() => ctx.server.integer('zimbraReverseProxyWorkerProcesses')).toThrow(
+      /no code default in the catalog/,
+    );
+  });
+
+  it('holds only catalog code defaults that pass their own validator', () => {
+    for (const spec of ATTRIBUTE_CATALOG) {
+      for (const value of spec.codeDefault ?? []) {
+        expect([spec.name, validateAttributeValue(spec, value).ok]).toEqual([spec.name, true]);
+      }
+    }
   });
 });

@@ -8,7 +8,7 @@ import {
   VARIABLE_DEFINITIONS,
 } from '../../../src/vars/registry.js';
 
-/** Every variable name of ref §5 (the tables of §5.1–§5.6), in the reference's order. */
+/** Every ProxyConfGen variable name (docs/zimbra-notes.md "Variables by area"), grouped by area. */
 const ZIMBRA_VARIABLES = [
   'core.workdir',
   'core.includes',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkReachability } from '../../../src/doctor/checks/reachability.js';
-import type { TcpAnswer } from '../../../src/doctor/probes/tcp.js';
-import { computeProbeTargets } from '../../../src/doctor/targets.js';
-import { context, dnsTable, mailboxServer, server, snapshot } from '../../helpers/builders.js';
+import { checkReachability } from '../../../../src/doctor/checks/reachability.js';
+import type { TcpAnswer } from '../../../../src/doctor/probes/tcp.js';
+import { computeProbeTargets } from '../../../../src/doctor/targets.js';
+import { context, dnsTable, mailboxServer, server, snapshot } from '../../../helpers/builders.js';
 
 const SNAPSHOT = snapshot({
   servers: [

@@ -5,9 +5,9 @@ import {
   createDirectorySource,
   readPasswordFile,
   resolveLdapOptions,
-} from '../../../src/cli/shared/inputs.js';
-import { ProxyConfError } from '../../../src/errors.js';
-import { testdir } from '../../helpers/testdir.js';
+} from '../../../../src/cli/shared/inputs.js';
+import { ProxyConfError } from '../../../../src/errors.js';
+import { testdir } from '../../../helpers/testdir.js';
 
 const LOCALCONFIG = new Map([
   ['ldap_url', 'ldap://127.0.0.1:1 ldap://127.0.0.1:2'],

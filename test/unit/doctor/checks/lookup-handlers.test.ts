@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkLookupHandlers } from '../../../src/doctor/checks/lookup-handlers.js';
+import { checkLookupHandlers } from '../../../../src/doctor/checks/lookup-handlers.js';
 import {
   context,
   dnsTable,
@@ -7,7 +7,7 @@ import {
   mailboxServer,
   server,
   snapshot,
-} from '../../helpers/builders.js';
+} from '../../../helpers/builders.js';
 
 const DNS = dnsTable({
   'proxy1.example.com': ['10.0.0.1'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkLookupService } from '../../../src/doctor/checks/lookup-service.js';
-import { readLookupTopology } from '../../../src/model/lookup-topology.js';
+import { checkLookupService } from '../../../../src/doctor/checks/lookup-service.js';
+import { readLookupTopology } from '../../../../src/model/lookup-topology.js';
 
 const topology = (keys: Record<string, string> = {}) =>
   readLookupTopology((key) => keys[key] ?? '').topology;

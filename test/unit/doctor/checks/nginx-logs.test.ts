@@ -3,8 +3,8 @@ import {
   checkNginxLogs,
   parseLogLine,
   summarizeLogs,
-} from '../../../src/doctor/checks/nginx-logs.js';
-import type { FileRead } from '../../../src/doctor/probes/files.js';
+} from '../../../../src/doctor/checks/nginx-logs.js';
+import type { FileRead } from '../../../../src/doctor/probes/files.js';
 
 const ZIMBRA_502 =
   '203.0.113.9:51234 - - [10/Mar/2025:10:00:01 +0000]  "GET https://mail.example.com/ HTTP/1.1" 502 157 "-" "Mozilla/5.0" "10.0.0.12:8443" "10.0.0.1:443"';

@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import {
   checkCertificates,
   computeCertificatePairs,
-} from '../../../src/doctor/checks/certificates.js';
-import type { CertificatePair } from '../../../src/doctor/probes/certificates.js';
-import { probeCertificates } from '../../../src/doctor/probes/certificates.js';
-import { writeSelfSignedCertificate } from '../../helpers/certificates.js';
-import { context, domain, globalConfig, server, snapshot } from '../../helpers/builders.js';
-import { testdir } from '../../helpers/testdir.js';
-import { CERT_C, KEY_C } from '../../helpers/pem.js';
+} from '../../../../src/doctor/checks/certificates.js';
+import type { CertificatePair } from '../../../../src/doctor/probes/certificates.js';
+import { probeCertificates } from '../../../../src/doctor/probes/certificates.js';
+import { writeSelfSignedCertificate } from '../../../helpers/certificates.js';
+import { context, domain, globalConfig, server, snapshot } from '../../../helpers/builders.js';
+import { testdir } from '../../../helpers/testdir.js';
+import { CERT_C, KEY_C } from '../../../helpers/pem.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 

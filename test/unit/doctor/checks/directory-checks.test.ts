@@ -1,12 +1,12 @@
 /** The checks that read only the directory: external routes, trusted IPs, SSL to upstream, REST URLs. */
 import { describe, expect, it } from 'vitest';
-import { checkExternalRoutes } from '../../../src/doctor/checks/external-routes.js';
-import { checkRestUrls } from '../../../src/doctor/checks/rest-urls.js';
-import { checkSslUpstream } from '../../../src/doctor/checks/ssl-upstream.js';
-import type { TemplateFacts } from '../../../src/doctor/checks/trusted-ips.js';
-import { checkTrustedIps } from '../../../src/doctor/checks/trusted-ips.js';
-import type { DirectoryEntry } from '../../../src/model/snapshot.js';
-import type { Attrs } from '../../helpers/builders.js';
+import { checkExternalRoutes } from '../../../../src/doctor/checks/external-routes.js';
+import { checkRestUrls } from '../../../../src/doctor/checks/rest-urls.js';
+import { checkSslUpstream } from '../../../../src/doctor/checks/ssl-upstream.js';
+import type { TemplateFacts } from '../../../../src/doctor/checks/trusted-ips.js';
+import { checkTrustedIps } from '../../../../src/doctor/checks/trusted-ips.js';
+import type { DirectoryEntry } from '../../../../src/model/snapshot.js';
+import type { Attrs } from '../../../helpers/builders.js';
 import {
   context,
   dnsTable,
@@ -15,7 +15,7 @@ import {
   mailboxServer,
   server,
   snapshot,
-} from '../../helpers/builders.js';
+} from '../../../helpers/builders.js';
 
 function ctxOf(
   global: Attrs,

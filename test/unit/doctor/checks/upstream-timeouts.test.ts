@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkUpstreamTimeouts } from '../../../src/doctor/checks/upstream-timeouts.js';
-import { context, globalConfig, mailboxServer, snapshot } from '../../helpers/builders.js';
+import { checkUpstreamTimeouts } from '../../../../src/doctor/checks/upstream-timeouts.js';
+import { context, globalConfig, mailboxServer, snapshot } from '../../../helpers/builders.js';
 
 function ctx(global: Record<string, string>, mbox2: Record<string, string> = {}) {
   return context({

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ProblemsError, ProxyConfError } from '../../../src/errors.js';
-import type { DirectorySnapshot } from '../../../src/model/snapshot.js';
+import { ProblemsError, ProxyConfError } from '../../../../src/errors.js';
+import type { DirectorySnapshot } from '../../../../src/model/snapshot.js';
 import {
   checkProxyConfigFlags,
   parseProxyConfigFlags,
-} from '../../../src/prov/proxy-config/parse-flags.js';
+} from '../../../../src/prov/proxy-config/parse-flags.js';
 import {
   formatProvLines,
   planProxyConfig,
   ProxyConfigUsageError,
-} from '../../../src/prov/proxy-config/plan-proxy-config.js';
-import type { Attrs } from '../../helpers/builders.js';
-import { globalConfig, server, snapshot } from '../../helpers/builders.js';
+} from '../../../../src/prov/proxy-config/plan-proxy-config.js';
+import type { Attrs } from '../../../helpers/builders.js';
+import { globalConfig, server, snapshot } from '../../../helpers/builders.js';
 
 const GC = globalConfig({
   zimbraReverseProxySSLToUpstreamEnabled: 'TRUE',
@@ -111,7 +111,7 @@ const ADMIN = (on: string, n1 = '7071', n2 = '9071') => [
 ];
 const SSL = (value = 'TRUE') => set('zimbraReverseProxySSLToUpstreamEnabled', value);
 
-describe('zmproxyconfig validation (ref §9.2, in order)', () => {
+describe('zmproxyconfig validation (docs/zimbra-notes.md "zmproxyconfig", in order)', () => {
   const cases: [string, string][] = [
     ['-h -e -m -H a', 'usage'],
     ['-e -m', 'Error: -H <host> is required.'],
@@ -199,7 +199,7 @@ describe('zmproxyconfig validation (ref §9.2, in order)', () => {
   });
 });
 
-describe('zmproxyconfig enable (ref §9.4)', () => {
+describe('zmproxyconfig enable (docs/zimbra-notes.md "zmproxyconfig")', () => {
   it('case A -m', () => {
     expect(writes(`-e -m -H ${A}`)).toEqual([
       ...MAIL_ON,
@@ -240,7 +240,7 @@ describe('zmproxyconfig enable (ref §9.4)', () => {
     ]);
   });
 
-  it('keeps a store mode of both or http as both when SSL to upstream is on (§9.3)', () => {
+  it('keeps a store mode of both or http as both when SSL to upstream is on (docs/zimbra-notes.md "zmproxyconfig")', () => {
     const snap = directory({ a: { zimbraMailMode: 'http' } });
     expect(writes(`-e -w -H ${A}`, snap)).toContain(set('zimbraMailMode', 'both'));
     expect(
@@ -271,7 +271,7 @@ describe('zmproxyconfig enable (ref §9.4)', () => {
     ]);
   });
 
-  it('case B -w -c writes zimbraAdminPort n1, not n2 (fix of ref §14 item 17)', () => {
+  it('case B -w -c writes zimbraAdminPort n1, not n2 (fix of docs/zimbra-notes.md quirk 17)', () => {
     expect(writes(`-e -w -c -n 7071:9071 -H ${B}`)).toEqual(
       expect.arrayContaining([...ADMIN('FALSE', '7071', '9071')]),
     );
@@ -309,7 +309,7 @@ describe('zmproxyconfig enable (ref §9.4)', () => {
   });
 });
 
-describe('zmproxyconfig disable (ref §9.4)', () => {
+describe('zmproxyconfig disable (docs/zimbra-notes.md "zmproxyconfig")', () => {
   const enabledA = { zimbraServiceEnabled: ['mailbox', 'proxy'] };
 
   it('case A -m -s: mail off, cleartext off; web still on, so the proxy service stays', () => {
@@ -320,7 +320,7 @@ describe('zmproxyconfig disable (ref §9.4)', () => {
     ]);
   });
 
-  it('case A -m -w: both off, so the proxy service and lookup target go (decided from pending values, fix of §14 item 18)', () => {
+  it('case A -m -w: both off, so the proxy service and lookup target go (decided from pending values, fix of docs/zimbra-notes.md quirk 18)', () => {
     expect(writes(`-d -m -w -x https -H ${A}`, directory({ a: enabledA }))).toEqual([
       ...MAIL_OFF,
       set('zimbraReverseProxyMailEnabled', 'FALSE'),
