@@ -212,11 +212,14 @@ describe('computeStockWarnings', () => {
         zimbraReverseProxyMailEnabled: 'TRUE',
         zimbraReverseProxyImapSaslGssapiEnabled: 'TRUE',
       },
-      localConfig: { zmproxy_lookup_shared_key: 'k', zmproxy_lookup_ca_file: '/ca.pem' },
+      localConfig: {
+        zmproxy_lookup_shared_key: 'k',
+        zmproxy_lookup_ca_file: '/ca.pem',
+        zmproxy_mail_upstream_ca_file: '/mbx-ca.pem',
+      },
     });
     const messages = computeStockWarnings(ctx).map((w) => w.message.split(' ')[0]);
     expect(messages).toEqual([
-      'zimbraReverseProxySSLToUpstreamEnabled',
       'zimbraReverseProxySendImapId',
       'zimbraReverseProxySendPop3Xoip',
       'zimbraReverseProxyImapSaslGssapiEnabled',
