@@ -412,7 +412,7 @@ describe('IMAPS/POP3S through the stream module with Zimbra 10 defaults', () => 
       const port = protocol === 'imap' ? ports.imaps : ports.pop3s;
       const result = await tlsLogin(port, protocol, name, user, password);
       expect(result.subject).toBe(name);
-      expect(result.ok, result.text).toBe(true);
+      expect({ ok: result.ok, text: result.text }).toMatchObject({ ok: true });
       const lines = dovecotLoginLines(1, user);
       expect(lines.length).toBe(before + 1);
       // The mailbox server saw TLS on its TLS-only port.
@@ -457,7 +457,7 @@ describe('IMAPS/POP3S through the stream module with Zimbra 10 defaults', () => 
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       child.on('close', (status) => resolve({ status, stderr }));
     });
-    expect(result.status, result.stderr).toBe(0);
+    expect(result).toMatchObject({ status: 0 });
     expect(dovecotLoginLines(1, 'alice@a.test').length).toBe(before + 1);
   });
 
@@ -469,6 +469,6 @@ describe('IMAPS/POP3S through the stream module with Zimbra 10 defaults', () => 
     const line = nginxLog()
       .split('\n')
       .find((l) => l.includes('certificate verify') && l.includes(upstreamTlsAddress(MBX2)));
-    expect(line, nginxLog().slice(-3000)).toBeDefined();
+    expect(line).toBeDefined();
   });
 });
