@@ -20,6 +20,7 @@ import {
   upstreamTlsAddress,
 } from '../model/mail-tls-chain.js';
 import type { ChainProtocol } from '../model/mail-tls-chain.js';
+import { findAttribute } from '../model/attribute-catalog.js';
 import { entryName } from '../model/snapshot.js';
 import { parseAbsolutePath } from '../model/value-types.js';
 import { customVar, enabler } from './define.js';
@@ -122,6 +123,38 @@ const TLS_PORT_ATTRIBUTE: Readonly<
   },
 };
 
+const reportedPortAttribute = new WeakMap<VarContext, Set<ChainProtocol>>();
+
+/**
+ * The server attribute holding a protocol's TLS port: the value of the global config's
+ * `zimbraReverseProxy{Imap,Pop3}SSLPortAttribute`. A name that is not a port attribute of the
+ * catalog is reported once, and the install-time default is read meanwhile.
+ */
+function tlsPortAttribute(ctx: VarContext, protocol: ChainProtocol): string {
+  const { via, codeDefault } = TLS_PORT_ATTRIBUTE[protocol];
+  const named = ctx.config.token(via, codeDefault);
+  const spec = findAttribute(named);
+  if (spec !== undefined && spec.type === 'port') return spec.name;
+  let reported = reportedPortAttribute.get(ctx);
+  if (reported === undefined) {
+    reported = new Set();
+    reportedPortAttribute.set(ctx, reported);
+  }
+  if (!reported.has(protocol)) {
+    reported.add(protocol);
+    ctx.config.report(
+      via,
+      ctx.config.find(via),
+      named,
+      spec === undefined
+        ? 'names an attribute zmproxy does not know'
+        : `names ${spec.name}, which is not a port attribute`,
+      `zmprov mcf ${via} ${codeDefault}`,
+    );
+  }
+  return codeDefault;
+}
+
 function buildUpstream(ctx: VarContext, mail: boolean): StockMailTls['upstream'] {
   const ca = ctx.lc.token(MAIL_TLS_LC.upstreamCaFile);
   const enabled = mail && isSslToUpstream(ctx);
@@ -166,8 +199,7 @@ function buildUpstream(ctx: VarContext, mail: boolean): StockMailTls['upstream']
     ] as const) {
       if (!on) continue;
       const spec = TLS_PORT_ATTRIBUTE[protocol];
-      const attribute = ctx.config.token(spec.via, spec.codeDefault);
-      const port = reader.port(attribute, spec.port);
+      const port = reader.port(tlsPortAttribute(ctx, protocol), spec.port);
       if (port === 0) continue;
       listeners.push({
         protocol,

@@ -191,3 +191,14 @@ describe('IMAPS/POP3S certificates by server name', () => {
     expect(computeStockMailTls(plain).sni.enabled).toBe(false);
   });
 });
+
+describe('the TLS port attribute', () => {
+  it('reports a global port attribute that names no port attribute, and reads the default', () => {
+    const { ctx, problems } = setup({
+      config: { zimbraReverseProxyImapSSLPortAttribute: '10m' },
+    });
+    const imap = computeStockMailTls(ctx).upstream.listeners.filter((l) => l.protocol === 'imap');
+    expect(imap.map((l) => l.target)).toEqual(['mbox1.example.com:1993', 'mbox2.example.com:993']);
+    expect(problems.map((p) => p.subject)).toEqual(['zimbraReverseProxyImapSSLPortAttribute']);
+  });
+});
