@@ -6,7 +6,10 @@
 //   2. the same lookups over keep-alive connections (what nginx's `zmlookup` upstream with
 //      `keepalive` sends for web routes) beside a bare node:http "200 OK" server with as many
 //      workers, also on keep-alive: the limit of any Node service here (target: hit >= 0.6 of it);
-//   3. IMAP logins/s through nginx + lookup vs directly against dovecot (target >= 0.9);
+//   3. IMAP logins/s through nginx + lookup vs directly against dovecot (target >= 0.9), and
+//      IMAPS logins/s through the stream chain of docs/mail-tls.md (SNI router, PROXY protocol,
+//      TLS to dovecot's IMAPS port, certificates verified) vs the plain mail path (IMAPS to nginx,
+//      clear text to dovecot) (target >= 0.7);
 //   4. web requests/s through nginx with per-user routing vs nginx proxying without routing
 //      (target >= 0.7).
 // Starts its own test stack (scripts/stack.sh), lookup service (dist/, 2 workers) and nginx;
@@ -23,6 +26,7 @@ import {
 } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,10 +118,13 @@ function get(port, path, headers = {}, agent = false) {
   });
 }
 
-/** One IMAP LOGIN + LOGOUT on a new connection. */
-function imapLogin(port, user, password) {
+/** One IMAP LOGIN + LOGOUT on a new connection (IMAPS with `servername` as SNI when given). */
+function imapLogin(port, user, password, servername) {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket =
+      servername === undefined
+        ? connect(port, '127.0.0.1')
+        : tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
     let buffer = '';
     let step = 0;
     socket.setEncoding('utf8');
@@ -139,6 +146,8 @@ function imapLogin(port, user, password) {
       }
     });
     socket.on('error', reject);
+    // nginx closes after `* BAD internal server error` (a failed upstream): fail at once.
+    socket.on('close', () => step < 2 && reject(new Error(`closed: ${buffer}`)));
     socket.setTimeout(10_000, () => (socket.destroy(), reject(new Error('timeout'))));
   });
 }
@@ -190,7 +199,33 @@ try {
     web2,
     plain,
     ret,
-  ] = await freePorts(15);
+    tlsAuthHttp,
+    tlsImap,
+    tlsPop3,
+    tlsImaps,
+    tlsPop3s,
+  ] = await freePorts(20);
+  // The domain's own certificate, served by the chain's SNI router to mail.example.test.
+  const domainCrt = join(work, 'domain.crt');
+  const domainKey = join(work, 'domain.key');
+  spawnSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=mail.example.test',
+    '-keyout',
+    domainKey,
+    '-out',
+    domainCrt,
+  ]);
+  const base64 = (file) => readFileSync(file).toString('base64');
 
   // Directory: proxy + two mailbox servers, USERS accounts alternating between them.
   const server = (name, services, attrs) =>
@@ -216,7 +251,7 @@ try {
       'zimbraAccountStatus: active',
       `zimbraId: ${String(i).padStart(8, '0')}-0000-4000-8000-000000000001`,
       `zimbraMailDeliveryAddress: user${i}@example.test`,
-      `zimbraMailHost: mbx${(i % 2) + 1}.test`,
+      `zimbraMailHost: dovecot${(i % 2) + 1}.stack.test`,
       '',
     ].join('\n'),
   );
@@ -233,6 +268,8 @@ try {
       'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
       'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
       'zimbraReverseProxyHttpPortAttribute: zimbraMailPort',
+      'zimbraReverseProxyImapSSLPortAttribute: zimbraImapSSLBindPort',
+      'zimbraReverseProxyPop3SSLPortAttribute: zimbraPop3SSLBindPort',
       `zimbraMemcachedBindPort: ${env.MEMCACHED_PORT}`,
       '',
     ].join('\n'),
@@ -254,20 +291,52 @@ try {
         `zimbraMailSSLProxyPort: ${https}`,
       ],
     ),
+    // Zimbra 10's defaults: TLS to the mailbox servers, certificates by server name.
+    server(
+      'proxytls.test',
+      ['proxy'],
+      [
+        'zimbraReverseProxyMailEnabled: TRUE',
+        'zimbraReverseProxyHttpEnabled: FALSE',
+        'zimbraReverseProxySSLToUpstreamEnabled: TRUE',
+        'zimbraReverseProxySNIEnabled: TRUE',
+        'zimbraReverseProxyGenConfigPerVirtualHostname: TRUE',
+        'zimbraReverseProxyImapStartTlsMode: on',
+        'zimbraReverseProxyPop3StartTlsMode: on',
+        `zimbraImapProxyBindPort: ${tlsImap}`,
+        `zimbraPop3ProxyBindPort: ${tlsPop3}`,
+        `zimbraImapSSLProxyBindPort: ${tlsImaps}`,
+        `zimbraPop3SSLProxyBindPort: ${tlsPop3s}`,
+      ],
+    ),
     ...[1, 2].map((i) =>
       server(
-        `mbx${i}.test`,
+        `dovecot${i}.stack.test`,
         ['mailbox', 'service', 'zimbra', ...(i === 1 ? ['memcached'] : [])],
         [
           'zimbraReverseProxyLookupTarget: TRUE',
           'zimbraMailMode: http',
           `zimbraImapBindPort: ${env[`DOVECOT_IMAP_PORT_${i}`]}`,
           `zimbraPop3BindPort: ${env[`DOVECOT_POP3_PORT_${i}`]}`,
+          `zimbraImapSSLBindPort: ${env[`DOVECOT_IMAPS_PORT_${i}`]}`,
+          `zimbraPop3SSLBindPort: ${env[`DOVECOT_POP3S_PORT_${i}`]}`,
           `zimbraMailPort: ${i === 1 ? web1 : web2}`,
         ],
       ),
     ),
-    'dn: dc=example,dc=test\nobjectClass: dcObject\nobjectClass: organization\nobjectClass: zimbraDomain\ndc: example\no: example\nzimbraDomainName: example.test\n',
+    [
+      'dn: dc=example,dc=test',
+      'objectClass: dcObject',
+      'objectClass: organization',
+      'objectClass: zimbraDomain',
+      'dc: example',
+      'o: example',
+      'zimbraDomainName: example.test',
+      'zimbraVirtualHostname: mail.example.test',
+      `zimbraSSLCertificate:: ${base64(domainCrt)}`,
+      `zimbraSSLPrivateKey:: ${base64(domainKey)}`,
+      '',
+    ].join('\n'),
     ...accounts,
   ].join('\n');
   const ldifFile = join(work, 'directory.ldif');
@@ -281,7 +350,10 @@ try {
     Array.from({ length: USERS }, (_, i) => `user${i}@example.test:{PLAIN}pw${i}\n`).join(''),
   );
   const hostsFile = join(work, 'hosts');
-  writeFileSync(hostsFile, '127.0.0.1 localhost\n127.0.0.1 proxy.test mbx1.test mbx2.test\n');
+  writeFileSync(
+    hostsFile,
+    '127.0.0.1 localhost\n127.0.0.1 proxy.test proxytls.test dovecot1.stack.test dovecot2.stack.test\n',
+  );
   writeFileSync(join(work, 'ldap-password'), `${env.LDAP_BIND_PASSWORD}\n`);
 
   // Web backends (this process) and the lookup services (2 workers each, child processes).
@@ -365,35 +437,51 @@ if (cluster.isPrimary) {
     'lookup (no cache)',
   );
 
-  // nginx from our templates, plus a hand-written nginx for the baselines.
-  const generation = await generate(
-    {
-      paths: { workdir: join(work, 'nginx'), templateDir: BUNDLED_TEMPLATE_DIR },
-      serverName: 'proxy.test',
-      overrides: parseOverrides([`stock.lookup.:servers=server    127.0.0.1:${lookupPort};`])
-        .overrides,
-    },
-    {
-      source: { description: ldifFile, load: () => readLdifSnapshot([ldifFile]) },
-      localConfig: new Map([
-        ['zimbra_server_hostname', 'proxy.test'],
-        ['zmproxy_auth_http_listen', `127.0.0.1:${authHttp}`],
-      ]),
-      templates: createTemplateStore(),
-      resolver: {
-        resolve: (names) =>
-          resolveHostnames(names, {
-            hosts: new Map(['proxy.test', 'mbx1.test', 'mbx2.test'].map((n) => [n, ['127.0.0.1']])),
-            hostsOnly: true,
-          }),
-      },
-      files: { exists: () => Promise.resolve(false) },
-    },
+  // nginx from our templates (one per proxy), plus a hand-written nginx for the baselines.
+  const caBundle = join(work, 'mailbox-ca.pem');
+  writeFileSync(
+    caBundle,
+    readFileSync(env.DOVECOT_TLS_CERT_1, 'utf8') + readFileSync(env.DOVECOT_TLS_CERT_2, 'utf8'),
   );
-  for (const file of generation.files) {
-    mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(file.path, file.content);
-  }
+  const generateFor = async (serverName, workdir, auth, extraLocalConfig) => {
+    const generation = await generate(
+      {
+        paths: { workdir, templateDir: BUNDLED_TEMPLATE_DIR },
+        serverName,
+        overrides: parseOverrides([`stock.lookup.:servers=server    127.0.0.1:${lookupPort};`])
+          .overrides,
+      },
+      {
+        source: { description: ldifFile, load: () => readLdifSnapshot([ldifFile]) },
+        localConfig: new Map([
+          ['zimbra_server_hostname', serverName],
+          ['zmproxy_auth_http_listen', `127.0.0.1:${auth}`],
+          ...extraLocalConfig,
+        ]),
+        templates: createTemplateStore(),
+        resolver: {
+          resolve: (names) =>
+            resolveHostnames(names, {
+              hosts: new Map(
+                ['proxy.test', 'proxytls.test', 'dovecot1.stack.test', 'dovecot2.stack.test'].map(
+                  (n) => [n, ['127.0.0.1']],
+                ),
+              ),
+              hostsOnly: true,
+            }),
+        },
+        files: { exists: () => Promise.resolve(false) },
+      },
+    );
+    for (const file of generation.files) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileSync(file.path, file.content);
+    }
+  };
+  await generateFor('proxy.test', join(work, 'nginx'), authHttp, []);
+  await generateFor('proxytls.test', join(work, 'nginx-tls'), tlsAuthHttp, [
+    ['zmproxy_mail_upstream_ca_file', caBundle],
+  ]);
   const prefix = join(work, 'nginx');
   spawnSync('openssl', [
     'req',
@@ -414,6 +502,13 @@ if (cluster.isPrimary) {
   ]);
   for (const dir of ['log', 'data/tmp/nginx', 'data/nginx/html', 'base/logs', 'base/tmp']) {
     mkdirSync(join(prefix, dir), { recursive: true });
+  }
+  const tlsPrefix = join(work, 'nginx-tls');
+  for (const file of ['nginx.key', 'nginx.crt']) {
+    writeFileSync(join(tlsPrefix, 'conf', file), readFileSync(join(prefix, 'conf', file)));
+  }
+  for (const dir of ['log', 'data/tmp/nginx', 'data/nginx/html']) {
+    mkdirSync(join(tlsPrefix, dir), { recursive: true });
   }
   writeFileSync(
     join(prefix, 'base/nginx.conf'),
@@ -440,15 +535,19 @@ http {
   );
   // The generated config runs 4 workers (zimbraReverseProxyWorkerProcesses); match it to one
   // worker like the baseline nginx, so that both compare the same CPU share.
-  const mainInc = join(prefix, 'conf/nginx/includes/nginx.conf.main');
-  writeFileSync(
-    mainInc,
-    readFileSync(mainInc, 'utf8').replace(/worker_processes\s+\d+;/, 'worker_processes  1;'),
-  );
+  for (const mainInc of [prefix, tlsPrefix].map((p) =>
+    join(p, 'conf/nginx/includes/nginx.conf.main'),
+  )) {
+    writeFileSync(
+      mainInc,
+      readFileSync(mainInc, 'utf8').replace(/worker_processes\s+\d+;/, 'worker_processes  1;'),
+    );
+  }
   const script = 'mount --bind "$1" /etc/hosts && exec /usr/sbin/nginx -p "$2/" -c "$3"';
   for (const [p, conf] of [
     [prefix, join(prefix, 'conf/nginx.conf')],
     [join(prefix, 'base'), join(prefix, 'base/nginx.conf')],
+    [tlsPrefix, join(tlsPrefix, 'conf/nginx.conf')],
   ]) {
     const r = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', hostsFile, p, conf], {
       encoding: 'utf8',
@@ -456,7 +555,11 @@ http {
     if (r.status !== 0) throw new Error(`nginx: ${r.stderr}`);
   }
   cleanups.push(() => {
-    for (const pid of [join(prefix, 'log/nginx.pid'), join(prefix, 'base/nginx.pid')]) {
+    for (const pid of [
+      join(prefix, 'log/nginx.pid'),
+      join(prefix, 'base/nginx.pid'),
+      join(tlsPrefix, 'log/nginx.pid'),
+    ]) {
       try {
         process.kill(Number(readFileSync(pid, 'utf8')), 'SIGTERM');
       } catch {
@@ -466,6 +569,7 @@ http {
   });
   await waitFor(() => canConnect(imap), 'nginx imap');
   await waitFor(() => canConnect(ret), 'nginx baseline');
+  await waitFor(() => canConnect(tlsImaps), 'nginx imaps (stream chain)');
 
   const mailHeaders = (i) => ({
     'Auth-Method': 'plain',
@@ -512,6 +616,14 @@ http {
       const i = n++ % USERS;
       return imapLogin(imap, `user${i}@example.test`, `pw${i}`);
     },
+    imapsPlainPath: () => {
+      const i = n++ % USERS;
+      return imapLogin(imaps, `user${i}@example.test`, `pw${i}`, 'mail.example.test');
+    },
+    imapsChain: () => {
+      const i = n++ % USERS;
+      return imapLogin(tlsImaps, `user${i}@example.test`, `pw${i}`, 'mail.example.test');
+    },
     webPlain: () => get(plain, '/home/user0/inbox', { Connection: 'keep-alive' }),
     webRouted: () => get(http, `/home/user${n++ % USERS}/inbox`, { Connection: 'keep-alive' }),
   };
@@ -539,6 +651,8 @@ http {
     row('verified, cache hit (keep-alive)', results.verifiedHitKeepAlive),
     row('IMAP login direct to dovecot', results.imapDirect),
     row('IMAP login via nginx + lookup', results.imapProxied),
+    row('IMAPS via nginx, clear to dovecot', results.imapsPlainPath),
+    row('IMAPS via SNI + TLS chain', results.imapsChain),
     row('web via nginx, no routing', results.webPlain),
     row('web via nginx, routed', results.webRouted),
     '',
@@ -549,6 +663,7 @@ http {
     `route-only miss / bare node:http (keep-alive):   ${ratio(results.routeMissKeepAlive, results.bareKeepAlive)}`,
     `verified hit / bare node:http (keep-alive):      ${ratio(results.verifiedHitKeepAlive, results.bareKeepAlive)}`,
     `IMAP via nginx + lookup / direct:                ${ratio(results.imapProxied, results.imapDirect)} (target >= 0.9)`,
+    `IMAPS stream chain / plain mail path:            ${ratio(results.imapsChain, results.imapsPlainPath)} (target >= 0.7)`,
     `web routed / not routed:                         ${ratio(results.webRouted, results.webPlain)} (target >= 0.7)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -16,7 +16,9 @@
 # Environment: STACK_DIR (default for start: a new mktemp dir), LDAP_PORT, LDAPS_PORT,
 # MEMCACHED_PORT, NGINX_HTTP_PORT, NGINX_IMAP_PORT, NGINX_POP3_PORT, NGINX_AUTH_PORT (the lookup
 # service nginx asks; nothing listens there by default), DOVECOT_IMAP_PORT_1, DOVECOT_POP3_PORT_1,
-# DOVECOT_IMAP_PORT_2, DOVECOT_POP3_PORT_2, LDAP_BIND_PASSWORD, AD_LDAP_PORT and AD_BIND_PASSWORD
+# DOVECOT_IMAP_PORT_2, DOVECOT_POP3_PORT_2, DOVECOT_IMAPS_PORT_1, DOVECOT_POP3S_PORT_1,
+# DOVECOT_IMAPS_PORT_2, DOVECOT_POP3S_PORT_2 (TLS only; each dovecot's self-signed certificate names
+# dovecot<i>.stack.test, localhost and 127.0.0.1 and is in DOVECOT_TLS_CERT_<i>), LDAP_BIND_PASSWORD, AD_LDAP_PORT and AD_BIND_PASSWORD
 # (a second slapd, dc=ad,dc=test, standing in for an external directory), STACK_SCHEMA_FILE (a prebuilt
 # cn=config schema LDIF; default: `node scripts/schema.js`, which needs `npm run build`).
 # Values printed contain no white space. Progress goes to stderr, KEY=VALUE lines to stdout.
@@ -24,7 +26,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
-readonly PACKAGES=(slapd ldap-utils nginx libnginx-mod-mail memcached dovecot-imapd dovecot-pop3d curl systemd logrotate)
+readonly PACKAGES=(slapd ldap-utils nginx libnginx-mod-mail libnginx-mod-stream memcached dovecot-imapd
+  dovecot-pop3d curl systemd logrotate)
 readonly LDAP_BIND_DN='uid=zimbra,cn=admins,cn=zimbra'
 readonly INSTALL_LOCK=/var/lock/zmproxy-stack-install.lock
 readonly POLICY=/usr/sbin/policy-rc.d
@@ -169,7 +172,9 @@ free_ports() {
 ENV_KEYS=(STACK_DIR LDAP_URL LDAPS_URL LDAP_PORT LDAPS_PORT LDAP_BIND_DN LDAP_BIND_PASSWORD
   LDAP_CA_FILE MEMCACHED_PORT MEMCACHED_SERVERS NGINX_HTTP_PORT NGINX_IMAP_PORT NGINX_POP3_PORT
   NGINX_AUTH_PORT NGINX_PREFIX DOVECOT_IMAP_PORT_1 DOVECOT_POP3_PORT_1 DOVECOT_IMAP_PORT_2
-  DOVECOT_POP3_PORT_2 DOVECOT_USERS_FILE DOVECOT_TEST_USER DOVECOT_TEST_PASSWORD
+  DOVECOT_POP3_PORT_2 DOVECOT_IMAPS_PORT_1 DOVECOT_POP3S_PORT_1 DOVECOT_IMAPS_PORT_2
+  DOVECOT_POP3S_PORT_2 DOVECOT_TLS_CERT_1 DOVECOT_TLS_CERT_2
+  DOVECOT_USERS_FILE DOVECOT_TEST_USER DOVECOT_TEST_PASSWORD
   AD_LDAP_PORT AD_LDAP_URL AD_BIND_DN AD_BIND_PASSWORD AD_BASE_DN)
 
 load_env_file() {
@@ -554,19 +559,33 @@ memcached_ready() {
 # dovecot: two IMAP/POP3 instances (mailbox upstreams), one passwd-file of users
 
 start_dovecot() {
-  local i="$1" d imap pop3
+  local i="$1" d imap pop3 imaps pop3s
   d="$STACK_DIR/dovecot$i"
   imap="DOVECOT_IMAP_PORT_$i"
   pop3="DOVECOT_POP3_PORT_$i"
+  imaps="DOVECOT_IMAPS_PORT_$i"
+  pop3s="DOVECOT_POP3S_PORT_$i"
   imap="${!imap}"
   pop3="${!pop3}"
+  imaps="${!imaps}"
+  pop3s="${!pop3s}"
   mkdir -p "$d/run" "$d/state" "$d/mail"
+  # IMAPS/POP3S (TLS only) with a self-signed certificate of this instance's own, so that a test
+  # can trust one mailbox server and not the other.
+  [ -f "$d/tls.crt" ] ||
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+      -subj "/CN=dovecot$i.stack.test" \
+      -addext "subjectAltName=DNS:dovecot$i.stack.test,DNS:localhost,IP:127.0.0.1" \
+      -keyout "$d/tls.key" -out "$d/tls.crt" >/dev/null 2>&1 ||
+    die 'openssl could not make a certificate'
   if live_pid "$d/run/master.pid" >/dev/null; then
     log "dovecot$i already running on $imap/$pop3"
     return 0
   fi
   port_in_use "$imap" && die "port 127.0.0.1:$imap (dovecot$i imap) is taken by a process this stack did not start"
   port_in_use "$pop3" && die "port 127.0.0.1:$pop3 (dovecot$i pop3) is taken by a process this stack did not start"
+  port_in_use "$imaps" && die "port 127.0.0.1:$imaps (dovecot$i imaps) is taken by a process this stack did not start"
+  port_in_use "$pop3s" && die "port 127.0.0.1:$pop3s (dovecot$i pop3s) is taken by a process this stack did not start"
   chown nobody:nogroup "$d/mail"
   cat >"$d/dovecot.conf" <<EOF
 # dovecot$i of the zmproxy test stack: a mailbox upstream (IMAP/POP3) on loopback.
@@ -576,7 +595,9 @@ log_path = $d/dovecot.log
 instance_name = zmproxy-dovecot$i
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <$d/tls.crt
+ssl_key = <$d/tls.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:$d/mail/%d/%n
@@ -596,7 +617,9 @@ service imap-login {
     port = $imap
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $imaps
+    ssl = yes
   }
 }
 service pop3-login {
@@ -605,7 +628,9 @@ service pop3-login {
     port = $pop3
   }
   inet_listener pop3s {
-    port = 0
+    address = 127.0.0.1
+    port = $pop3s
+    ssl = yes
   }
 }
 EOF
@@ -679,7 +704,7 @@ EOF
 assign_ports() {
   local names=(LDAP_PORT LDAPS_PORT MEMCACHED_PORT NGINX_HTTP_PORT NGINX_IMAP_PORT NGINX_POP3_PORT
     NGINX_AUTH_PORT DOVECOT_IMAP_PORT_1 DOVECOT_POP3_PORT_1 DOVECOT_IMAP_PORT_2 DOVECOT_POP3_PORT_2
-    AD_LDAP_PORT)
+    AD_LDAP_PORT DOVECOT_IMAPS_PORT_1 DOVECOT_POP3S_PORT_1 DOVECOT_IMAPS_PORT_2 DOVECOT_POP3S_PORT_2)
   local name ports i=0
   read -r -a ports <<<"$(free_ports "${#names[@]}")"
   [ "${#ports[@]}" -eq "${#names[@]}" ] || die 'could not find free loopback ports (node)'
@@ -714,6 +739,8 @@ cmd_start() {
   MEMCACHED_SERVERS="127.0.0.1:$MEMCACHED_PORT"
   NGINX_PREFIX="$STACK_DIR/nginx"
   DOVECOT_USERS_FILE="$STACK_DIR/dovecot-users"
+  DOVECOT_TLS_CERT_1="$STACK_DIR/dovecot1/tls.crt"
+  DOVECOT_TLS_CERT_2="$STACK_DIR/dovecot2/tls.crt"
   DOVECOT_TEST_USER='stack@example.com'
   DOVECOT_TEST_PASSWORD='stack-password'
   [ -f "$DOVECOT_USERS_FILE" ] ||

@@ -30,6 +30,8 @@ import { checkListenerPorts, checkWorkerConnections } from '../vars/listeners.js
 import { computeStockWarnings } from '../vars/stock-limits.js';
 import type { StockWebSites } from '../vars/stock-sites.js';
 import { computeStockWebSites } from '../vars/stock-sites.js';
+import { computeStockMailTls } from '../vars/stock-mail-tls.js';
+import type { StockMailTls } from '../vars/stock-mail-tls.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
 /** Options of {@link generate}. */
@@ -92,6 +94,8 @@ export async function computeGenerationVariables(
     stockWarnings: Warning[];
     /** The stock set's web layout, for its Handlebars templates. */
     web: StockWebSites;
+    /** The stock set's mail TLS chain, for its Handlebars templates. */
+    mailTls: StockMailTls;
   }
 > {
   const paths = resolvePaths(options.paths);
@@ -107,6 +111,7 @@ export async function computeGenerationVariables(
   const servers = computeServerItems(ctx);
   const caBundle = computeClientCaBundle(ctx);
   const web = computeStockWebSites(ctx);
+  const mailTls = computeStockMailTls(ctx);
   const extraFiles: PlannedFile[] = [];
   if (options.domainCerts ?? true)
     extraFiles.push(...computeDomainCertFiles(snapshot, paths, ctx.problem));
@@ -145,6 +150,7 @@ export async function computeGenerationVariables(
     extraFiles,
     stockWarnings: computeStockWarnings(ctx),
     web,
+    mailTls,
     render: {
       domains,
       servers,
@@ -172,6 +178,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
         domains: computed.render.domains,
         servers: computed.render.servers,
         web: computed.web,
+        mailTls: computed.mailTls,
       },
     },
     {
@@ -284,14 +291,18 @@ async function checkLoadedModules(
   vars: ReadonlyMap<string, string>,
 ): Promise<void> {
   const problems: Problem[] = [];
-  const fromLocalConfig = vars.get('stock.mail.module');
+  const fromLocalConfig = new Map([
+    [vars.get('stock.mail.module'), 'zmproxy_nginx_mail_module'],
+    [vars.get('stock.stream.module'), 'zmproxy_nginx_stream_module'],
+  ]);
   for (const file of files) {
     for (const module of findLoadModules(file.content)) {
       const reason = await trust(module);
       if (reason === undefined) continue;
+      const key = fromLocalConfig.get(module);
       problems.push({
-        subject: module === fromLocalConfig ? 'zmproxy_nginx_mail_module' : 'load_module',
-        entry: module === fromLocalConfig ? 'localconfig' : file.path,
+        subject: key ?? 'load_module',
+        entry: key === undefined ? file.path : 'localconfig',
         message: `nginx would load this module as root, but ${reason}`,
         value: module,
         hint: MODULE_RULE_HINT,

@@ -8,6 +8,7 @@
  * as the domain's zimbraAuthMech would do it, for backends that trust the proxy. Web: classify
  * like zmauth, route when a user is known, from nothing but what nginx's route cache keys on.
  */
+import { UPSTREAM_TLS_PORT, upstreamTlsAddress } from '../model/mail-tls-chain.js';
 import { matchesAnyAddress } from './address-match.js';
 import {
   aliasIpKey,
@@ -232,7 +233,17 @@ function parseRoute(route: string): { server: string; port: number } | undefined
   return port > 0 && port <= 65535 ? { server: match[1], port } : undefined;
 }
 
-/** The route of an account: external when enabled and complete, else mail host + port. */
+/** imap → imapssl, pop3 → pop3ssl; other protocols unchanged. */
+function tlsProtocolOf(protocol: RouteProtocol): RouteProtocol {
+  return protocol === 'imap' ? 'imapssl' : protocol === 'pop3' ? 'pop3ssl' : protocol;
+}
+
+/**
+ * The route of an account: external when enabled and complete, else mail host + port. With
+ * `upstreamTls` (mail only) a mailbox server's route is its loopback chain listener
+ * (model/mail-tls-chain.ts), once the directory confirms the server has a TLS port; external
+ * routes stay as they are (they are not Zimbra servers the generator knows).
+ */
 async function routeOf(
   deps: LookupDeps,
   settings: LookupSettings,
@@ -240,6 +251,7 @@ async function routeOf(
   domain: { attrs: Readonly<Record<string, readonly string[]>> } | undefined,
   protocol: RouteProtocol,
   admin: boolean,
+  upstreamTls = false,
 ): Promise<{ server: string; port: number } | string> {
   const own = attrOf(account.attrs, 'zimbraReverseProxyUseExternalRoute');
   const useExternal =
@@ -256,6 +268,12 @@ async function routeOf(
     }
   }
   if (account.mailHost === undefined) return `no ${settings.mailHostAttribute} on ${account.name}`;
+  if (upstreamTls && (protocol === 'imap' || protocol === 'pop3')) {
+    const tlsAttribute = settings.portAttributes[tlsProtocolOf(protocol)];
+    const tlsPort = await deps.queries.portOf(settings, account.mailHost, tlsAttribute);
+    if (tlsPort === undefined) return `no ${tlsAttribute} for mail host ${account.mailHost}`;
+    return { server: upstreamTlsAddress(account.mailHost), port: UPSTREAM_TLS_PORT[protocol] };
+  }
   const attribute = portAttribute(settings, protocol, admin);
   const port = await deps.queries.portOf(settings, account.mailHost, attribute);
   if (port === undefined) return `no ${attribute} for mail host ${account.mailHost}`;
@@ -435,10 +453,14 @@ async function throttleUser(lookup: MailLookup, login: string): Promise<Refusal 
 
 /** The cache keys of one login. */
 function keysOf(request: MailLookupRequest, login: string) {
+  // Chain answers (loopback listeners) are cached under the TLS protocol's keys, apart from the
+  // plain routes a proxy without the chain caches in the same memcached.
+  const protocol =
+    request.upstreamTls === true ? tlsProtocolOf(request.protocol) : request.protocol;
   const route =
     request.method === 'zimbraId'
-      ? routeIdKey(request.protocol, login, request.admin)
-      : routeUserKey(request.protocol, login, request.proxyIp);
+      ? routeIdKey(protocol, login, request.admin)
+      : routeUserKey(protocol, login, request.proxyIp);
   return {
     route,
     credentials: dnKeyOf(route),
@@ -570,7 +592,15 @@ async function resolveFromDirectory(
   }
 
   const route = await ldap(deps, () =>
-    routeOf(deps, settings, account, domain, request.protocol, request.admin),
+    routeOf(
+      deps,
+      settings,
+      account,
+      domain,
+      request.protocol,
+      request.admin,
+      request.upstreamTls === true,
+    ),
   );
   if (typeof route === 'string') {
     return refuse(lookup, 'unavailable', TEMPORARILY_UNAVAILABLE, route, { account: account.name });

@@ -4,6 +4,7 @@
  * header bytes over as Latin-1 characters, so the value is turned back into bytes, unescaped and
  * decoded as UTF-8 (docs/stock-nginx.md "The `auth_http` request").
  */
+import { UPSTREAM_TLS_HEADER, UPSTREAM_TLS_VALUE } from '../model/mail-tls-chain.js';
 import type { RouteProtocol } from './settings.js';
 import { ROUTE_PROTOCOLS } from './settings.js';
 
@@ -39,6 +40,11 @@ export interface MailLookupRequest {
   ssl: boolean;
   /** Auth-Zimbra-Admin: True (an admin route). */
   admin: boolean;
+  /**
+   * X-Zmproxy-Upstream: tls (the stock templates' upstream-TLS chain, docs/mail-tls.md): answer
+   * with the mailbox server's loopback chain listener instead of its plain port.
+   */
+  upstreamTls?: boolean;
 }
 
 /** The parse result: the request, or Zimbra's message for what is missing or wrong. */
@@ -86,6 +92,9 @@ export function parseMailRequest(headers: RequestHeaders): ParsedMailRequest {
       // Admin routes (ZM_ADMIN_AUTH_TOKEN) need an endpoint of their own that only the admin
       // templates call; the shared route endpoint never grants one.
       admin: false,
+      upstreamTls:
+        (protocol === 'imap' || protocol === 'pop3') &&
+        headerOf(headers, UPSTREAM_TLS_HEADER)?.trim().toLowerCase() === UPSTREAM_TLS_VALUE,
     },
   };
 }

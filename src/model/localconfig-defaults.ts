@@ -27,6 +27,10 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   // zmproxy's own keys, read by the stock template set (src/vars/stock.ts).
   /** Dynamic nginx mail module loaded by the stock nginx.conf (Debian's libnginx-mod-mail). */
   zmproxy_nginx_mail_module: '/usr/lib/nginx/modules/ngx_mail_module.so',
+  /** Dynamic nginx stream module, loaded for TLS to the mailbox servers and IMAPS/POP3S SNI. */
+  zmproxy_nginx_stream_module: '/usr/lib/nginx/modules/ngx_stream_module.so',
+  /** CA bundle (PEM) that signs the mailbox servers' IMAPS/POP3S certificates; empty: no verification. */
+  zmproxy_mail_upstream_ca_file: '',
   /** Loopback address:port of nginx's own auth_http server, which proxies to the lookup handlers. */
   zmproxy_auth_http_listen: '127.0.0.1:7079',
   /**

@@ -9,6 +9,7 @@ import { MEMCACHE_VARIABLES } from './memcache.js';
 import { SSL_VARIABLES } from './ssl.js';
 import { SSO_VARIABLES } from './sso.js';
 import { STOCK_VARIABLES } from './stock.js';
+import { STOCK_MAIL_TLS_VARIABLES } from './stock-mail-tls.js';
 import { STOCK_SITE_VARIABLES } from './stock-sites.js';
 import { THROTTLE_VARIABLES } from './throttle.js';
 import { TIMEOUTS_VARIABLES } from './timeouts.js';
@@ -32,6 +33,7 @@ export const VARIABLE_DEFINITIONS: readonly VariableDefinition[] = [
   ...DOCS_VARIABLES,
   ...STOCK_VARIABLES,
   ...STOCK_SITE_VARIABLES,
+  ...STOCK_MAIL_TLS_VARIABLES,
 ];
 
 const BY_NAME = new Map<string, VariableDefinition>();

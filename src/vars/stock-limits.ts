@@ -14,8 +14,8 @@ import {
   computeLookupTlsVerify,
   computeStockLookupUpstream,
   computeStockMailVips,
-  isSslToUpstream,
 } from './stock.js';
+import { MAIL_TLS_LC, computeStockMailTls } from './stock-mail-tls.js';
 import { computeDomainData, verifiesClientCert } from './domains.js';
 import type { VarContext } from './types.js';
 
@@ -61,11 +61,11 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
   }
 
   if (mail) {
-    if (isSslToUpstream(ctx)) {
+    const chain = computeStockMailTls(ctx);
+    if (chain.upstream.enabled && chain.upstream.listeners.length > 0 && !chain.upstream.verify) {
       warnings.push({
-        message:
-          'zimbraReverseProxySSLToUpstreamEnabled is TRUE, but stock nginx cannot speak TLS to IMAP/POP3 upstreams: mail goes to the mailbox servers in clear text (the lookup service answers with their plain IMAP/POP3 ports); web traffic still uses TLS',
-        hint: 'keep the proxy-to-mailbox network trusted; set the attribute FALSE to acknowledge',
+        message: `localconfig ${MAIL_TLS_LC.upstreamCaFile} is empty: nginx reaches the mailbox servers' IMAPS/POP3S ports over TLS without checking their certificates, and logs in there with users' real passwords`,
+        hint: `zmlocalconfig -e ${MAIL_TLS_LC.upstreamCaFile}=/opt/zimbra/conf/ca/ca.pem (the CA that signs the mailbox servers' certificates, which carry their zimbraServiceHostname)`,
       });
     }
     if (imap && ctx.config.boolean('zimbraReverseProxySendImapId', true)) {
@@ -127,10 +127,13 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     const ownCert = computeDomainData(ctx).items.find(
       (item) => item.vars['ssl.crt'] !== ctx.paths.sslCrtDefault,
     );
-    if (sni && ownCert !== undefined) {
+    const starttls =
+      ctx.server.boolean('zimbraReverseProxyMailImapEnabled', true) ||
+      ctx.server.boolean('zimbraReverseProxyMailPop3Enabled', true);
+    if (sni && ownCert !== undefined && starttls) {
       warnings.push({
-        message: `zimbraReverseProxySNIEnabled is TRUE, but stock nginx's mail module cannot choose a certificate by server name: IMAPS/POP3S/STARTTLS clients of ${ownCert.vhn} (and other domains with their own certificate) get the default certificate`,
-        hint: 'give such domains a zimbraVirtualIPAddress and turn SNI off, or use a certificate that names every mail host',
+        message: `zimbraReverseProxySNIEnabled is TRUE: IMAPS and POP3S clients get their domain's certificate, but STARTTLS on IMAP/POP3 starts after the connection is routed, so STARTTLS clients of ${ownCert.vhn} (and other domains with their own certificate) get the default certificate`,
+        hint: 'point those clients at IMAPS/POP3S, or use a default certificate that names every mail host',
       });
     }
     if (!sni) {

@@ -394,6 +394,7 @@ function formatMailVipServers(ctx: VarContext, protocol: MailProtocol): string {
         `    ssl_certificate           ${vip.crt};`,
         `    ssl_certificate_key       ${vip.key};`,
         `    \${stock.lookup.key.enabled}auth_http_header          X-Zmproxy-Key "\${stock.lookup.key}";`,
+        `    \${stock.mail.upstream.tls.enabled}auth_http_header          X-Zmproxy-Upstream tls;`,
         `    auth_http_header          X-Proxy-IP ${vip.address};`,
         '}',
         '',

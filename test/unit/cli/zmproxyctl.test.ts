@@ -63,9 +63,9 @@ describe('zmproxyctl', () => {
     for (const path of ['log', 'data/tmp/nginx', 'conf/nginx.crt', 'conf/nginx.key'])
       expect(existsSync(join(dir, path))).toBe(true);
     // Readable by nginx's workers' group (they load it when certificates are chosen by map).
-    const key = statSync(join(dir, 'conf/nginx.key'));
-    expect(key.mode & 0o777).toBe(0o640);
-    expect(key.gid).toBe(65534);
+    const keyFile = statSync(join(dir, 'conf/nginx.key'));
+    expect(keyFile.mode & 0o777).toBe(0o640);
+    expect(keyFile.gid).toBe(65534);
     const lcFile = join(dir, 'conf/localconfig.xml');
     expect(statSync(lcFile).mode & 0o777).toBe(0o600);
     const lc = readFileSync(lcFile, 'utf8');

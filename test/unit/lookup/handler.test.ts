@@ -1,3 +1,4 @@
+import { UPSTREAM_TLS_PORT, upstreamTlsAddress } from '../../../src/model/mail-tls-chain.js';
 import { describe, expect, it } from 'vitest';
 import { createDirectoryQueries } from '../../../src/lookup/directory-queries.js';
 import { decideMailLookup, decideWebRoute, formatMailAnswer } from '../../../src/lookup/handler.js';
@@ -33,7 +34,11 @@ const RESTRICTED_DOMAIN: DirectoryRecord = {
 };
 const MBX1: DirectoryRecord = {
   dn: 'cn=mbx1.test,cn=servers,cn=zimbra',
-  attrs: { zimbraPop3BindPort: ['7110'] },
+  attrs: {
+    zimbraPop3BindPort: ['7110'],
+    zimbraImapSSLBindPort: ['993'],
+    zimbraPop3SSLBindPort: ['995'],
+  },
 };
 
 /** A directory answering by filter text; `down` makes every call reject. */
@@ -256,6 +261,27 @@ describe('decideMailLookup', () => {
     expect(await decideMailLookup(request({ protocol: 'pop3' }), settings(), deps)).toMatchObject({
       port: 7110,
     });
+  });
+
+  it('answers the loopback TLS listener of the mail host when nginx asks for upstream TLS', async () => {
+    const { deps, mem } = setup();
+    const decision = await decideMailLookup(request({ upstreamTls: true }), settings(), deps);
+    expect(decision).toMatchObject({
+      ok: true,
+      server: upstreamTlsAddress('mbx1.test'),
+      port: UPSTREAM_TLS_PORT.imap,
+    });
+    // Cached apart from the plain route a proxy without the chain would cache.
+    expect(mem.data.get('route:proto=imapssl;user=alice@d.test')).toBe(
+      `${upstreamTlsAddress('mbx1.test')}:${UPSTREAM_TLS_PORT.imap}`,
+    );
+    expect(mem.data.has('route:proto=imap;user=alice@d.test')).toBe(false);
+    const pop3 = await decideMailLookup(
+      request({ protocol: 'pop3', upstreamTls: true }),
+      settings(),
+      deps,
+    );
+    expect(pop3).toMatchObject({ port: UPSTREAM_TLS_PORT.pop3 });
   });
 
   it('stops sending Auth-Wait after the attempt cap', async () => {

@@ -31,6 +31,21 @@ describe('parseMailRequest', () => {
     });
   });
 
+  it('asks for the upstream-TLS chain only with X-Zmproxy-Upstream: tls on a mail protocol', () => {
+    const base = {
+      'auth-method': 'plain',
+      'auth-user': 'u@example.test',
+      'auth-pass': 'p',
+      'auth-protocol': 'imap',
+    };
+    const chained = parseMailRequest({ ...base, 'x-zmproxy-upstream': 'tls' });
+    expect(chained.ok && chained.request.upstreamTls).toBe(true);
+    const plain = parseMailRequest(base);
+    expect(plain.ok && plain.request.upstreamTls).toBe(false);
+    const web = parseMailRequest({ ...base, 'auth-protocol': 'http', 'x-zmproxy-upstream': 'tls' });
+    expect(web.ok && web.request.upstreamTls).toBe(false);
+  });
+
   it("accepts Zimbra's methods and protocols without a password to check", () => {
     const parsed = parseMailRequest({
       'auth-method': 'zimbraId',

@@ -256,11 +256,11 @@ describe('computeStockWarnings', () => {
         zmproxy_lookup_shared_key: 'k',
         zmproxy_lookup_ca_file: '/ca.pem',
         zmproxy_lookup_servers: 'nle',
+        zmproxy_mail_upstream_ca_file: '/mbx-ca.pem',
       },
     });
     const messages = computeStockWarnings(ctx).map((w) => w.message.split(' ')[0]);
     expect(messages).toEqual([
-      'zimbraReverseProxySSLToUpstreamEnabled',
       'zimbraReverseProxySendImapId',
       'zimbraReverseProxySendPop3Xoip',
       'zimbraReverseProxyImapSaslGssapiEnabled',

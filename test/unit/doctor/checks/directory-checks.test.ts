@@ -173,7 +173,9 @@ describe('checkSslUpstream', () => {
     );
     expect(
       findings.some(
-        (f) => f.subject === 'stock nginx' && f.evidence.includes('cannot speak TLS to IMAP/POP3'),
+        (f) =>
+          f.subject === 'stock nginx' &&
+          f.evidence.includes('over TLS without checking their certificates'),
       ),
     ).toBe(true);
   });
