@@ -1,6 +1,6 @@
 /**
  * Check `nginx-logs` (README "zmproxy doctor"): counts, in nginx's error log (`nginx.log`) and
- * access log (`nginx.access.log`), of "No route to host", upstream timeouts, refused connections
+ * access log (`nginx.access.log`) since nginx last started or reloaded its configuration, of "No route to host", upstream timeouts, refused connections
  * and each of the 500, 502, 503 and 504 answers, with what each means for a Zimbra proxy, what to
  * check, and the upstreams that fail most. Pure: file texts in, findings out.
  */
@@ -24,6 +24,8 @@ export type LogEvent =
 /** What the logs held: per event its count, the upstreams it named, and the last line. */
 export interface LogSummary {
   lines: number;
+  /** When nginx last (re)loaded its configuration (its local time, `2026/12/05 23:11:59`). */
+  since: string | undefined;
   events: Map<LogEvent, { count: number; upstreams: Map<string, number>; last: string }>;
 }
 
@@ -70,11 +72,70 @@ function errorLogUpstream(line: string): string | undefined {
   return raw.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
 }
 
-/** Counts the events of every line of the texts. */
+/**
+ * nginx's master logs this (level notice, so at Zimbra's default error_log level `info`) each time
+ * it starts, and again after a SIGHUP once the new configuration is loaded; a reload that fails
+ * keeps the old workers and does not log it. Lines as Debian 12's nginx 1.22.1 writes them are in the unit test.
+ */
+const RELOAD_MARKER =
+  /^(\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d) \[notice\] \d+#\d+: start worker processes\s*$/;
+
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+
+/** A line's time as nginx wrote it in its local time, in the error log's `YYYY/MM/DD HH:MM:SS`. */
+function lineTime(line: string): string | undefined {
+  const error = /^(\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d) \[/.exec(line);
+  if (error !== null) return error[1];
+  // Access log $time_local: [10/Mar/2025:10:00:01 +0000], the same local clock as the error log.
+  const access = /^\S+ \S+ \S+ \[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d:\d\d:\d\d) /.exec(line);
+  if (access === null) return undefined;
+  const month = MONTHS.indexOf(access[2] ?? '') / 3 + 1;
+  if (month < 1) return undefined;
+  return `${access[3] ?? ''}/${String(month).padStart(2, '0')}/${access[1] ?? ''} ${access[4] ?? ''}`;
+}
+
+/**
+ * The lines written since nginx last (re)loaded its configuration: in a file that holds the
+ * reload marker, the lines after its last one; in the others (the access log), the lines not
+ * older than that second. Without a marker (error_log level above notice, or a log rotated since)
+ * every line counts, and `since` is undefined.
+ */
+export function linesSinceReload(texts: readonly string[]): {
+  files: string[][];
+  since: string | undefined;
+} {
+  const files = texts.map((text) => text.split('\n').filter((line) => line.trim() !== ''));
+  let since: string | undefined;
+  const markerAt = files.map((lines) => {
+    for (let i = lines.length - 1; i >= 0; i -= 1) {
+      const time = RELOAD_MARKER.exec(lines[i] ?? '')?.[1];
+      if (time === undefined) continue;
+      if (since === undefined || time > since) since = time;
+      return i;
+    }
+    return -1;
+  });
+  if (since === undefined) return { files, since };
+  const cutoff = since;
+  return {
+    since,
+    files: files.map((lines, index) => {
+      const at = markerAt[index] ?? -1;
+      if (at >= 0) return lines.slice(at + 1);
+      return lines.filter((line) => {
+        const time = lineTime(line);
+        return time === undefined || time >= cutoff;
+      });
+    }),
+  };
+}
+
+/** Counts the events of the lines written since nginx last (re)loaded its configuration. */
 export function summarizeLogs(texts: readonly string[]): LogSummary {
-  const summary: LogSummary = { lines: 0, events: new Map() };
-  for (const text of texts) {
-    for (const line of text.split('\n')) {
+  const { files, since } = linesSinceReload(texts);
+  const summary: LogSummary = { lines: 0, since, events: new Map() };
+  for (const lines of files) {
+    for (const line of lines) {
       if (line.trim() === '') continue;
       summary.lines += 1;
       const parsed = parseLogLine(line);
@@ -201,9 +262,13 @@ export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
     return findings;
   }
   const summary = summarizeLogs(readable.map((read) => read.text));
-  const files = readable
+  const files = `${readable
     .map((read) => `${read.path}${read.truncated ? ' (last 16 MB)' : ''}`)
-    .join(', ');
+    .join(', ')} ${
+    summary.since === undefined
+      ? '(no start or reload of nginx found in the error log: every line counted)'
+      : `since nginx last (re)loaded its configuration at ${summary.since}`
+  }`;
   for (const event of ORDER) {
     const entry = summary.events.get(event);
     if (entry === undefined) continue;
