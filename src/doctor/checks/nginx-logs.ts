@@ -206,14 +206,14 @@ const MEANING: Readonly<Record<LogEvent, { title: string; explanation: string; f
   '502': {
     title: 'HTTP 502 Bad Gateway',
     explanation:
-      "nginx got no valid answer from the mailbox server: mailboxd is down or restarting (connection refused or reset), or the proxy speaks the wrong protocol to the port, e.g. plain HTTP to the HTTPS port because zimbraReverseProxySSLToUpstreamEnabled does not match the mailbox server's zimbraMailMode.",
+      'nginx got no valid answer from the mailbox server: mailboxd is down or restarting (connection refused or reset), or the proxy speaks the wrong protocol to the port, e.g. plain HTTP to the HTTPS port because zimbraReverseProxySSLToUpstreamEnabled does not match the mailbox server\'s zimbraMailMode. When every server of the upstream group is marked failed (zimbraMailProxyMaxFails failures within zimbraMailProxyReconnectTimeout), stock nginx logs "no live upstreams" and answers 502 as well, not 503.',
     fix: 'on the upstream: zmmailboxdctl status; zmprov gs <server> zimbraMailMode zimbraMailPort zimbraMailSSLPort zimbraReverseProxySSLToUpstreamEnabled',
   },
   '503': {
     title: 'HTTP 503 Service Unavailable',
     explanation:
-      'no upstream was available: every server of the upstream block is marked failed (zimbraMailProxyMaxFails within zimbraMailProxyReconnectTimeout), or mailboxd answered 503 while starting. Check that mailboxd listens on its IMAP, POP3 and HTTP ports.',
-    fix: 'on each mailbox server: zmmailboxdctl status && ss -ltn | grep -E ":(7143|7110|8080|8443) "',
+      'the mailbox server answered 503 and nginx passed it on: mailboxd is starting, or refused the load. nginx itself answers no 503 with these templates: an upstream group with every server down gives 502, and the web login throttle answers 429.',
+    fix: 'on the upstream: zmmailboxdctl status && tail -200 /opt/zimbra/log/mailbox.log',
   },
   '504': {
     title: 'HTTP 504 Gateway Timeout',

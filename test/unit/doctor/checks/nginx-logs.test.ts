@@ -75,7 +75,7 @@ describe('checkNginxLogs', () => {
       },
     ]);
     expect(findings.find((f) => f.subject.includes('503'))?.explanation).toContain(
-      'mailboxd listens on its IMAP, POP3 and HTTP ports',
+      'the mailbox server answered 503',
     );
     expect(findings.find((f) => f.subject.includes('504'))?.explanation).toContain('timeout');
   });
