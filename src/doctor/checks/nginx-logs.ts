@@ -26,6 +26,8 @@ export interface LogSummary {
   lines: number;
   /** When nginx last (re)loaded its configuration (its local time, `2026/12/05 23:11:59`). */
   since: string | undefined;
+  /** True when `since` is nginx's own (re)load notice, false when it is the fallback given. */
+  sinceReload: boolean;
   events: Map<LogEvent, { count: number; upstreams: Map<string, number>; last: string }>;
 }
 
@@ -100,9 +102,13 @@ function lineTime(line: string): string | undefined {
  * older than that second. Without a marker (error_log level above notice, or a log rotated since)
  * every line counts, and `since` is undefined.
  */
-export function linesSinceReload(texts: readonly string[]): {
+export function linesSinceReload(
+  texts: readonly string[],
+  fallback?: string,
+): {
   files: string[][];
   since: string | undefined;
+  sinceReload: boolean;
 } {
   const files = texts.map((text) => text.split('\n').filter((line) => line.trim() !== ''));
   let since: string | undefined;
@@ -115,10 +121,13 @@ export function linesSinceReload(texts: readonly string[]): {
     }
     return -1;
   });
-  if (since === undefined) return { files, since };
+  const sinceReload = since !== undefined;
+  since ??= fallback;
+  if (since === undefined) return { files, since, sinceReload };
   const cutoff = since;
   return {
     since,
+    sinceReload,
     files: files.map((lines, index) => {
       const at = markerAt[index] ?? -1;
       if (at >= 0) return lines.slice(at + 1);
@@ -130,10 +139,13 @@ export function linesSinceReload(texts: readonly string[]): {
   };
 }
 
-/** Counts the events of the lines written since nginx last (re)loaded its configuration. */
-export function summarizeLogs(texts: readonly string[]): LogSummary {
-  const { files, since } = linesSinceReload(texts);
-  const summary: LogSummary = { lines: 0, since, events: new Map() };
+/**
+ * Counts the events of the lines written since nginx last (re)loaded its configuration, or, when
+ * the error log shows no (re)load, since `fallback` (the served generation's switch time).
+ */
+export function summarizeLogs(texts: readonly string[], fallback?: string): LogSummary {
+  const { files, since, sinceReload } = linesSinceReload(texts, fallback);
+  const summary: LogSummary = { lines: 0, since, sinceReload, events: new Map() };
   for (const lines of files) {
     for (const line of lines) {
       if (line.trim() === '') continue;
@@ -236,8 +248,18 @@ const ORDER: readonly LogEvent[] = [
   '504',
 ];
 
-/** The findings of the log check. */
-export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
+/** `ms` as nginx writes its local time in the error log: `2026/12/05 23:11:59`. */
+export function nginxLocalTime(ms: number): string {
+  const date = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getFullYear()}/${two(date.getMonth() + 1)}/${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+/**
+ * The findings of the log check. `servedSince`: when the served generation was switched (ms),
+ * the cut-off when the error log holds no start or reload notice.
+ */
+export function checkNginxLogs(inputs: readonly LogInput[], servedSince?: number): Finding[] {
   const findings: Finding[] = [];
   const readable = inputs.flatMap((input) => (input.read.ok ? [input.read] : []));
   for (const input of inputs) {
@@ -261,14 +283,19 @@ export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
     );
     return findings;
   }
-  const summary = summarizeLogs(readable.map((read) => read.text));
-  const files = `${readable
+  const summary = summarizeLogs(
+    readable.map((read) => read.text),
+    servedSince === undefined ? undefined : nginxLocalTime(servedSince),
+  );
+  const files = readable
     .map((read) => `${read.path}${read.truncated ? ' (last 16 MB)' : ''}`)
-    .join(', ')} ${
+    .join(', ');
+  const window =
     summary.since === undefined
-      ? '(no start or reload of nginx found in the error log: every line counted)'
-      : `since nginx last (re)loaded its configuration at ${summary.since}`
-  }`;
+      ? 'no start or reload of nginx in the error log (error_log level above notice?): every line counted'
+      : summary.sinceReload
+        ? `counted since nginx last (re)loaded its configuration at ${summary.since}`
+        : `no start or reload of nginx in the error log (error_log level above notice?): counted since the served generation was switched at ${summary.since}`;
   for (const event of ORDER) {
     const entry = summary.events.get(event);
     if (entry === undefined) continue;
@@ -281,7 +308,7 @@ export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
       check: 'nginx-logs',
       severity: 'warn',
       subject: meaning.title,
-      evidence: `${entry.count} in ${files}${top.length > 0 ? `; upstreams failing most: ${top.join(', ')}` : ''}; last: ${entry.last}`,
+      evidence: `${entry.count} in ${files}${top.length > 0 ? `; upstreams failing most: ${top.join(', ')}` : ''}; ${window}; last: ${entry.last}`,
       explanation: meaning.explanation,
       fix: meaning.fix,
     });
@@ -291,7 +318,7 @@ export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
       okFinding(
         'nginx-logs',
         'nginx logs',
-        `no upstream errors in ${summary.lines} lines of ${files}`,
+        `no upstream errors in ${summary.lines} lines of ${files}; ${window}`,
       ),
     );
   }

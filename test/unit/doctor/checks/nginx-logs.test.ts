@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkNginxLogs,
+  nginxLocalTime,
   parseLogLine,
   summarizeLogs,
 } from '../../../../src/doctor/checks/nginx-logs.js';
@@ -180,5 +181,34 @@ describe('only the lines since nginx last (re)loaded its configuration', () => {
     expect(
       checkNginxLogs([{ read: file('/log/nginx.log', REFUSED_BEFORE), given: false }])[0]?.evidence,
     ).toContain('every line counted');
+  });
+});
+
+describe('without a start or reload notice (error_log level warn or above)', () => {
+  // What Debian's nginx 1.22.1 logs at `error_log … warn`: the failures, no notice lines.
+  const errorLog = [REFUSED_BEFORE, TIMEOUT_AFTER].join('\n');
+
+  it('counts from the switch of the served generation', () => {
+    const switched = new Date(2026, 11, 5, 23, 12, 0).getTime();
+    expect(nginxLocalTime(switched)).toBe('2026/12/05 23:12:00');
+    const findings = checkNginxLogs(
+      [
+        { read: file('/log/nginx.log', errorLog), given: false },
+        { read: file('/log/nginx.access.log', `${ACCESS_502_BEFORE}\n`), given: false },
+      ],
+      switched,
+    );
+    expect(findings.map((f) => f.subject)).toEqual(['upstream timeouts']);
+    expect(findings[0]?.evidence).toContain(
+      'counted since the served generation was switched at 2026/12/05 23:12:00',
+    );
+  });
+
+  it("prefers nginx's own reload notice to the switch time", () => {
+    const findings = checkNginxLogs(
+      [{ read: file('/log/nginx.log', [...STARTED, REFUSED_BEFORE].join('\n')), given: false }],
+      new Date(2026, 11, 5, 23, 12, 0).getTime(),
+    );
+    expect(findings.map((f) => f.subject)).toEqual(['refused connections']);
   });
 });
