@@ -14,7 +14,7 @@ import { parseEndpoint } from '../model/lookup-topology.js';
 import { probeAuthHttp, probeLookupHealth } from '../reload/lookup-process.js';
 import { formatHumanReport, formatJsonReport } from '../doctor/format-report.js';
 import { probeCertificates } from '../doctor/probes/certificates.js';
-import { readTails } from '../doctor/probes/files.js';
+import { modifiedAt, readTails } from '../doctor/probes/files.js';
 import { probeTcp } from '../doctor/probes/tcp.js';
 import type { DoctorProbes } from '../doctor/run-doctor.js';
 import { runDoctor } from '../doctor/run-doctor.js';
@@ -141,6 +141,7 @@ function createProbes(exists: (path: string) => Promise<boolean>): DoctorProbes 
       }
     },
     exists,
+    modifiedAt,
     lookupHealth: async (url) => {
       const match = /^(https?):\/\/(.+)$/.exec(url);
       const endpoint = parseEndpoint(match?.[2] ?? '');

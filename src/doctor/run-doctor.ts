@@ -22,7 +22,7 @@ import { checkLookupService, lookupServiceUrls } from './checks/lookup-service.j
 import { readLookupTopology } from '../model/lookup-topology.js';
 import { computeLookupHandlers } from '../vars/lookup.js';
 import type { LogInput } from './checks/nginx-logs.js';
-import { checkNginxLogs, summarizeLogs } from './checks/nginx-logs.js';
+import { checkNginxLogs, nginxLocalTime, summarizeLogs } from './checks/nginx-logs.js';
 import { checkReachability } from './checks/reachability.js';
 import { checkRestUrls } from './checks/rest-urls.js';
 import { checkSslUpstream } from './checks/ssl-upstream.js';
@@ -65,6 +65,8 @@ export interface DoctorProbes {
   readCertificates(pairs: readonly CertificatePair[]): Promise<CertificateFacts[]>;
   readTemplates(dir: string, templatePrefix: string): Promise<TemplateFacts>;
   exists(path: string): Promise<boolean>;
+  /** When the path (the served tree's symlink itself) last changed, in ms; undefined when absent. */
+  modifiedAt?: (path: string) => Promise<number | undefined>;
   /** GET `<url>/healthz`: undefined when it answers 200, else what went wrong. Absent: not probed. */
   lookupHealth?: (url: string) => Promise<string | undefined>;
   /** One auth_http request to nginx's loopback auth server: its Auth-Status, or the error. */
@@ -129,10 +131,14 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
     read,
     given: logGiven,
   }));
-  findings.push(...checkNginxLogs(logInputs));
+  const servedSince = await servedGenerationSince(deps.probes, paths, managed);
+  findings.push(...checkNginxLogs(logInputs, servedSince));
 
   const seen: string[] = [];
-  const logSummary = summarizeLogs(logInputs.flatMap((i) => (i.read.ok ? [i.read.text] : [])));
+  const logSummary = summarizeLogs(
+    logInputs.flatMap((i) => (i.read.ok ? [i.read.text] : [])),
+    servedSince === undefined ? undefined : nginxLocalTime(servedSince),
+  );
   for (const [event, entry] of logSummary.events) {
     if (event !== '500')
       seen.push(`${entry.count} × ${LOG_EVENT_TEXT[event] ?? `HTTP ${event}`} in the logs`);
@@ -242,7 +248,10 @@ async function runWithoutDirectory(
       : [`${paths.logDir}/nginx.log`, `${paths.logDir}/nginx.access.log`];
   const given = options.logFiles !== undefined && options.logFiles.length > 0;
   findings.push(
-    ...checkNginxLogs((await deps.probes.readLogs(logPaths)).map((read) => ({ read, given }))),
+    ...checkNginxLogs(
+      (await deps.probes.readLogs(logPaths)).map((read) => ({ read, given })),
+      await servedGenerationSince(deps.probes, paths, layout.managed),
+    ),
   );
   const certificates = await deps.probes.readCertificates([
     { subject: 'default', certPath: paths.sslCrtDefault, keyPath: paths.sslKeyDefault },
@@ -260,4 +269,16 @@ async function runWithoutDirectory(
     findings: ordered,
     summary: summarizeFindings(ordered),
   };
+}
+
+/**
+ * When `--apply` last switched the served generation (the `current` symlink is replaced by one
+ * rename): the log check's cut-off when nginx's error log holds no start or reload notice.
+ */
+async function servedGenerationSince(
+  probes: DoctorProbes,
+  paths: ResolvedPaths,
+  managed: boolean,
+): Promise<number | undefined> {
+  return managed ? await probes.modifiedAt?.(paths.liveDir) : undefined;
 }

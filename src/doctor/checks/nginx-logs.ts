@@ -1,6 +1,6 @@
 /**
  * Check `nginx-logs` (README "zmproxy doctor"): counts, in nginx's error log (`nginx.log`) and
- * access log (`nginx.access.log`), of "No route to host", upstream timeouts, refused connections
+ * access log (`nginx.access.log`) since nginx last started or reloaded its configuration, of "No route to host", upstream timeouts, refused connections
  * and each of the 500, 502, 503 and 504 answers, with what each means for a Zimbra proxy, what to
  * check, and the upstreams that fail most. Pure: file texts in, findings out.
  */
@@ -24,6 +24,10 @@ export type LogEvent =
 /** What the logs held: per event its count, the upstreams it named, and the last line. */
 export interface LogSummary {
   lines: number;
+  /** When nginx last (re)loaded its configuration (its local time, `2026/12/05 23:11:59`). */
+  since: string | undefined;
+  /** True when `since` is nginx's own (re)load notice, false when it is the fallback given. */
+  sinceReload: boolean;
   events: Map<LogEvent, { count: number; upstreams: Map<string, number>; last: string }>;
 }
 
@@ -70,11 +74,80 @@ function errorLogUpstream(line: string): string | undefined {
   return raw.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
 }
 
-/** Counts the events of every line of the texts. */
-export function summarizeLogs(texts: readonly string[]): LogSummary {
-  const summary: LogSummary = { lines: 0, events: new Map() };
-  for (const text of texts) {
-    for (const line of text.split('\n')) {
+/**
+ * nginx's master logs this (level notice, so at Zimbra's default error_log level `info`) each time
+ * it starts, and again after a SIGHUP once the new configuration is loaded; a reload that fails
+ * keeps the old workers and does not log it. Lines as Debian 12's nginx 1.22.1 writes them are in the unit test.
+ */
+const RELOAD_MARKER =
+  /^(\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d) \[notice\] \d+#\d+: start worker processes\s*$/;
+
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+
+/** A line's time as nginx wrote it in its local time, in the error log's `YYYY/MM/DD HH:MM:SS`. */
+function lineTime(line: string): string | undefined {
+  const error = /^(\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d) \[/.exec(line);
+  if (error !== null) return error[1];
+  // Access log $time_local: [10/Mar/2025:10:00:01 +0000], the same local clock as the error log.
+  const access = /^\S+ \S+ \S+ \[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d:\d\d:\d\d) /.exec(line);
+  if (access === null) return undefined;
+  const month = MONTHS.indexOf(access[2] ?? '') / 3 + 1;
+  if (month < 1) return undefined;
+  return `${access[3] ?? ''}/${String(month).padStart(2, '0')}/${access[1] ?? ''} ${access[4] ?? ''}`;
+}
+
+/**
+ * The lines written since nginx last (re)loaded its configuration: in a file that holds the
+ * reload marker, the lines after its last one; in the others (the access log), the lines not
+ * older than that second. Without a marker (error_log level above notice, or a log rotated since)
+ * every line counts, and `since` is undefined.
+ */
+export function linesSinceReload(
+  texts: readonly string[],
+  fallback?: string,
+): {
+  files: string[][];
+  since: string | undefined;
+  sinceReload: boolean;
+} {
+  const files = texts.map((text) => text.split('\n').filter((line) => line.trim() !== ''));
+  let since: string | undefined;
+  const markerAt = files.map((lines) => {
+    for (let i = lines.length - 1; i >= 0; i -= 1) {
+      const time = RELOAD_MARKER.exec(lines[i] ?? '')?.[1];
+      if (time === undefined) continue;
+      if (since === undefined || time > since) since = time;
+      return i;
+    }
+    return -1;
+  });
+  const sinceReload = since !== undefined;
+  since ??= fallback;
+  if (since === undefined) return { files, since, sinceReload };
+  const cutoff = since;
+  return {
+    since,
+    sinceReload,
+    files: files.map((lines, index) => {
+      const at = markerAt[index] ?? -1;
+      if (at >= 0) return lines.slice(at + 1);
+      return lines.filter((line) => {
+        const time = lineTime(line);
+        return time === undefined || time >= cutoff;
+      });
+    }),
+  };
+}
+
+/**
+ * Counts the events of the lines written since nginx last (re)loaded its configuration, or, when
+ * the error log shows no (re)load, since `fallback` (the served generation's switch time).
+ */
+export function summarizeLogs(texts: readonly string[], fallback?: string): LogSummary {
+  const { files, since, sinceReload } = linesSinceReload(texts, fallback);
+  const summary: LogSummary = { lines: 0, since, sinceReload, events: new Map() };
+  for (const lines of files) {
+    for (const line of lines) {
       if (line.trim() === '') continue;
       summary.lines += 1;
       const parsed = parseLogLine(line);
@@ -145,14 +218,14 @@ const MEANING: Readonly<Record<LogEvent, { title: string; explanation: string; f
   '502': {
     title: 'HTTP 502 Bad Gateway',
     explanation:
-      "nginx got no valid answer from the mailbox server: mailboxd is down or restarting (connection refused or reset), or the proxy speaks the wrong protocol to the port, e.g. plain HTTP to the HTTPS port because zimbraReverseProxySSLToUpstreamEnabled does not match the mailbox server's zimbraMailMode.",
+      'nginx got no valid answer from the mailbox server: mailboxd is down or restarting (connection refused or reset), or the proxy speaks the wrong protocol to the port, e.g. plain HTTP to the HTTPS port because zimbraReverseProxySSLToUpstreamEnabled does not match the mailbox server\'s zimbraMailMode. When every server of the upstream group is marked failed (zimbraMailProxyMaxFails failures within zimbraMailProxyReconnectTimeout), stock nginx logs "no live upstreams" and answers 502 as well, not 503.',
     fix: 'on the upstream: zmmailboxdctl status; zmprov gs <server> zimbraMailMode zimbraMailPort zimbraMailSSLPort zimbraReverseProxySSLToUpstreamEnabled',
   },
   '503': {
     title: 'HTTP 503 Service Unavailable',
     explanation:
-      'no upstream was available: every server of the upstream block is marked failed (zimbraMailProxyMaxFails within zimbraMailProxyReconnectTimeout), or mailboxd answered 503 while starting. Check that mailboxd listens on its IMAP, POP3 and HTTP ports.',
-    fix: 'on each mailbox server: zmmailboxdctl status && ss -ltn | grep -E ":(7143|7110|8080|8443) "',
+      'the mailbox server answered 503 and nginx passed it on: mailboxd is starting, or refused the load. nginx itself answers no 503 with these templates: an upstream group with every server down gives 502, and the web login throttle answers 429.',
+    fix: 'on the upstream: zmmailboxdctl status && tail -200 /opt/zimbra/log/mailbox.log',
   },
   '504': {
     title: 'HTTP 504 Gateway Timeout',
@@ -175,8 +248,18 @@ const ORDER: readonly LogEvent[] = [
   '504',
 ];
 
-/** The findings of the log check. */
-export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
+/** `ms` as nginx writes its local time in the error log: `2026/12/05 23:11:59`. */
+export function nginxLocalTime(ms: number): string {
+  const date = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getFullYear()}/${two(date.getMonth() + 1)}/${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+/**
+ * The findings of the log check. `servedSince`: when the served generation was switched (ms),
+ * the cut-off when the error log holds no start or reload notice.
+ */
+export function checkNginxLogs(inputs: readonly LogInput[], servedSince?: number): Finding[] {
   const findings: Finding[] = [];
   const readable = inputs.flatMap((input) => (input.read.ok ? [input.read] : []));
   for (const input of inputs) {
@@ -200,10 +283,19 @@ export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
     );
     return findings;
   }
-  const summary = summarizeLogs(readable.map((read) => read.text));
+  const summary = summarizeLogs(
+    readable.map((read) => read.text),
+    servedSince === undefined ? undefined : nginxLocalTime(servedSince),
+  );
   const files = readable
     .map((read) => `${read.path}${read.truncated ? ' (last 16 MB)' : ''}`)
     .join(', ');
+  const window =
+    summary.since === undefined
+      ? 'no start or reload of nginx in the error log (error_log level above notice?): every line counted'
+      : summary.sinceReload
+        ? `counted since nginx last (re)loaded its configuration at ${summary.since}`
+        : `no start or reload of nginx in the error log (error_log level above notice?): counted since the served generation was switched at ${summary.since}`;
   for (const event of ORDER) {
     const entry = summary.events.get(event);
     if (entry === undefined) continue;
@@ -216,7 +308,7 @@ export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
       check: 'nginx-logs',
       severity: 'warn',
       subject: meaning.title,
-      evidence: `${entry.count} in ${files}${top.length > 0 ? `; upstreams failing most: ${top.join(', ')}` : ''}; last: ${entry.last}`,
+      evidence: `${entry.count} in ${files}${top.length > 0 ? `; upstreams failing most: ${top.join(', ')}` : ''}; ${window}; last: ${entry.last}`,
       explanation: meaning.explanation,
       fix: meaning.fix,
     });
@@ -226,7 +318,7 @@ export function checkNginxLogs(inputs: readonly LogInput[]): Finding[] {
       okFinding(
         'nginx-logs',
         'nginx logs',
-        `no upstream errors in ${summary.lines} lines of ${files}`,
+        `no upstream errors in ${summary.lines} lines of ${files}; ${window}`,
       ),
     );
   }

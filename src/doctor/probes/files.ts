@@ -1,5 +1,5 @@
 /** File reads of the doctor: log tails and small text files; a missing file is an answer. */
-import { open, readFile } from 'node:fs/promises';
+import { lstat, open, readFile } from 'node:fs/promises';
 import { describeReadError } from '../../sources/describe-read-error.js';
 
 /** A file's text, or why it could not be read. */
@@ -50,4 +50,13 @@ export async function readTextFiles(paths: readonly string[]): Promise<FileRead[
 function failed(path: string, error: unknown): FileRead {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return { path, ok: false, missing: code === 'ENOENT', error: describeReadError(error) };
+}
+
+/** When the path itself (a symlink is not followed) last changed, in ms; undefined when absent. */
+export async function modifiedAt(path: string): Promise<number | undefined> {
+  try {
+    return (await lstat(path)).mtimeMs;
+  } catch {
+    return undefined;
+  }
 }

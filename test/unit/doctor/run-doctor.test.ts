@@ -108,6 +108,35 @@ describe('runDoctor', () => {
     });
     expect(asked).toEqual(['/z/log/nginx.log', '/z/log/nginx.access.log']);
   });
+
+  it('counts log lines from the switch of the served generation when nginx logged no reload', async () => {
+    const stat: string[] = [];
+    const report = await doctor({
+      exists: (path) => Promise.resolve(path === '/z/conf/nginx/current'),
+      modifiedAt: (path) => {
+        stat.push(path);
+        return Promise.resolve(new Date(2026, 11, 5, 23, 12, 0).getTime());
+      },
+      readLogs: (paths) =>
+        Promise.resolve(
+          paths.map((path) => ({
+            path,
+            ok: true as const,
+            truncated: false,
+            text: path.endsWith('nginx.log')
+              ? [
+                  '2026/12/05 23:11:58 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, upstream: "http://10.0.0.11:8443/"',
+                  '2026/12/05 23:12:20 [error] 1#1: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, upstream: "http://10.0.0.11:8443/"',
+                ].join('\n')
+              : '',
+          })),
+        ),
+    });
+    expect(stat).toEqual(['/z/conf/nginx/current']);
+    const logs = report.findings.filter((f) => f.check === 'nginx-logs');
+    expect(logs.map((f) => f.subject)).toEqual(['upstream timeouts']);
+    expect(logs[0]?.evidence).toContain('served generation was switched at 2026/12/05 23:12:00');
+  });
 });
 
 describe('format-report', () => {

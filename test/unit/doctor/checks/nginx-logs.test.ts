@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkNginxLogs,
+  nginxLocalTime,
   parseLogLine,
   summarizeLogs,
 } from '../../../../src/doctor/checks/nginx-logs.js';
@@ -75,7 +76,7 @@ describe('checkNginxLogs', () => {
       },
     ]);
     expect(findings.find((f) => f.subject.includes('503'))?.explanation).toContain(
-      'mailboxd listens on its IMAP, POP3 and HTTP ports',
+      'the mailbox server answered 503',
     );
     expect(findings.find((f) => f.subject.includes('504'))?.explanation).toContain('timeout');
   });
@@ -110,5 +111,104 @@ describe('lookup path failures in the error log', () => {
         '2026/01/01 10:00:02 [error] 1#1: *7 client login failed: "Login service temporarily unavailable" while in http auth state, client: 192.0.2.9, server: 0.0.0.0:143',
       )?.event,
     ).toBe('login-unavailable');
+  });
+});
+
+// Lines Debian 12's nginx 1.22.1 wrote (error_log … info): a start, a failure, a SIGHUP reload.
+const STARTED = [
+  '2026/12/05 23:11:58 [notice] 13802#13802: using the "epoll" event method',
+  '2026/12/05 23:11:58 [notice] 13802#13802: nginx/1.22.1',
+  '2026/12/05 23:11:58 [notice] 13803#13803: start worker processes',
+  '2026/12/05 23:11:58 [notice] 13803#13803: start worker process 13804',
+];
+const REFUSED_BEFORE =
+  '2026/12/05 23:11:58 [error] 13804#13804: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /down HTTP/1.1", upstream: "http://127.0.0.1:1/down", host: "127.0.0.1:18933"';
+const RELOADED = [
+  '2026/12/05 23:11:59 [notice] 13803#13803: signal 1 (SIGHUP) received from 13795, reconfiguring',
+  '2026/12/05 23:11:59 [notice] 13803#13803: reconfiguring',
+  '2026/12/05 23:11:59 [notice] 13803#13803: using the "epoll" event method',
+  '2026/12/05 23:11:59 [notice] 13803#13803: start worker processes',
+  '2026/12/05 23:11:59 [notice] 13803#13803: start worker process 13821',
+  '2026/12/05 23:11:59 [notice] 13804#13804: gracefully shutting down',
+];
+const TIMEOUT_AFTER =
+  '2026/12/05 23:12:20 [error] 15026#15026: *12 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /hang HTTP/1.1", upstream: "http://127.0.0.1:18934/hang", host: "127.0.0.1:18933"';
+const ACCESS_502_BEFORE =
+  '127.0.0.1:40000 - - [05/Dec/2026:23:11:58 +0000]  "GET /down HTTP/1.1" 502 157 "-" "curl/7.88.1" "127.0.0.1:1" "127.0.0.1:18933"';
+const ACCESS_504_AFTER =
+  '127.0.0.1:40002 - - [05/Dec/2026:23:12:20 +0000]  "GET /hang HTTP/1.1" 504 167 "-" "curl/7.88.1" "127.0.0.1:18934" "127.0.0.1:18933"';
+
+describe('only the lines since nginx last (re)loaded its configuration', () => {
+  const errorLog = [...STARTED, REFUSED_BEFORE, ...RELOADED, TIMEOUT_AFTER].join('\n');
+  const accessLog = [ACCESS_502_BEFORE, ACCESS_504_AFTER].join('\n');
+
+  it('leaves out failures before the last reload and reports those after it', () => {
+    const findings = checkNginxLogs([
+      { read: file('/log/nginx.log', errorLog), given: false },
+      { read: file('/log/nginx.access.log', accessLog), given: false },
+    ]);
+    expect(findings.map((f) => f.subject)).toEqual([
+      'upstream timeouts',
+      'HTTP 504 Gateway Timeout',
+    ]);
+    expect(findings[0]?.evidence).toContain(
+      'since nginx last (re)loaded its configuration at 2026/12/05 23:11:59',
+    );
+  });
+
+  it('reports a failure logged after a plain start', () => {
+    const findings = checkNginxLogs([
+      { read: file('/log/nginx.log', [...STARTED, REFUSED_BEFORE].join('\n')), given: false },
+    ]);
+    expect(findings.map((f) => f.subject)).toEqual(['refused connections']);
+    expect(findings[0]?.evidence).toContain('at 2026/12/05 23:11:58');
+  });
+
+  it('is ok when every failure predates the reload', () => {
+    const findings = checkNginxLogs([
+      {
+        read: file('/log/nginx.log', [...STARTED, REFUSED_BEFORE, ...RELOADED].join('\n')),
+        given: false,
+      },
+    ]);
+    expect(findings.map((f) => f.severity)).toEqual(['ok']);
+  });
+
+  it('counts every line, and says so, when no start or reload was logged', () => {
+    const summary = summarizeLogs([[REFUSED_BEFORE, TIMEOUT_AFTER].join('\n')]);
+    expect(summary.since).toBeUndefined();
+    expect(summary.events.size).toBe(2);
+    expect(
+      checkNginxLogs([{ read: file('/log/nginx.log', REFUSED_BEFORE), given: false }])[0]?.evidence,
+    ).toContain('every line counted');
+  });
+});
+
+describe('without a start or reload notice (error_log level warn or above)', () => {
+  // What Debian's nginx 1.22.1 logs at `error_log … warn`: the failures, no notice lines.
+  const errorLog = [REFUSED_BEFORE, TIMEOUT_AFTER].join('\n');
+
+  it('counts from the switch of the served generation', () => {
+    const switched = new Date(2026, 11, 5, 23, 12, 0).getTime();
+    expect(nginxLocalTime(switched)).toBe('2026/12/05 23:12:00');
+    const findings = checkNginxLogs(
+      [
+        { read: file('/log/nginx.log', errorLog), given: false },
+        { read: file('/log/nginx.access.log', `${ACCESS_502_BEFORE}\n`), given: false },
+      ],
+      switched,
+    );
+    expect(findings.map((f) => f.subject)).toEqual(['upstream timeouts']);
+    expect(findings[0]?.evidence).toContain(
+      'counted since the served generation was switched at 2026/12/05 23:12:00',
+    );
+  });
+
+  it("prefers nginx's own reload notice to the switch time", () => {
+    const findings = checkNginxLogs(
+      [{ read: file('/log/nginx.log', [...STARTED, REFUSED_BEFORE].join('\n')), given: false }],
+      new Date(2026, 11, 5, 23, 12, 0).getTime(),
+    );
+    expect(findings.map((f) => f.subject)).toEqual(['refused connections']);
   });
 });
