@@ -12,7 +12,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { connect } from 'node:tls';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,16 +169,26 @@ async function handshakes(port, names, resumed) {
           servername: name,
           rejectUnauthorized: false,
         });
+        // Tickets arrive after the handshake; without one in 1 s, no resumption for this name.
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 1000);
         socket.once('session', (session) => {
+          clearTimeout(timer);
           sessions.set(name, session);
           socket.destroy();
           resolve();
         });
-        socket.on('error', resolve);
+        socket.on('error', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }
   const pool = resumed ? [...sessions.keys()] : names;
+  if (pool.length === 0) return { perSecond: 0, reused: 0 };
   let done = 0;
   let reused = 0;
   let next = 0;
@@ -206,6 +224,8 @@ const rows = [];
 const tls = [];
 for (const [index, domains] of SIZES.entries()) {
   const dir = mkdtempSync(join(tmpdir(), 'zmproxy-bench-scale-'));
+  // nginx's workers (nobody) must reach the work directory.
+  chmodSync(dir, 0o755);
   try {
     log(`${domains} domains`);
     const { ldif, hosts } = directory(domains);
@@ -230,6 +250,9 @@ for (const [index, domains] of SIZES.entries()) {
       join(work, 'conf/nginx.crt'),
     ]);
     if (keyGen.status !== 0) throw new Error('openssl req failed');
+    // With the certificate map the workers load the default key too (docs/certificates.md).
+    chownSync(join(work, 'conf/nginx.key'), -1, 65534);
+    chmodSync(join(work, 'conf/nginx.key'), 0o640);
     for (const sub of ['log', 'data/tmp/nginx', 'data/nginx/html'])
       mkdirSync(join(work, sub), { recursive: true });
     const localconfig = (selection) =>

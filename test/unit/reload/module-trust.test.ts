@@ -7,6 +7,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findIncludes, findLoadModules } from '../../../src/model/load-module.js';
@@ -32,9 +33,9 @@ describe('findLoadModules', () => {
   });
 });
 
-// A directory of the repository: owned by the user running the tests, not world-writable.
-mkdirSync(join(process.cwd(), '.tmp'), { recursive: true });
-const ownDir = mkdtempSync(join(process.cwd(), '.tmp', 'module-trust-'));
+// A directory in the home directory of the user running the tests: owned by them and writable by
+// no one else all the way up (the checkout itself may sit under a world-writable /tmp).
+const ownDir = mkdtempSync(join(homedir(), '.zmproxy-module-trust-'));
 afterAll(() => rmSync(ownDir, { recursive: true, force: true }));
 
 describe('checkModuleTrust', () => {
