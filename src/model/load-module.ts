@@ -49,6 +49,9 @@ export function nginxDirectives(text: string): NginxDirective[] {
 
 /** The paths of the `load_module` directives in `text`. */
 export function findLoadModules(text: string): string[] {
+  // The directive's name must stand in the text: a file without it (all but one of the 20 000
+  // files of a large directory) needs no parse.
+  if (!text.includes('load_module')) return [];
   return nginxDirectives(text)
     .filter((directive) => directive.name === 'load_module')
     .map((directive) => directive.args[0] ?? '');

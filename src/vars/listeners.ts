@@ -117,6 +117,8 @@ export function checkWorkerConnections(
   if (!Number.isInteger(connections)) return [];
   const sockets = new Set<string>();
   for (const file of files) {
+    // Certificates and keys (most files of a large directory) hold no directive at all.
+    if (!file.content.includes('listen')) continue;
     for (const directive of nginxDirectives(file.content)) {
       if (directive.name === 'listen' && directive.args[0] !== undefined) {
         sockets.add(directive.args[0]);
