@@ -20,7 +20,6 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
-import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,29 +32,13 @@ import { createGenerationStore } from '../../src/reload/generation-store.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
 import { resetDirectory, stackLdapArgs, stackValue, withLdapClient } from '../helpers/stack.js';
 import { captureIo } from '../helpers/testdir.js';
+import { freePorts } from '../helpers/ports.js';
 
 const NGINX = '/usr/sbin/nginx';
 const execFileAsync = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/zmproxyconfgen.js');
 const SERVER_DN = 'cn=localhost,cn=servers,cn=zimbra';
-
-/** Free loopback ports, held open until all are known so that none repeats. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<NetServer>((resolve) => {
-          const server = createTcpServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 let work = '';
 let ldifFile = '';

@@ -17,8 +17,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect } from 'node:tls';
@@ -31,17 +29,10 @@ import { lookupGroupId } from '../../src/writer/groups.js';
 import { createTemplateStore } from '../../src/writer/template-store.js';
 import { parseOverrides } from '../../src/vars/registry.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
+import { freePorts } from '../helpers/ports.js';
 
 const SCENARIO = new URL('../../fixtures/scenarios/certificate-map/', import.meta.url).pathname;
 const NGINX = '/usr/sbin/nginx';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The certificate nginx presents for `servername`. */
 async function servedCertificate(port: number, servername: string): Promise<string> {
@@ -68,8 +59,8 @@ let nginxErrors = '';
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'zmproxy-certmap-'));
-  https = await freePort();
-  const [http, admin, auth] = [await freePort(), await freePort(), await freePort()];
+  const [httpsPort, http, admin, auth] = await freePorts(4);
+  https = httpsPort!;
   // Web only: the mail listeners would need ports of their own.
   const ldif = readFileSync(join(SCENARIO, 'input.ldif'), 'utf8').replace(
     'zimbraReverseProxyMailEnabled: TRUE',

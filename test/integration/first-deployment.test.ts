@@ -24,32 +24,16 @@ import {
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetDirectory, stackValue } from '../helpers/stack.js';
+import { freePorts } from '../helpers/ports.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SCRIPT = join(ROOT, 'docs/first-deployment.sh');
 /** The ports zmproxy uses by default on every proxy host (docs/deployment.md). */
 const FIXED_PORTS = [7077, 7078, 7079];
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createNetServer>>((resolve) => {
-          const server = createNetServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

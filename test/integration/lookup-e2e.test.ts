@@ -19,8 +19,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { connect, createServer as createNetServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
@@ -38,43 +37,10 @@ import { mailLogin } from '../helpers/mail-client.js';
 import type { MailLoginMethod } from '../helpers/mail-client.js';
 import { resetDirectory, stackLdapOptions, stackValue, withLdapClient } from '../helpers/stack.js';
 import { Attribute, Change } from 'ldapts';
+import { freePorts, waitForPort } from '../helpers/ports.js';
 
 const NGINX = '/usr/sbin/nginx';
 const SHARED_KEY = 'e2e-shared-key';
-
-/** n distinct free loopback ports. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createNetServer>>((resolve) => {
-          const server = createNetServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-/** Resolves once something accepts connections on the loopback port. */
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
 
 interface Ports {
   memcached: number;

@@ -17,8 +17,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect as netConnect, createServer as createNetServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -36,6 +34,8 @@ import { parseOverrides } from '../../src/vars/registry.js';
 import { createTemplateStore } from '../../src/writer/template-store.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
 import { resetDirectory, stackLdapOptions, stackValue } from '../helpers/stack.js';
+import { freePorts, waitForPort } from '../helpers/ports.js';
+import { connect as netConnect } from 'node:net';
 
 const NGINX = '/usr/sbin/nginx';
 const SHARED_KEY = 'mail-tls-shared-key';
@@ -43,38 +43,6 @@ const MBX1 = 'dovecot1.stack.test';
 const MBX2 = 'dovecot2.stack.test';
 /** The address the clients connect from: not 127.0.0.1, so that a lost client address shows. */
 const CLIENT_IP = '127.0.0.77';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createNetServer>>((resolve) => {
-          const server = createNetServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = netConnect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
 
 interface Ports {
   authHttp: number;
