@@ -123,6 +123,18 @@ function buildStockWebSites(ctx: VarContext): StockWebSites {
   const defaultMode = ctx.server.enumValue('zimbraReverseProxyClientCertMode', 'off');
   const defaultHeaders = headerList(ctx.config);
   const readerOf = domainReaders(ctx);
+  // Every name of a domain shares its headers: parsed once per domain.
+  const headersOf = new Map<string, Header[]>();
+  const domainHeaders = (domain: string): Header[] => {
+    const key = domain.toLowerCase();
+    let list = headersOf.get(key);
+    if (list === undefined) {
+      const reader = readerOf.get(key);
+      list = reader === undefined ? defaultHeaders : headerList(reader);
+      headersOf.set(key, list);
+    }
+    return list;
+  };
 
   const hosts = items.map((item) => {
     const vars = item.vars;
@@ -134,16 +146,16 @@ function buildStockWebSites(ctx: VarContext): StockWebSites {
       clientCertMode: vars['ssl.clientcertmode'] ?? defaultMode,
       headers: vars['web.add.headers.vhost'] ?? '',
     };
-    const reader = readerOf.get(item.domain.toLowerCase());
-    const headers = reader === undefined ? defaultHeaders : headerList(reader);
+    const headers = domainHeaders(item.domain);
     const ownBlock =
       (!sni && host.vip !== '') || host.clientCertMode !== defaultMode || hasRepeatedName(headers);
     return { host, headers, ownBlock };
   });
 
+  const mapped = hosts.filter((h) => !h.ownBlock);
   const { selection, reason } = chooseSelection(
     ctx,
-    hosts.filter((h) => !h.ownBlock).length,
+    mapped.length,
     hasRepeatedName(defaultHeaders),
   );
   if (selection === 'static') {
@@ -157,7 +169,6 @@ function buildStockWebSites(ctx: VarContext): StockWebSites {
       mapHash: mapHashSizes([]),
     };
   }
-  const mapped = hosts.filter((h) => !h.ownBlock);
   return {
     selection,
     reason,
