@@ -8,18 +8,19 @@
  *                  [-w WORKDIR] [--log FILE…] [--timeout MS]
  */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import { parseEndpoint } from '../model/lookup-topology.js';
 import { probeAuthHttp, probeLookupHealth } from '../reload/lookup-process.js';
 import { formatHumanReport, formatJsonReport } from '../doctor/format-report.js';
 import { probeCertificates } from '../doctor/probes/certificates.js';
-import { modifiedAt, readTails } from '../doctor/probes/files.js';
+import { modifiedAt, readTails, readTextFiles } from '../doctor/probes/files.js';
+import { probeOwnership } from '../doctor/probes/ownership.js';
 import { probeTcp } from '../doctor/probes/tcp.js';
 import type { DoctorProbes } from '../doctor/run-doctor.js';
 import { runDoctor } from '../doctor/run-doctor.js';
 import { createFileStore } from '../writer/file-store.js';
-import { createTemplateStore } from '../writer/template-store.js';
+import { TEMPLATE_SET_MARKER, createTemplateStore } from '../writer/template-store.js';
 import {
   createDirectorySource,
   createHostResolver,
@@ -35,8 +36,9 @@ const HELP = `usage: zmproxy doctor [options]
 
 Checks this proxy the way the Zimbra proxy troubleshooting guide does, and prints each finding
 with its evidence, why it matters, and the command that fixes it: lookup handlers, reachability
-(DNS and TCP with timings), nginx logs, upstream timeouts, certificates, external POP/IMAP
-servers, trusted IPs, SSL to upstream, REST URLs.
+(DNS and TCP with timings), the lookup handlers nginx serves, nginx logs, upstream timeouts,
+certificates (the commercial pair, key access for nginx's workers), external POP/IMAP servers,
+IMAP ID, trusted IPs, the originating IP header, mail refer mode, SSL to upstream, REST URLs.
 Exit status: 0 nothing failed, 1 something failed, 2 usage error.
 
 options:
@@ -135,13 +137,16 @@ function createProbes(exists: (path: string) => Promise<boolean>): DoctorProbes 
     readCertificates: (pairs) => probeCertificates(pairs),
     readTemplates: async (dir, prefix) => {
       try {
-        return { ok: true, dir, templates: await templates.readTemplates(dir, prefix) };
+        const set = (await exists(join(dir, TEMPLATE_SET_MARKER))) ? 'stock' : 'zimbra';
+        return { ok: true, dir, set, templates: await templates.readTemplates(dir, prefix) };
       } catch (error) {
         return { ok: false, dir, error: error instanceof Error ? error.message : String(error) };
       }
     },
     exists,
     modifiedAt,
+    readFiles: (paths) => readTextFiles(paths),
+    ownership: (paths) => probeOwnership(paths),
     lookupHealth: async (url) => {
       const match = /^(https?):\/\/(.+)$/.exec(url);
       const endpoint = parseEndpoint(match?.[2] ?? '');

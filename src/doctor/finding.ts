@@ -8,23 +8,8 @@
 /** How bad a finding is: `fail` makes the doctor exit 1. */
 export type Severity = 'ok' | 'warn' | 'fail';
 
-/** The checks, in report order, with their group titles. Ids are stable: scripts match them. */
-export const CHECKS = {
-  'lookup-handlers': 'Lookup handlers',
-  'lookup-service': 'Lookup service',
-  reachability: 'Reachability from this proxy',
-  'nginx-logs': 'nginx logs',
-  'upstream-timeouts': 'Upstream timeouts',
-  certificates: 'Certificates',
-  'external-routes': 'External POP/IMAP servers',
-  'trusted-ips': 'Trusted IPs',
-  'ssl-upstream': 'SSL to upstream',
-  'rest-urls': 'REST URLs',
-  directory: 'Directory values',
-} as const;
-
-/** A stable check id, e.g. `lookup-handlers`. */
-export type CheckId = keyof typeof CHECKS;
+/** A check's stable id, e.g. `lookup-handlers` (src/doctor/checks/index.ts lists them); scripts match it. */
+export type CheckId = string;
 
 /** One finding of one check. */
 export interface Finding {
@@ -53,7 +38,7 @@ export interface DoctorReport {
   version: 1;
   /** The proxy server the checks ran for (its cn). */
   server: string;
-  /** Findings in check order (see {@link CHECKS}), in the order each check made them. */
+  /** Findings in check order (src/doctor/checks/index.ts), in the order each check made them. */
   findings: Finding[];
   summary: FindingSummary;
 }
@@ -70,9 +55,9 @@ export function summarizeFindings(findings: readonly Finding[]): FindingSummary 
   return summary;
 }
 
-/** Sorts findings into check order, keeping each check's own order. */
-export function orderFindings(findings: readonly Finding[]): Finding[] {
-  const rank = new Map(Object.keys(CHECKS).map((id, index) => [id, index]));
+/** Sorts findings into the given check order, keeping each check's own order. */
+export function orderFindings(findings: readonly Finding[], order: readonly CheckId[]): Finding[] {
+  const rank = new Map(order.map((id, index) => [id, index]));
   return findings
     .map((finding, index) => ({ finding, index }))
     .sort(

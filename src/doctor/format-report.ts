@@ -4,7 +4,7 @@
  * evidence, explanation, fix }], summary: { ok, warn, fail } }`.
  */
 import type { CheckId, DoctorReport, Finding, Severity } from './finding.js';
-import { CHECKS } from './finding.js';
+import { checkTitle } from './checks/index.js';
 
 /** Options of {@link formatHumanReport}. */
 export interface FormatReportOptions {
@@ -42,7 +42,7 @@ export function formatHumanReport(report: DoctorReport, options: FormatReportOpt
       .filter((f) => options.showOk !== false || f.severity !== 'ok')
       .sort((a, b) => rank[a.severity] - rank[b.severity]);
     if (shown.length === 0) continue;
-    lines.push('', `${CHECKS[check]} (${check})`);
+    lines.push('', `${checkTitle(check)} (${check})`);
     for (const finding of shown) {
       const label = paint(finding.severity, LABEL[finding.severity].padEnd(4));
       lines.push(

@@ -1,50 +1,37 @@
 /**
- * One doctor run: load the directory, resolve the names that matter, probe (TCP, logs,
- * certificates, templates) through the ports given, run every check, and return the report.
- * The checks are pure (src/doctor/checks/); the probes are passed in, so tests run the whole
- * doctor without a network.
+ * One doctor run: gather the inputs the checks need (the directory through the generator's
+ * context, then TCP, logs, certificates, templates, the served files, through the probes given),
+ * and run every registered check (src/doctor/checks/index.ts) whose inputs are there. The checks
+ * are pure; the probes are passed in, so tests run the whole doctor without a network. Without
+ * the directory, the checks that need it are skipped and the failure says which.
  */
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import type { LookupTopology } from '../model/lookup-topology.js';
+import { readLookupTopology } from '../model/lookup-topology.js';
 import type { DirectorySnapshot } from '../model/snapshot.js';
+import { entryName } from '../model/snapshot.js';
 import { ProxyConfError } from '../errors.js';
 import { resolvePaths } from '../model/paths.js';
-import { entryName } from '../model/snapshot.js';
-import { formatProblem } from '../errors.js';
 import type { DirectorySource, HostResolver } from '../ports.js';
 import { buildVarContext, localServerName } from '../vars/context.js';
-import { checkCertificates, computeCertificatePairs } from './checks/certificates.js';
-import { checkExternalRoutes } from './checks/external-routes.js';
-import { checkLookupHandlers } from './checks/lookup-handlers.js';
-import { checkLookupService, lookupServiceUrls } from './checks/lookup-service.js';
-import { readLookupTopology } from '../model/lookup-topology.js';
 import { computeLookupHandlers } from '../vars/lookup.js';
-import type { LogInput } from './checks/nginx-logs.js';
-import { checkNginxLogs, nginxLocalTime, summarizeLogs } from './checks/nginx-logs.js';
-import { checkReachability } from './checks/reachability.js';
-import { checkRestUrls } from './checks/rest-urls.js';
-import { checkSslUpstream } from './checks/ssl-upstream.js';
+import type { CheckInputs } from './check.js';
+import { computeCertificatePairs } from './checks/certificates.js';
+import { commercialPaths } from './checks/commercial-certificate.js';
+import { DIRECTORY_CHECK_ID } from './checks/directory-values.js';
+import { DOCTOR_CHECKS } from './checks/index.js';
+import type { LookupServiceFacts } from './checks/lookup-service.js';
+import { lookupServiceUrls } from './checks/lookup-service.js';
 import type { TemplateFacts } from './checks/trusted-ips.js';
-import { checkTrustedIps } from './checks/trusted-ips.js';
-import { checkUpstreamTimeouts } from './checks/upstream-timeouts.js';
 import type { DoctorReport, Finding } from './finding.js';
-import { okFinding, orderFindings, summarizeFindings } from './finding.js';
+import { orderFindings, summarizeFindings } from './finding.js';
 import type { CertificateFacts, CertificatePair } from './probes/certificates.js';
 import type { FileRead } from './probes/files.js';
+import type { FileOwnership } from './probes/ownership.js';
 import type { TcpAnswer, TcpQuestion } from './probes/tcp.js';
 import { collectServerHostnames, computeProbeTargets } from './targets.js';
-
-/** How a log event reads in the upstream-timeout advice. */
-const LOG_EVENT_TEXT: Partial<Record<string, string>> = {
-  'no-route': 'No route to host',
-  timeout: 'upstream timed out',
-  refused: 'connection refused',
-  tls: 'TLS handshake failed',
-  'login-unavailable': 'Login service temporarily unavailable',
-  reset: 'connection reset by peer',
-};
 
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
@@ -71,6 +58,10 @@ export interface DoctorProbes {
   lookupHealth?: (url: string) => Promise<string | undefined>;
   /** One auth_http request to nginx's loopback auth server: its Auth-Status, or the error. */
   authHttp?: (listen: string, sharedKey: string) => Promise<{ status?: string; error?: string }>;
+  /** Whole text files (the served configuration, /etc/passwd, /etc/group). */
+  readFiles(paths: readonly string[]): Promise<FileRead[]>;
+  /** Owner, group and mode of each file. */
+  ownership(paths: readonly string[]): Promise<FileOwnership[]>;
 }
 
 /** The adapters {@link runDoctor} uses. */
@@ -86,199 +77,159 @@ export interface DoctorDeps {
 /** Runs every check and returns the report; without the directory, the checks that need none. */
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<DoctorReport> {
   // A work directory zmproxyconfgen --apply manages: nginx serves conf/nginx/current.
-  const base0 = resolvePaths(options.paths);
-  const managed = await deps.probes.exists(base0.liveDir);
-  const paths = managed ? resolvePaths({ ...options.paths, generationLayout: true }) : base0;
-  let snapshot: DirectorySnapshot;
+  const base = resolvePaths(options.paths);
+  const managed = await deps.probes.exists(base.liveDir);
+  const paths = managed ? resolvePaths({ ...options.paths, generationLayout: true }) : base;
+  const localConfig = (key: string): string => {
+    const own = deps.localConfig.get(key);
+    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
+  };
+  const inputs: Partial<CheckInputs> = {
+    layout: { paths, managed },
+    now: deps.now(),
+    localConfig,
+  };
+  const findings: Finding[] = [];
+  let server: string;
+  let pairs: CertificatePair[] = [
+    { subject: 'default', certPath: paths.sslCrtDefault, keyPath: paths.sslKeyDefault },
+  ];
+  let snapshot: DirectorySnapshot | undefined;
   try {
     snapshot = await deps.source.load();
   } catch (error) {
-    return await runWithoutDirectory(error, options, deps, { paths, managed });
+    findings.push(directoryFailure(error, paths.workdir));
   }
-  const facts = { dhparamExists: await deps.probes.exists(paths.dhparamFile) };
-  // The generator's context, plus the upstream hosts the probes connect to.
-  const handle = await buildVarContext(
-    { snapshot, serverName: options.serverName, localConfig: deps.localConfig, paths, facts },
-    deps.resolver,
-    collectServerHostnames,
-  );
-  const { ctx, serverSource } = handle;
-
-  const findings: Finding[] = [...checkLookupHandlers(ctx)];
-
-  const topology = readLookupTopology((key) => ctx.lc.text(key)).topology;
-  findings.push(
-    ...(await probeLookupService(deps.probes, topology, {
+  if (snapshot === undefined) {
+    server = options.serverName ?? localServerName(deps.localConfig);
+    inputs.lookupService = await probeLookupService(
+      deps.probes,
+      readLookupTopology(localConfig).topology,
+      {
+        workdir: paths.workdir,
+        listen: localConfig('zmproxy_auth_http_listen'),
+        mail: true,
+      },
+    );
+  } else {
+    const facts = { dhparamExists: await deps.probes.exists(paths.dhparamFile) };
+    // The generator's context, plus the upstream hosts the probes connect to.
+    const handle = await buildVarContext(
+      { snapshot, serverName: options.serverName, localConfig: deps.localConfig, paths, facts },
+      deps.resolver,
+      collectServerHostnames,
+    );
+    const { ctx } = handle;
+    server = entryName(handle.serverSource);
+    inputs.directory = ctx;
+    const topology = readLookupTopology((key) => ctx.lc.text(key)).topology;
+    inputs.lookupService = await probeLookupService(deps.probes, topology, {
       workdir: paths.workdir,
       listen: ctx.lc.text('zmproxy_auth_http_listen'),
       mail: computeLookupHandlers(ctx).length > 0,
-    })),
-  );
-
-  const targets = computeProbeTargets(ctx, { lookupHandlers: topology.kind === 'nle' });
-  const answers = await deps.probes.connect(
-    targets.flatMap((t) => (t.address === undefined ? [] : [{ address: t.address, port: t.port }])),
-    options.timeoutMs ?? 3000,
-  );
-  const reachability = checkReachability(targets, answers);
-  findings.push(...reachability);
+    });
+    const targets = computeProbeTargets(ctx, { lookupHandlers: topology.kind === 'nle' });
+    const answers = await deps.probes.connect(
+      targets.flatMap((t) =>
+        t.address === undefined ? [] : [{ address: t.address, port: t.port }],
+      ),
+      options.timeoutMs ?? 3000,
+    );
+    inputs.reachability = { targets, answers };
+    pairs = computeCertificatePairs(ctx);
+    // Read last: the problems the checks above found while reading the directory.
+    inputs.directoryProblems = handle.problems;
+  }
 
   const logGiven = options.logFiles !== undefined && options.logFiles.length > 0;
   const logPaths = logGiven
     ? [...(options.logFiles ?? [])]
     : [`${paths.logDir}/nginx.log`, `${paths.logDir}/nginx.access.log`];
-  const logInputs: LogInput[] = (await deps.probes.readLogs(logPaths)).map((read) => ({
-    read,
-    given: logGiven,
-  }));
-  const servedSince = await servedGenerationSince(deps.probes, paths, managed);
-  findings.push(...checkNginxLogs(logInputs, servedSince));
-
-  const seen: string[] = [];
-  const logSummary = summarizeLogs(
-    logInputs.flatMap((i) => (i.read.ok ? [i.read.text] : [])),
-    servedSince === undefined ? undefined : nginxLocalTime(servedSince),
+  inputs.logs = {
+    inputs: (await deps.probes.readLogs(logPaths)).map((read) => ({ read, given: logGiven })),
+    servedSince: managed ? await deps.probes.modifiedAt?.(paths.liveDir) : undefined,
+  };
+  inputs.certificates = await deps.probes.readCertificates(pairs);
+  const commercial = commercialPaths(paths.workdir);
+  const [commercialFacts] = await deps.probes.readCertificates([
+    { subject: 'commercial', certPath: commercial.certPath, keyPath: commercial.keyPath },
+  ]);
+  inputs.commercialCertificate = commercialFacts;
+  inputs.templates = await deps.probes.readTemplates(paths.templateDir, paths.templatePrefix);
+  const [mainConfig, lookupConfig, certificatesConfig, passwd, group] = await deps.probes.readFiles(
+    [
+      servedFile(paths, managed, ''),
+      servedFile(paths, managed, '.zmlookup'),
+      servedFile(paths, managed, '.web.certificates'),
+      '/etc/passwd',
+      '/etc/group',
+    ],
   );
-  for (const [event, entry] of logSummary.events) {
-    if (event !== '500')
-      seen.push(`${entry.count} × ${LOG_EVENT_TEXT[event] ?? `HTTP ${event}`} in the logs`);
+  if (mainConfig && lookupConfig && certificatesConfig && passwd && group) {
+    inputs.served = { mainConfig, lookupConfig, certificatesConfig };
+    inputs.accounts = { passwd, group };
   }
-  for (const finding of reachability) {
-    if (finding.severity === 'fail' && !finding.evidence.startsWith('DNS:')) {
-      seen.push(`${finding.subject.replace(/^server /, '')} unreachable`);
+  inputs.keyFiles = await deps.probes.ownership([...new Set(pairs.map((pair) => pair.keyPath))]);
+
+  for (const check of DOCTOR_CHECKS) {
+    if (check.needs.every((need) => inputs[need] !== undefined)) {
+      findings.push(...check.run(inputs as CheckInputs));
     }
   }
-  findings.push(...checkUpstreamTimeouts(ctx, { seen }));
-
-  const certificates = await deps.probes.readCertificates(computeCertificatePairs(ctx));
-  findings.push(
-    ...checkCertificates(certificates, deps.now(), { managed, workdir: paths.workdir }),
+  const ordered = orderFindings(
+    findings,
+    DOCTOR_CHECKS.map((check) => check.id),
   );
-  findings.push(...checkExternalRoutes(ctx));
-  const templates = await deps.probes.readTemplates(paths.templateDir, paths.templatePrefix);
-  findings.push(...checkTrustedIps(ctx, templates));
-  findings.push(...checkSslUpstream(ctx));
-  findings.push(...checkRestUrls(ctx));
+  return { version: 1, server, findings: ordered, summary: summarizeFindings(ordered) };
+}
 
-  // Values the generator itself would refuse (collected while the checks read the directory).
-  for (const problem of handle.problems) {
-    findings.push({
-      check: 'directory',
-      severity: 'fail',
-      subject: problem.entry,
-      evidence: formatProblem(problem),
-      explanation: 'zmproxyconfgen refuses to generate while the directory holds this value',
-      fix: problem.hint ?? null,
-    });
-  }
-  if (handle.problems.length === 0) {
-    findings.push(okFinding('directory', 'directory', 'every value the generator reads parses'));
-  }
+/** A file of the tree nginx serves: `<prefix><suffix>`, the main file for an empty suffix. */
+function servedFile(paths: ResolvedPaths, managed: boolean, suffix: string): string {
+  const root = managed ? paths.liveDir : paths.confDir;
+  if (suffix === '') return `${root}/${paths.configPrefix}`;
+  const includes = paths.includesDir.startsWith('/')
+    ? paths.includesDir
+    : `${root}/${paths.includesDir}`;
+  return `${includes}/${paths.configPrefix}${suffix}`;
+}
 
-  const ordered = orderFindings(findings);
+/** The failure filed when the directory cannot be read, naming the checks that were skipped. */
+function directoryFailure(error: unknown, workdir: string): Finding {
+  const skipped = DOCTOR_CHECKS.filter((check) => check.needs.includes('directory')).map((check) =>
+    check.title.toLowerCase(),
+  );
   return {
-    version: 1,
-    server: entryName(serverSource),
-    findings: ordered,
-    summary: summarizeFindings(ordered),
+    check: DIRECTORY_CHECK_ID,
+    severity: 'fail',
+    subject: 'directory',
+    evidence: `cannot read the directory: ${error instanceof Error ? error.message : String(error)}`,
+    explanation: `the checks that need the directory were skipped (${skipped.join(', ')}); nginx keeps serving its last generation, and zmproxyconfgen --apply changes nothing until the directory answers`,
+    fix:
+      error instanceof ProxyConfError && error.hint !== undefined
+        ? error.hint
+        : `zmlocalconfig -w ${workdir} ldap_url zimbra_ldap_userdn`,
   };
 }
 
-/** The lookup-service check with its probes (none when the probes are not given). */
+/** The lookup-service facts from its probes (undefined when the probes are not given, or with nle). */
 async function probeLookupService(
   probes: DoctorProbes,
   topology: LookupTopology,
   where: { workdir: string; listen: string; mail: boolean },
-): Promise<Finding[]> {
+): Promise<LookupServiceFacts | undefined> {
   const { lookupHealth, authHttp } = probes;
-  if (lookupHealth === undefined || authHttp === undefined || topology.kind === 'nle') return [];
+  if (lookupHealth === undefined || authHttp === undefined || topology.kind === 'nle') {
+    return undefined;
+  }
   const health = await Promise.all(
     lookupServiceUrls(topology).map(async (url) => ({ url, error: await lookupHealth(url) })),
   );
-  return checkLookupService({
+  return {
     topology,
     workdir: where.workdir,
     health,
     authHttp: where.mail
       ? { listen: where.listen, ...(await authHttp(where.listen, topology.sharedKey)) }
       : undefined,
-  });
-}
-
-/**
- * The report when the directory cannot be read: that failure, and every check that does not
- * need it (the lookup service, nginx's logs, the default certificate).
- */
-async function runWithoutDirectory(
-  error: unknown,
-  options: DoctorOptions,
-  deps: DoctorDeps,
-  layout: { paths: ResolvedPaths; managed: boolean },
-): Promise<DoctorReport> {
-  const { paths } = layout;
-  const lc = (key: string): string => {
-    const own = deps.localConfig.get(key);
-    return own !== undefined && own !== '' ? own : (LOCALCONFIG_DEFAULTS[key] ?? '');
   };
-  const findings: Finding[] = [
-    {
-      check: 'directory',
-      severity: 'fail',
-      subject: 'directory',
-      evidence: `cannot read the directory: ${error instanceof Error ? error.message : String(error)}`,
-      explanation:
-        'the checks that need the directory were skipped (lookup handlers, reachability, upstream timeouts, domain certificates, external routes, trusted IPs, SSL to upstream, REST URLs); nginx keeps serving its last generation, and zmproxyconfgen --apply changes nothing until the directory answers',
-      fix:
-        error instanceof ProxyConfError && error.hint !== undefined
-          ? error.hint
-          : `zmlocalconfig -w ${paths.workdir} ldap_url zimbra_ldap_userdn`,
-    },
-  ];
-  const { topology } = readLookupTopology(lc);
-  findings.push(
-    ...(await probeLookupService(deps.probes, topology, {
-      workdir: paths.workdir,
-      listen: lc('zmproxy_auth_http_listen'),
-      mail: true,
-    })),
-  );
-  const logPaths =
-    options.logFiles !== undefined && options.logFiles.length > 0
-      ? [...options.logFiles]
-      : [`${paths.logDir}/nginx.log`, `${paths.logDir}/nginx.access.log`];
-  const given = options.logFiles !== undefined && options.logFiles.length > 0;
-  findings.push(
-    ...checkNginxLogs(
-      (await deps.probes.readLogs(logPaths)).map((read) => ({ read, given })),
-      await servedGenerationSince(deps.probes, paths, layout.managed),
-    ),
-  );
-  const certificates = await deps.probes.readCertificates([
-    { subject: 'default', certPath: paths.sslCrtDefault, keyPath: paths.sslKeyDefault },
-  ]);
-  findings.push(
-    ...checkCertificates(certificates, deps.now(), {
-      managed: layout.managed,
-      workdir: paths.workdir,
-    }),
-  );
-  const ordered = orderFindings(findings);
-  return {
-    version: 1,
-    server: options.serverName ?? localServerName(deps.localConfig),
-    findings: ordered,
-    summary: summarizeFindings(ordered),
-  };
-}
-
-/**
- * When `--apply` last switched the served generation (the `current` symlink is replaced by one
- * rename): the log check's cut-off when nginx's error log holds no start or reload notice.
- */
-async function servedGenerationSince(
-  probes: DoctorProbes,
-  paths: ResolvedPaths,
-  managed: boolean,
-): Promise<number | undefined> {
-  return managed ? await probes.modifiedAt?.(paths.liveDir) : undefined;
 }

@@ -24,6 +24,8 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zimbra_require_interprocess_security: '1',
   zmconfigd_listen_port: '7171',
   zimbra_zmprov_default_to_ldap: 'false',
+  /** The header mailboxd reads the client address from (the doctor compares it with what nginx sends). */
+  zimbra_http_originating_ip_header: 'X-Forwarded-For',
   // zmproxy's own keys, read by the stock template set (src/vars/stock.ts).
   /** Dynamic nginx mail module loaded by the stock nginx.conf (Debian's libnginx-mod-mail). */
   zmproxy_nginx_mail_module: '/usr/lib/nginx/modules/ngx_mail_module.so',

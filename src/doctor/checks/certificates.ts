@@ -10,6 +10,7 @@ import { computeDomainData } from '../../vars/domains.js';
 import type { VarContext } from '../../vars/types.js';
 import type { CertificateFacts, CertificatePair } from '../probes/certificates.js';
 import type { Finding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -175,3 +176,15 @@ function checkPair(fact: CertificateFacts, now: number, publish: PublishCommands
 function where(path: string, source: 'file' | 'directory'): string {
   return source === 'file' ? path : `the directory's PEM for ${path} (not written yet)`;
 }
+
+/** The `certificates` check. */
+export const certificatesCheck = defineCheck({
+  id: 'certificates',
+  title: 'Certificates',
+  needs: ['certificates', 'now', 'layout'],
+  run: ({ certificates, now, layout }) =>
+    checkCertificates(certificates, now, {
+      managed: layout.managed,
+      workdir: layout.paths.workdir,
+    }),
+});

@@ -3,17 +3,20 @@
  * on a domain or account, nginx logs such users in to a server outside Zimbra; when it also sends
  * POP3 XOIP (zimbraReverseProxySendPop3Xoip) or IMAP ID (zimbraReverseProxySendImapId), which
  * only Zimbra's mailbox understands, that server may answer with an error and the login fails.
+ * Only Zimbra's template set (on Zimbra's nginx) sends them; the stock set never does.
  */
 import type { DirectoryEntry } from '../../model/snapshot.js';
 import { entryLabel } from '../../model/snapshot.js';
 import type { VarContext } from '../../vars/types.js';
+import type { TemplateFacts } from './trusted-ips.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 const USE_EXTERNAL = 'zimbraReverseProxyUseExternalRoute';
 
 /** The findings of the external-route check. */
-export function checkExternalRoutes(ctx: VarContext): Finding[] {
+export function checkExternalRoutes(ctx: VarContext, templates?: TemplateFacts): Finding[] {
   const external: DirectoryEntry[] = [...ctx.snapshot.domains, ...ctx.snapshot.accounts].filter(
     (entry) => ctx.readers.readerFor(entry).boolean(USE_EXTERNAL, false),
   );
@@ -28,6 +31,16 @@ export function checkExternalRoutes(ctx: VarContext): Finding[] {
   }
   const shown = external.slice(0, 5).map(entryLabel).join(', ');
   const routed = `${shown}${external.length > 5 ? ` and ${external.length - 5} more` : ''} route${external.length === 1 ? 's' : ''} to an external server (${USE_EXTERNAL} TRUE)`;
+  if (templates?.ok === true && templates.set === 'stock') {
+    // Stock nginx's mail module has no XOIP or ID to send (docs/stock-nginx.md).
+    return [
+      okFinding(
+        'external-routes',
+        'external routes',
+        `${routed}; the stock template set (${templates.dir}) never sends POP3 XOIP or IMAP ID, so the external server gets the plain login`,
+      ),
+    ];
+  }
   const findings: Finding[] = [];
   for (const [attribute, command, protocol] of [
     ['zimbraReverseProxySendPop3Xoip', 'XOIP', 'POP3'],
@@ -54,3 +67,11 @@ export function checkExternalRoutes(ctx: VarContext): Finding[] {
   }
   return findings;
 }
+
+/** The `external-routes` check. */
+export const externalRoutesCheck = defineCheck({
+  id: 'external-routes',
+  title: 'External POP/IMAP servers',
+  needs: ['directory', 'templates'],
+  run: ({ directory, templates }) => checkExternalRoutes(directory, templates),
+});

@@ -13,6 +13,7 @@ import type { VarContext } from '../../vars/types.js';
 import { readLookupTopology } from '../../model/lookup-topology.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 const ATTR = 'zimbraReverseProxyLookupTarget';
 
@@ -156,3 +157,11 @@ function compareWithGarpu(ctx: VarContext): Finding {
 function services(server: DirectoryEntry): string {
   return (server.attrs['zimbraServiceEnabled'] ?? []).join(', ') || 'none';
 }
+
+/** The `lookup-handlers` check. */
+export const lookupHandlersCheck = defineCheck({
+  id: 'lookup-handlers',
+  title: 'Lookup handlers',
+  needs: ['directory'],
+  run: ({ directory }) => checkLookupHandlers(directory),
+});

@@ -9,6 +9,7 @@ import type { LookupTopology } from '../../model/lookup-topology.js';
 import { endpointUrl } from '../../model/lookup-topology.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 /** What the probes saw. */
 export interface LookupServiceFacts {
@@ -88,3 +89,11 @@ export function lookupServiceUrls(topology: LookupTopology): string[] {
     return topology.servers.map((s) => endpointUrl(topology.scheme, s));
   return [];
 }
+
+/** The `lookup-service` check. */
+export const lookupServiceCheck = defineCheck({
+  id: 'lookup-service',
+  title: 'Lookup service',
+  needs: ['lookupService'],
+  run: ({ lookupService }) => checkLookupService(lookupService),
+});

@@ -7,6 +7,7 @@
 import type { FileRead } from '../probes/files.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 /** The upstream failures the logs can show. */
 export type LogEvent =
@@ -324,3 +325,11 @@ export function checkNginxLogs(inputs: readonly LogInput[], servedSince?: number
   }
   return findings;
 }
+
+/** The `nginx-logs` check. */
+export const nginxLogsCheck = defineCheck({
+  id: 'nginx-logs',
+  title: 'nginx logs',
+  needs: ['logs'],
+  run: ({ logs }) => checkNginxLogs(logs.inputs, logs.servedSince),
+});

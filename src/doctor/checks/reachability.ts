@@ -7,6 +7,7 @@
 import type { TcpAnswer } from '../probes/tcp.js';
 import type { ProbeTarget } from '../targets.js';
 import type { Finding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 type Failed = Extract<TcpAnswer, { ok: false }>;
 
@@ -90,7 +91,7 @@ function explainFailure(targets: readonly ProbeTarget[], answer: Failed): string
   const pool = memcachedOnly
     ? `a server that should not be in the pool: if ${name} no longer runs memcached, remove the service from its entry`
     : target.mailbox
-      ? `a server that should not be in the pool: if ${name} is retired or being moved, take it out`
+      ? `a server that should not be in the pool: if ${name} is retired or being moved, take it out with zmprov ms ${name} zimbraReverseProxyLookupTarget FALSE (that one attribute removes it from the lookup handlers and the web upstreams, docs/zimbra-notes.md "Leaving the pool"; IMAP and POP3 logins still go wherever its accounts live, so move them first) and zmproxyconfgen --apply`
       : `a server that should not be in the pool: ${name} does not run the mailbox service, so nothing will ever listen there for the proxy`;
   let causes: string[];
   switch (answer.code) {
@@ -133,5 +134,18 @@ function fixOf(targets: readonly ProbeTarget[]): string {
   if (targets.every((t) => t.role === 'memcached')) {
     return `on ${name}: zmmemcachedctl status || zmmemcachedctl start; then from this proxy: ${check}`;
   }
-  return `on ${name}: zmmailboxdctl status || zmmailboxdctl start; then from this proxy: ${check}`;
+  return `on ${name}: zmmailboxdctl status || zmmailboxdctl start; then from this proxy: ${check}; or, when ${name} leaves the pool: ${leavePool(name)}`;
 }
+
+/** Takes a mailbox server out of the lookup handlers and the web upstreams. */
+function leavePool(name: string): string {
+  return `zmprov ms ${name} zimbraReverseProxyLookupTarget FALSE && zmproxyconfgen --apply`;
+}
+
+/** The `reachability` check. */
+export const reachabilityCheck = defineCheck({
+  id: 'reachability',
+  title: 'Reachability from this proxy',
+  needs: ['reachability'],
+  run: ({ reachability }) => checkReachability(reachability.targets, reachability.answers),
+});

@@ -7,6 +7,7 @@ import { entryName } from '../../model/snapshot.js';
 import type { VarContext } from '../../vars/types.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 /** The findings of the REST URL check. */
 export function checkRestUrls(ctx: VarContext): Finding[] {
@@ -45,3 +46,11 @@ export function checkRestUrls(ctx: VarContext): Finding[] {
   }
   return findings;
 }
+
+/** The `rest-urls` check. */
+export const restUrlsCheck = defineCheck({
+  id: 'rest-urls',
+  title: 'REST URLs',
+  needs: ['directory'],
+  run: ({ directory }) => checkRestUrls(directory),
+});

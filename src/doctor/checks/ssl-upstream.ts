@@ -12,6 +12,7 @@ import { isSslToUpstream } from '../../vars/stock.js';
 import type { VarContext } from '../../vars/types.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 const SSL = 'zimbraReverseProxySSLToUpstreamEnabled';
 
@@ -88,3 +89,11 @@ export function checkSslUpstream(ctx: VarContext): Finding[] {
   }
   return findings;
 }
+
+/** The `ssl-upstream` check. */
+export const sslUpstreamCheck = defineCheck({
+  id: 'ssl-upstream',
+  title: 'SSL to upstream',
+  needs: ['directory'],
+  run: ({ directory }) => checkSslUpstream(directory),
+});

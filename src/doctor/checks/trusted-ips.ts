@@ -13,12 +13,19 @@ import { hasService } from '../../vars/server-lists.js';
 import type { VarContext } from '../../vars/types.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
 
 const TRUSTED = 'zimbraMailTrustedIP';
 
 /** The templates the web proxy is rendered from, or why they could not be read. */
 export type TemplateFacts =
-  | { ok: true; dir: string; templates: readonly TemplateSource[] }
+  | {
+      ok: true;
+      dir: string;
+      /** `stock`: a zmproxy template set (it has a zmproxy-template-set file); else Zimbra's. */
+      set: 'stock' | 'zimbra';
+      templates: readonly TemplateSource[];
+    }
   | { ok: false; dir: string; error: string };
 
 /** The findings of the trusted-IP check. */
@@ -124,3 +131,11 @@ function checkForwardedFor(templates: TemplateFacts): Finding {
     fix: `add "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" to the proxied locations in ${templates.dir}/nginx.conf.web*.template && zmproxyconfgen && zmproxyctl reload`,
   };
 }
+
+/** The `trusted-ips` check. */
+export const trustedIpsCheck = defineCheck({
+  id: 'trusted-ips',
+  title: 'Trusted IPs',
+  needs: ['directory', 'templates'],
+  run: ({ directory, templates }) => checkTrustedIps(directory, templates),
+});

@@ -11,6 +11,12 @@ import { hasService } from '../../vars/server-lists.js';
 import type { VarContext } from '../../vars/types.js';
 import type { Finding } from '../finding.js';
 import { okFinding } from '../finding.js';
+import { defineCheck } from '../check.js';
+import { nginxLocalTime, summarizeLogs } from './nginx-logs.js';
+import type { LogInput } from './nginx-logs.js';
+import { checkReachability } from './reachability.js';
+import type { TcpAnswer } from '../probes/tcp.js';
+import type { ProbeTarget } from '../targets.js';
 
 const RECONNECT = 'zimbraMailProxyReconnectTimeout';
 const MAX_FAILS = 'zimbraMailProxyMaxFails';
@@ -80,3 +86,44 @@ export function checkUpstreamTimeouts(ctx: VarContext, evidence: FailureEvidence
     },
   ];
 }
+
+/** How a log event reads in the advice. */
+const LOG_EVENT_TEXT: Partial<Record<string, string>> = {
+  'no-route': 'No route to host',
+  timeout: 'upstream timed out',
+  refused: 'connection refused',
+  tls: 'TLS handshake failed',
+  'login-unavailable': 'Login service temporarily unavailable',
+  reset: 'connection reset by peer',
+};
+
+/** What the logs and the reachability probe saw fail, one line each. */
+export function collectFailureEvidence(
+  logs: { inputs: readonly LogInput[]; servedSince: number | undefined },
+  reachability: { targets: readonly ProbeTarget[]; answers: readonly TcpAnswer[] },
+): FailureEvidence {
+  const seen: string[] = [];
+  const summary = summarizeLogs(
+    logs.inputs.flatMap((input) => (input.read.ok ? [input.read.text] : [])),
+    logs.servedSince === undefined ? undefined : nginxLocalTime(logs.servedSince),
+  );
+  for (const [event, entry] of summary.events) {
+    if (event !== '500')
+      seen.push(`${entry.count} × ${LOG_EVENT_TEXT[event] ?? `HTTP ${event}`} in the logs`);
+  }
+  for (const finding of checkReachability(reachability.targets, reachability.answers)) {
+    if (finding.severity === 'fail' && !finding.evidence.startsWith('DNS:')) {
+      seen.push(`${finding.subject.replace(/^server /, '')} unreachable`);
+    }
+  }
+  return { seen };
+}
+
+/** The `upstream-timeouts` check. */
+export const upstreamTimeoutsCheck = defineCheck({
+  id: 'upstream-timeouts',
+  title: 'Upstream timeouts',
+  needs: ['directory', 'logs', 'reachability'],
+  run: ({ directory, logs, reachability }) =>
+    checkUpstreamTimeouts(directory, collectFailureEvidence(logs, reachability)),
+});

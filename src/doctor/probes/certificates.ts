@@ -3,7 +3,7 @@
  * the directory holds) and turns them into facts with node:crypto: every certificate's subject,
  * issuer and validity, whether the key is encrypted, whether it matches the first certificate.
  */
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readTextFiles } from './files.js';
 
@@ -25,6 +25,8 @@ export interface CertificateInfo {
   /** Milliseconds since the epoch. */
   validFrom: number;
   validTo: number;
+  /** SHA-256 of the DER certificate, `AA:BB:…` (tells two copies of one certificate apart from two certificates). */
+  fingerprint?: string | undefined;
 }
 
 /** Where a PEM was read from. */
@@ -44,6 +46,8 @@ export interface CertificateFacts {
         /** undefined when it could not be compared (encrypted key, unreadable certificate). */
         matches: boolean | undefined;
         error?: string | undefined;
+        /** SHA-256 of the public key (SPKI DER), hex; undefined for an encrypted key. */
+        publicKeySha256?: string | undefined;
       }
     | { ok: false; missing: boolean; error: string };
 }
@@ -116,6 +120,9 @@ function inspectKey(
     source,
     encrypted: false,
     matches: leaf === undefined ? undefined : samePublicKey(leaf, privateKey),
+    publicKeySha256: createHash('sha256')
+      .update(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }))
+      .digest('hex'),
   };
 }
 
@@ -131,6 +138,7 @@ function describe(cert: X509Certificate): CertificateInfo {
     issuer: oneLine(cert.issuer),
     validFrom: Date.parse(cert.validFrom),
     validTo: Date.parse(cert.validTo),
+    fingerprint: cert.fingerprint256,
   };
 }
 

@@ -16,6 +16,12 @@ const SNAPSHOT: DirectorySnapshot = snapshot({
   ],
 });
 
+/** No commercial pair under the work directory. */
+const COMMERCIAL_ABSENT = {
+  cert: { ok: false as const, missing: true, error: 'no such file' },
+  key: { ok: false as const, missing: true, error: 'no such file' },
+};
+
 function probes(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
   return {
     connect: (questions) =>
@@ -26,18 +32,38 @@ function probes(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
       ),
     readCertificates: (pairs) =>
       Promise.resolve(
-        pairs.map((pair) => ({
-          pair,
-          cert: {
-            ok: true as const,
-            source: 'file' as const,
-            chain: [{ subject: 'CN=x', issuer: 'CN=x', validFrom: 0, validTo: 400 * 86_400_000 }],
-          },
-          key: { ok: true as const, source: 'file' as const, encrypted: false, matches: true },
-        })),
+        pairs.map((pair) =>
+          pair.subject === 'commercial'
+            ? { pair, ...COMMERCIAL_ABSENT }
+            : {
+                pair,
+                cert: {
+                  ok: true as const,
+                  source: 'file' as const,
+                  chain: [
+                    { subject: 'CN=x', issuer: 'CN=x', validFrom: 0, validTo: 400 * 86_400_000 },
+                  ],
+                },
+                key: {
+                  ok: true as const,
+                  source: 'file' as const,
+                  encrypted: false,
+                  matches: true,
+                },
+              },
+        ),
       ),
-    readTemplates: (dir) => Promise.resolve({ ok: true as const, dir, templates: [] }),
+    readTemplates: (dir) =>
+      Promise.resolve({ ok: true as const, dir, set: 'stock' as const, templates: [] }),
     exists: () => Promise.resolve(false),
+    readFiles: (paths) =>
+      Promise.resolve(
+        paths.map((path) => ({ path, ok: false as const, missing: true, error: 'no such file' })),
+      ),
+    ownership: (paths) =>
+      Promise.resolve(
+        paths.map((path) => ({ path, ok: true as const, uid: 0, gid: 65534, mode: 0o640 })),
+      ),
     ...overrides,
   };
 }
@@ -69,12 +95,18 @@ describe('runDoctor', () => {
     const order = [...new Set(report.findings.map((f) => f.check))];
     expect(order).toEqual([
       'lookup-handlers',
+      'deployed-lookup-handlers',
       'reachability',
       'nginx-logs',
       'upstream-timeouts',
       'certificates',
+      'commercial-certificate',
+      'key-access',
       'external-routes',
+      'imap-id',
       'trusted-ips',
+      'originating-ip-header',
+      'mail-refer-mode',
       'ssl-upstream',
       'rest-urls',
       'directory',
@@ -210,6 +242,9 @@ describe('runDoctor without the directory', () => {
       'lookup-service fail',
       'nginx-logs ok',
       'certificates ok',
+      'commercial-certificate ok',
+      'key-access ok',
+      'originating-ip-header ok',
       'directory fail',
     ]);
     expect(report.findings.at(-1)?.evidence).toBe(

@@ -1,0 +1,57 @@
+/**
+ * Check `mail-refer-mode`: behind a proxy, a mailbox server must not send clients a referral to
+ * another server: zimbraMailReferMode `always` or `wronghost` makes mailboxd answer a login for
+ * an account on another server with that server's name, which the client then tries to reach
+ * directly, around the proxy. `reverse-proxied` (the global default) never refers
+ * (docs/zimbra-notes.md "zimbraMailReferMode").
+ */
+import { entryName } from '../../model/snapshot.js';
+import { hasService } from '../../vars/server-lists.js';
+import type { VarContext } from '../../vars/types.js';
+import { defineCheck } from '../check.js';
+import type { Finding } from '../finding.js';
+import { modifyCommand, okFinding } from '../finding.js';
+
+const ID = 'mail-refer-mode';
+const ATTR = 'zimbraMailReferMode';
+
+/** The findings of the refer-mode check. */
+export function checkMailReferMode(ctx: VarContext): Finding[] {
+  const mailboxes = ctx.snapshot.servers.filter((server) => hasService(server, 'mailbox'));
+  const findings: Finding[] = [];
+  for (const server of mailboxes) {
+    const found = ctx.readers.readerFor(server).find(ATTR);
+    const mode = (found?.values[0] ?? 'reverse-proxied').toLowerCase();
+    if (mode === 'reverse-proxied') continue;
+    const name = entryName(server);
+    const own = found?.from === server;
+    findings.push({
+      check: ID,
+      severity: 'warn',
+      subject: `server ${name}`,
+      evidence: `${ATTR} is ${mode} ${own ? `on ${name}` : '(inherited from the global config)'}`,
+      explanation: `with ${mode}, mailboxd answers a login for an account ${mode === 'always' ? '' : 'that lives on another server '}with a referral to that server's own name, and web and mobile clients then connect there directly, around the proxy (often to a name users cannot reach); with a proxy in front it should be reverse-proxied, which zmproxyconfig sets when it enables the proxy`,
+      fix: modifyCommand(own ? { kind: 'server' } : undefined, name, `${ATTR} reverse-proxied`),
+    });
+  }
+  if (findings.length === 0) {
+    findings.push(
+      okFinding(
+        ID,
+        'mailbox servers',
+        mailboxes.length === 0
+          ? 'no mailbox server in the directory'
+          : `${ATTR} is reverse-proxied on all ${mailboxes.length} mailbox server${mailboxes.length === 1 ? '' : 's'}`,
+      ),
+    );
+  }
+  return findings;
+}
+
+/** The `mail-refer-mode` check. */
+export const mailReferModeCheck = defineCheck({
+  id: ID,
+  title: 'Mail refer mode',
+  needs: ['directory'],
+  run: ({ directory }) => checkMailReferMode(directory),
+});
