@@ -43,4 +43,13 @@ describe('checkExternalRoutes', () => {
     expect(findings.map((f) => f.severity)).toEqual(['ok', 'ok']);
     expect(findings[0]?.evidence).toContain('account u@example.com');
   });
+
+  it('does not warn with the stock template set, which never sends XOIP or ID', () => {
+    const ctx = doctorContext({}, [PROXY, MBOX], [external]);
+    const stock = checkExternalRoutes(ctx, { ok: true, dir: '/t', set: 'stock', templates: [] });
+    expect(stock.map((f) => f.severity)).toEqual(['ok']);
+    expect(stock[0]?.evidence).toContain('never sends POP3 XOIP or IMAP ID');
+    const zimbra = checkExternalRoutes(ctx, { ok: true, dir: '/t', set: 'zimbra', templates: [] });
+    expect(zimbra.map((f) => f.severity)).toEqual(['warn', 'warn']);
+  });
 });

@@ -62,6 +62,13 @@ describe('checkReachability', () => {
     expect(failure?.explanation).toMatch(/\(1\) a closed port/);
     expect(failure?.explanation).toMatch(/DNS.*busy server/);
     expect(failure?.fix).toContain('nc -vz -w 3 10.0.0.11 7143');
+    // Cause: a server that should leave the pool, with the command that takes it out.
+    expect(failure?.explanation).toContain(
+      'take it out with zmprov ms mbox1.example.com zimbraReverseProxyLookupTarget FALSE',
+    );
+    expect(failure?.fix).toContain(
+      'when mbox1.example.com leaves the pool: zmprov ms mbox1.example.com zimbraReverseProxyLookupTarget FALSE && zmproxyconfgen --apply',
+    );
   });
 
   it('only warns when memcached alone is down, and puts a busy server first on a timeout', () => {

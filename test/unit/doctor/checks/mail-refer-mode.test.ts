@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { checkMailReferMode } from '../../../../src/doctor/checks/mail-refer-mode.js';
+import { mailboxServer } from '../../../helpers/builders.js';
+import { MBOX, PROXY, doctorContext } from '../../../helpers/doctor-context.js';
+
+describe('checkMailReferMode', () => {
+  it('passes reverse-proxied, the global default', () => {
+    const findings = checkMailReferMode(doctorContext({}, [PROXY, MBOX]));
+    expect(findings.map((f) => f.severity)).toEqual(['ok']);
+  });
+
+  it('flags a server set to wronghost and the global always, each with its own fix', () => {
+    const wrong = mailboxServer('mbox2.example.com', { zimbraMailReferMode: 'wronghost' });
+    const findings = checkMailReferMode(
+      doctorContext({ zimbraMailReferMode: 'always' }, [PROXY, MBOX, wrong]),
+    );
+    expect(findings.map((f) => [f.severity, f.subject, f.fix])).toEqual([
+      ['warn', 'server mbox1.example.com', 'zmprov mcf zimbraMailReferMode reverse-proxied'],
+      [
+        'warn',
+        'server mbox2.example.com',
+        'zmprov ms mbox2.example.com zimbraMailReferMode reverse-proxied',
+      ],
+    ]);
+    expect(findings[0]?.evidence).toContain('always (inherited from the global config)');
+  });
+});
