@@ -1,0 +1,274 @@
+/**
+ * What IMAP and POP3 clients get from stock nginx in front of a real mailbox server (the stack's
+ * dovecot), through the real lookup service: the mailbox server's own error text after a failed
+ * login with `proxy_pass_error_message on` (zimbraReverseProxyPassErrors TRUE, the default) and
+ * nginx's generic one with it off; and `BAD` for IMAP `ID` before login, a command stock nginx's
+ * mail module does not have (README "Troubleshooting").
+ */
+import {
+  appendFileSync,
+  chmodSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningLookup } from '../../src/cli/lookup.js';
+import { mailLogin } from '../helpers/mail-client.js';
+import type { TestNginx } from '../helpers/mail-proxy.js';
+import { startStockNginx, startTestLookup } from '../helpers/mail-proxy.js';
+import { freePorts, waitForPort } from '../helpers/ports.js';
+import { resetDirectory, stackValue } from '../helpers/stack.js';
+
+const SHARED_KEY = 'answers-shared-key';
+const HOSTS = new Map([
+  ['on.test', ['127.0.0.1']],
+  ['off.test', ['127.0.0.1']],
+  ['mbx1.test', ['127.0.0.1']],
+]);
+
+interface ProxyPorts {
+  imap: number;
+  pop3: number;
+  /** Unused, but each nginx must bind its own. */
+  imaps: number;
+  pop3s: number;
+  authHttp: number;
+}
+
+function directoryLdif(on: ProxyPorts, off: ProxyPorts): string {
+  const proxy = (name: string, ports: ProxyPorts, passErrors: string): string =>
+    [
+      `dn: cn=${name},cn=servers,cn=zimbra`,
+      'objectClass: zimbraServer',
+      `cn: ${name}`,
+      `zimbraServiceHostname: ${name}`,
+      'zimbraServiceEnabled: proxy',
+      'zimbraReverseProxyMailEnabled: TRUE',
+      'zimbraReverseProxyHttpEnabled: FALSE',
+      'zimbraReverseProxyImapStartTlsMode: off',
+      'zimbraReverseProxyPop3StartTlsMode: off',
+      'zimbraReverseProxyMailImapsEnabled: FALSE',
+      'zimbraReverseProxyMailPop3sEnabled: FALSE',
+      // Loopback listeners of the TLS chains sit on fixed addresses: two proxies on one host collide.
+      'zimbraReverseProxySNIEnabled: FALSE',
+      'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
+      `zimbraReverseProxyPassErrors: ${passErrors}`,
+      `zimbraImapProxyBindPort: ${ports.imap}`,
+      `zimbraPop3ProxyBindPort: ${ports.pop3}`,
+      `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
+      `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
+      '',
+    ].join('\n');
+  return [
+    [
+      'dn: cn=config,cn=zimbra',
+      'objectClass: organizationalRole',
+      'objectClass: zimbraGlobalConfig',
+      'cn: config',
+      'zimbraDefaultDomainName: example.test',
+      'zimbraReverseProxyAuthWaitInterval: 1s',
+      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
+      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
+      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
+      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
+      'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
+      `zimbraMemcachedBindPort: ${stackValue('MEMCACHED_PORT')}`,
+      '',
+    ].join('\n'),
+    proxy('on.test', on, 'TRUE'),
+    proxy('off.test', off, 'FALSE'),
+    [
+      'dn: cn=mbx1.test,cn=servers,cn=zimbra',
+      'objectClass: zimbraServer',
+      'cn: mbx1.test',
+      'zimbraServiceHostname: mbx1.test',
+      'zimbraServiceEnabled: mailbox',
+      'zimbraServiceEnabled: service',
+      'zimbraServiceEnabled: memcached',
+      'zimbraReverseProxyLookupTarget: TRUE',
+      'zimbraMailMode: http',
+      `zimbraImapBindPort: ${stackValue('DOVECOT_IMAP_PORT_1')}`,
+      `zimbraPop3BindPort: ${stackValue('DOVECOT_POP3_PORT_1')}`,
+      '',
+      'dn: dc=example,dc=test',
+      'objectClass: dcObject',
+      'objectClass: organization',
+      'objectClass: zimbraDomain',
+      'dc: example',
+      'o: example',
+      'zimbraDomainName: example.test',
+      '',
+      'dn: uid=erin,ou=people,dc=example,dc=test',
+      'objectClass: inetOrgPerson',
+      'objectClass: zimbraAccount',
+      'uid: erin',
+      'cn: erin',
+      'sn: erin',
+      'zimbraId: e0000000-0000-4000-8000-000000000001',
+      'zimbraMailDeliveryAddress: erin@example.test',
+      'zimbraMailHost: mbx1.test',
+      '',
+    ].join('\n'),
+  ].join('\n');
+}
+
+/** One plain-text session: the greeting, then each command and the first line that ends it. */
+async function session(
+  port: number,
+  commands: readonly { send: string; until: RegExp }[],
+): Promise<string[]> {
+  const socket = connect(port, '127.0.0.1');
+  socket.setEncoding('utf8');
+  let buffer = '';
+  const lines: string[] = [];
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    let at;
+    while ((at = buffer.indexOf('\n')) >= 0) {
+      lines.push(buffer.slice(0, at).replace(/\r$/, ''));
+      buffer = buffer.slice(at + 1);
+    }
+  });
+  const answers: string[] = [];
+  const waitFor = async (pattern: RegExp): Promise<string> => {
+    for (let i = 0; i < 200; i++) {
+      const index = lines.findIndex((line) => pattern.test(line));
+      if (index >= 0) return lines.splice(0, index + 1)[index] ?? '';
+      if (socket.destroyed) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no line matching ${String(pattern)}; saw ${lines.join(' | ')}`);
+  };
+  try {
+    answers.push(await waitFor(/^(\* OK|\+OK)/));
+    for (const command of commands) {
+      socket.write(`${command.send}\r\n`);
+      answers.push(await waitFor(command.until));
+    }
+    return answers;
+  } finally {
+    socket.destroy();
+  }
+}
+
+let work = '';
+let lookup: RunningLookup | undefined;
+const proxies: TestNginx[] = [];
+let on: ProxyPorts;
+let off: ProxyPorts;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'zmproxy-answers-'));
+  chmodSync(work, 0o755); // nginx's workers (nobody) enter the work directories below
+  const list = await freePorts(10);
+  const portsAt = (i: number): ProxyPorts => ({
+    imap: list[i]!,
+    pop3: list[i + 1]!,
+    imaps: list[i + 2]!,
+    pop3s: list[i + 3]!,
+    authHttp: list[i + 4]!,
+  });
+  on = portsAt(0);
+  off = portsAt(5);
+  const ldif = join(work, 'directory.ldif');
+  writeFileSync(ldif, directoryLdif(on, off));
+  await resetDirectory(ldif);
+  const users = stackValue('DOVECOT_USERS_FILE');
+  if (!readFileSync(users, 'utf8').includes('erin@example.test:')) {
+    appendFileSync(users, 'erin@example.test:{PLAIN}erin-pw\n');
+  }
+  lookup = await startTestLookup(HOSTS, SHARED_KEY);
+  for (const [name, ports] of [
+    ['on.test', on],
+    ['off.test', off],
+  ] as const) {
+    const dir = join(work, name);
+    proxies.push(
+      await startStockNginx({
+        work: dir,
+        ldif,
+        serverName: name,
+        lookup,
+        sharedKey: SHARED_KEY,
+        authHttpPort: ports.authHttp,
+        hosts: HOSTS,
+      }),
+    );
+    await waitForPort(ports.imap);
+    await waitForPort(ports.pop3);
+  }
+});
+
+afterAll(async () => {
+  for (const proxy of proxies) proxy.stop();
+  await lookup?.stop();
+  if (work !== '' && process.env['ZMPROXY_KEEP_STACK'] === undefined)
+    rmSync(work, { recursive: true, force: true });
+});
+
+describe('proxy_pass_error_message', () => {
+  it('renders on and off from zimbraReverseProxyPassErrors', () => {
+    const conf = (name: string) =>
+      readFileSync(join(work, name, 'conf/nginx/includes/nginx.conf.mail'), 'utf8');
+    expect(conf('on.test')).toMatch(/proxy_pass_error_message\s+on;/);
+    expect(conf('off.test')).toMatch(/proxy_pass_error_message\s+off;/);
+  });
+
+  it('logs in through both proxies with the right password', async () => {
+    for (const ports of [on, off]) {
+      expect(
+        (
+          await mailLogin(ports.imap, 'imap-login', 'erin@example.test', 'erin-pw', {
+            starttls: false,
+          })
+        ).ok,
+      ).toBe(true);
+      expect(
+        (
+          await mailLogin(ports.pop3, 'pop3-user', 'erin@example.test', 'erin-pw', {
+            starttls: false,
+          })
+        ).ok,
+      ).toBe(true);
+    }
+  });
+
+  // A wrong password: nginx logs in to dovecot with it (the lookup service does not check it).
+  const failedLogins = async (ports: ProxyPorts) => ({
+    imap: await session(ports.imap, [
+      { send: 'a1 LOGIN "erin@example.test" "wrong-pw"', until: /^(a1 |\* BAD)/ },
+    ]),
+    pop3: await session(ports.pop3, [
+      { send: 'USER erin@example.test', until: /^[+-]/ },
+      { send: 'PASS wrong-pw', until: /^[+-]/ },
+    ]),
+  });
+
+  it("on: the mailbox server's own failure text reaches the IMAP and POP3 client", async () => {
+    const { imap, pop3 } = await failedLogins(on);
+    expect(imap[1]).toBe('a1 NO [AUTHENTICATIONFAILED] Authentication failed.');
+    expect(pop3[2]).toBe('-ERR [AUTH] Authentication failed.');
+  });
+
+  it("off: the client gets nginx's generic error instead", async () => {
+    const { imap, pop3 } = await failedLogins(off);
+    expect(imap[1]).toBe('* BAD internal server error');
+    expect(pop3[2]).toBe('-ERR internal server error');
+  });
+});
+
+describe('IMAP ID before login on stock nginx', () => {
+  it('answers BAD (the mail module has no ID command), and the login still works after it', async () => {
+    const answers = await session(on.imap, [
+      { send: 'a ID NIL', until: /^a / },
+      { send: 'b LOGIN "erin@example.test" "erin-pw"', until: /^b / },
+    ]);
+    expect(answers[1]).toMatch(/^a BAD/);
+    expect(answers[2]).toMatch(/^b OK/);
+  });
+});
