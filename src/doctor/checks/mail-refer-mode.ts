@@ -2,7 +2,7 @@
  * Check `mail-refer-mode`: behind a proxy, a mailbox server must not send clients a referral to
  * another server: zimbraMailReferMode `always` or `wronghost` makes mailboxd answer a login for
  * an account on another server with that server's name, which the client then tries to reach
- * directly, around the proxy. `reverse-proxied` (the global default) never refers
+ * directly, around the proxy. `reverse-proxied` (the global config's LDAP default) never refers
  * (docs/zimbra-notes.md "zimbraMailReferMode").
  */
 import { entryName } from '../../model/snapshot.js';
@@ -21,15 +21,21 @@ export function checkMailReferMode(ctx: VarContext): Finding[] {
   const findings: Finding[] = [];
   for (const server of mailboxes) {
     const found = ctx.readers.readerFor(server).find(ATTR);
-    const mode = (found?.values[0] ?? 'reverse-proxied').toLowerCase();
+    // Unset everywhere, mailboxd falls back to wronghost in code (the LDAP default an install
+    // writes into the global config is reverse-proxied).
+    const mode = (found?.values[0] ?? 'wronghost').toLowerCase();
     if (mode === 'reverse-proxied') continue;
     const name = entryName(server);
     const own = found?.from === server;
+    const where =
+      found === undefined
+        ? 'unset on the server and in the global config, so mailboxd uses its code default wronghost'
+        : `${mode} ${own ? `on ${name}` : '(inherited from the global config)'}`;
     findings.push({
       check: ID,
       severity: 'warn',
       subject: `server ${name}`,
-      evidence: `${ATTR} is ${mode} ${own ? `on ${name}` : '(inherited from the global config)'}`,
+      evidence: `${ATTR} is ${where}`,
       explanation: `with ${mode}, mailboxd answers a login for an account ${mode === 'always' ? '' : 'that lives on another server '}with a referral to that server's own name, and web and mobile clients then connect there directly, around the proxy (often to a name users cannot reach); with a proxy in front it should be reverse-proxied, which zmproxyconfig sets when it enables the proxy`,
       fix: modifyCommand(own ? { kind: 'server' } : undefined, name, `${ATTR} reverse-proxied`),
     });

@@ -4,9 +4,18 @@ import { mailboxServer } from '../../../helpers/builders.js';
 import { MBOX, PROXY, doctorContext } from '../../../helpers/doctor-context.js';
 
 describe('checkMailReferMode', () => {
-  it('passes reverse-proxied, the global default', () => {
-    const findings = checkMailReferMode(doctorContext({}, [PROXY, MBOX]));
+  it('passes reverse-proxied, the LDAP default of the global config', () => {
+    const findings = checkMailReferMode(
+      doctorContext({ zimbraMailReferMode: 'reverse-proxied' }, [PROXY, MBOX]),
+    );
     expect(findings.map((f) => f.severity)).toEqual(['ok']);
+  });
+
+  it("warns when it is unset everywhere: mailboxd's code default is wronghost", () => {
+    const [finding] = checkMailReferMode(doctorContext({}, [PROXY, MBOX]));
+    expect(finding?.severity).toBe('warn');
+    expect(finding?.evidence).toContain('code default wronghost');
+    expect(finding?.fix).toBe('zmprov mcf zimbraMailReferMode reverse-proxied');
   });
 
   it('flags a server set to wronghost and the global always, each with its own fix', () => {
