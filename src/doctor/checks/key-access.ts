@@ -98,7 +98,7 @@ export function checkKeyAccess(facts: {
       okFinding(
         ID,
         'private keys',
-        `the served configuration names its keys directly, so nginx's master reads them at start; ${present.length} key${present.length === 1 ? '' : 's'} checked for the worker user ${worker.user} only with the certificate map`,
+        `the served configuration names its keys directly (no certificate map), so nginx's master reads them at start; the workers (${worker.user}) need not read them`,
       ),
     ];
   }

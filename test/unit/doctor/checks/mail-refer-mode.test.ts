@@ -14,6 +14,7 @@ describe('checkMailReferMode', () => {
   it("warns when it is unset everywhere: mailboxd's code default is wronghost", () => {
     const [finding] = checkMailReferMode(doctorContext({}, [PROXY, MBOX]));
     expect(finding?.severity).toBe('warn');
+    expect(finding?.subject).toBe('global config');
     expect(finding?.evidence).toContain('code default wronghost');
     expect(finding?.fix).toBe('zmprov mcf zimbraMailReferMode reverse-proxied');
   });
@@ -24,13 +25,15 @@ describe('checkMailReferMode', () => {
       doctorContext({ zimbraMailReferMode: 'always' }, [PROXY, MBOX, wrong]),
     );
     expect(findings.map((f) => [f.severity, f.subject, f.fix])).toEqual([
-      ['warn', 'server mbox1.example.com', 'zmprov mcf zimbraMailReferMode reverse-proxied'],
+      ['warn', 'global config', 'zmprov mcf zimbraMailReferMode reverse-proxied'],
       [
         'warn',
         'server mbox2.example.com',
         'zmprov ms mbox2.example.com zimbraMailReferMode reverse-proxied',
       ],
     ]);
-    expect(findings[0]?.evidence).toContain('always (inherited from the global config)');
+    expect(findings[0]?.evidence).toBe(
+      'zimbraMailReferMode is always in the global config, inherited by mailbox server mbox1.example.com',
+    );
   });
 });
