@@ -91,7 +91,7 @@ function explainFailure(targets: readonly ProbeTarget[], answer: Failed): string
   const pool = memcachedOnly
     ? `a server that should not be in the pool: if ${name} no longer runs memcached, remove the service from its entry`
     : target.mailbox
-      ? `a server that should not be in the pool: if ${name} is retired or being moved, take it out with zmprov ms ${name} zimbraReverseProxyLookupTarget FALSE (that one attribute removes it from the lookup handlers and the web upstreams, docs/zimbra-notes.md "Leaving the pool"; IMAP and POP3 logins still go wherever its accounts live, so move them first) and zmproxyconfgen --apply`
+      ? `a server that should not be in the pool: if ${name} is retired or being moved, take it out: zmprov ms ${name} zimbraReverseProxyLookupTarget FALSE, then zmproxyconfgen --apply (that one attribute removes it from the lookup handlers and the web upstreams; IMAP and POP3 logins still go where its accounts live, so move them first)`
       : `a server that should not be in the pool: ${name} does not run the mailbox service, so nothing will ever listen there for the proxy`;
   let causes: string[];
   switch (answer.code) {

@@ -64,7 +64,7 @@ describe('checkReachability', () => {
     expect(failure?.fix).toContain('nc -vz -w 3 10.0.0.11 7143');
     // Cause: a server that should leave the pool, with the command that takes it out.
     expect(failure?.explanation).toContain(
-      'take it out with zmprov ms mbox1.example.com zimbraReverseProxyLookupTarget FALSE',
+      'take it out: zmprov ms mbox1.example.com zimbraReverseProxyLookupTarget FALSE, then zmproxyconfgen --apply',
     );
     expect(failure?.fix).toContain(
       'when mbox1.example.com leaves the pool: zmprov ms mbox1.example.com zimbraReverseProxyLookupTarget FALSE && zmproxyconfgen --apply',
