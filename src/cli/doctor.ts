@@ -50,7 +50,8 @@ options:
   --hosts FILE               host names answered before DNS (/etc/hosts format)
   --hosts-only               resolve host names from --hosts only
   -w, --workdir DIR          Zimbra's home: certificates in DIR/conf, logs in DIR/log (default /opt/zimbra)
-  -t, --templatedir DIR      templates to check for X-Forwarded-For (default: DIR/conf/nginx/templates, else zmproxy's)
+  -t, --templatedir DIR      the templates nginx's configuration is rendered from: which set (stock or
+                             Zimbra's), X-Forwarded-For (default: DIR/conf/nginx/templates, else zmproxy's)
   --log FILE                 a log to read instead of DIR/log/nginx.log and nginx.access.log (repeatable)
   --timeout MS               how long each TCP connect may take (default 3000)
   --debug                    stack traces on errors
