@@ -20,8 +20,6 @@ const IO_MODULES = [
   'node:dns',
   'node:dns/promises',
   'node:os',
-  'yargs',
-  'yargs/helpers',
 ];
 
 /** Folders by role; the globs match import specifiers such as `../../sources/ldap/index.js`. */

@@ -175,6 +175,18 @@ describe('zmprov', () => {
     expect(help.stdout).toContain('getAllReverseProxyURLs(garpu)');
   });
 
+  it('names a bad option with the options hint, and takes the directory flags as other commands do', async () => {
+    expect((await prov('-x', 'gcf')).stderr).toBe(
+      'error: unknown option -x\nhint: zmprov -h lists the options\n',
+    );
+    expect((await prov('gcf', '-w')).stderr).toBe(
+      'error: --workdir needs a value\nhint: zmprov -h lists the options\n',
+    );
+    const missing = await prov('-w', '/nonexistent-home', 'gcf');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('/nonexistent-home/conf/localconfig.xml does not exist');
+  });
+
   it('says which LDIF file is missing', async () => {
     const result = await prov('--source', 'ldif:/nonexistent/dir.ldif', 'gcf');
     expect(result.code).toBe(1);

@@ -167,6 +167,58 @@ describe('zmproxyconfgen', () => {
   });
 });
 
+describe('zmproxyconfgen command line', () => {
+  it.each([
+    [['--bogus-flag'], 'unknown option --bogus-flag'],
+    [['-w'], '-w, --workdir needs a value'],
+    [['--no-verbose'], 'unknown option --no-verbose'],
+    [['--apply', '--interval', 'soon'], '--interval needs a number (got "soon")'],
+    [['--apply', '--lock-wait=-1'], '--lock-wait must be a number of seconds (got -1)'],
+    [
+      ['--apply', '--lock-wait', '-1'],
+      '--lock-wait needs a value (one that starts with - is written --lock-wait=VALUE)',
+    ],
+    [['--apply=yes'], '--apply takes no value'],
+    [['extra'], 'unexpected argument extra'],
+  ])('rejects %j with exit 2, the error and the options hint', async (args, message) => {
+    const { io, out } = captureIo();
+    expect(await run(args, io)).toBe(2);
+    expect(out.stderr).toBe(`error: ${message}\nhint: zmproxyconfgen -h lists the options\n`);
+  });
+
+  it("takes Zimbra's short flags grouped and their long forms alike", async () => {
+    const grouped = captureIo();
+    const work = testdir();
+    expect(
+      await run([...EXAMPLE_ARGS, '-vn', '-w', work, '-c', 'main.workers=2'], grouped.io),
+    ).toBe(0);
+    const long = captureIo();
+    expect(
+      await run(
+        [...EXAMPLE_ARGS, '--verbose', '--dry-run', '--workdir', work, '--config=main.workers=2'],
+        long.io,
+      ),
+    ).toBe(0);
+    expect(grouped.out.stderr).toContain(`would write ${work}/conf/nginx.conf`);
+    expect(long.out).toEqual(grouped.out);
+  });
+
+  it('lists every flag, short and long, under -h', async () => {
+    const { io, out } = captureIo();
+    expect(await run(['-h'], io)).toBe(0);
+    for (const flag of [
+      '-v, --verbose',
+      '-w, --workdir DIR',
+      '-D, --definitions',
+      '-c, --config name=value',
+      '--[no-]reload',
+      '--bind-password-file FILE',
+    ]) {
+      expect(out.stdout).toContain(flag);
+    }
+  });
+});
+
 describe('zmproxyconfgen -n', () => {
   it('renders everything, writes nothing and says so', async () => {
     const work = testdir();
