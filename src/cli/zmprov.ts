@@ -7,7 +7,7 @@
  * for an unknown option. The options themselves, the directory flags above all, come from the
  * same declaration as every other command's (DIRECTORY_FLAGS).
  */
-import { ProxyConfError } from '../errors.js';
+import { formatWarning, ProxyConfError } from '../errors.js';
 import type { DirectoryStore } from '../ports.js';
 import {
   COMMAND_HELP,
@@ -155,7 +155,7 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
       return EXIT.ok;
     }
     for (const warning of result.warnings) {
-      io.stderr(`warning: ${warning.message}\n`);
+      io.stderr(`${formatWarning(warning)}\n`);
       if (warning.hint !== undefined) io.stderr(`  hint: ${warning.hint}\n`);
     }
     io.stdout(

@@ -7,10 +7,9 @@
 import { lookupGroupId } from '../writer/groups.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHash } from 'node:crypto';
 import { readFile, unlink } from 'node:fs/promises';
 import type { Warning } from '../errors.js';
-import { formatProblem, ProblemsError, ProxyConfError } from '../errors.js';
+import { formatProblem, formatWarning, ProblemsError, ProxyConfError } from '../errors.js';
 import type { Generation } from '../engine/generate.js';
 import { computeGenerationVariables, generate } from '../engine/generate.js';
 import type { FileChange } from '../plan/plan-changes.js';
@@ -489,6 +488,7 @@ async function guardCertificates(generation: Generation, force: boolean): Promis
     readFile(path, 'utf8'),
   );
   const refusals = verdict.refusals.map((message) => ({
+    code: 'W_CERT_FORCED' as const,
     message: force ? `${message} (published anyway: --force)` : message,
     hint: 'install a valid certificate and its key',
   }));
@@ -509,7 +509,7 @@ async function guardCertificates(generation: Generation, force: boolean): Promis
 
 function printWarnings(warnings: readonly Warning[], io: CliIo): void {
   for (const warning of warnings) {
-    io.stderr(`warning: ${warning.message}\n`);
+    io.stderr(`${formatWarning(warning)}\n`);
     if (warning.hint !== undefined) io.stderr(`  hint: ${warning.hint}\n`);
   }
 }
@@ -638,35 +638,38 @@ function applyLogLine(result: ApplyResult): Record<string, unknown> {
     ...(result.error instanceof ProblemsError
       ? { problems: result.error.problems.map((problem) => formatProblem(problem)) }
       : {}),
-    warnings: result.warnings.map((warning) => warning.message),
+    warnings: result.warnings.map(({ code, message, hint }) => ({ code, message, hint })),
   };
 }
 
 /**
- * Whether the warnings differ from the last run's (their digest is kept next to the apply
- * state); records the new digest. Unreadable or unwritable: treated as changed.
+ * Whether the warnings differ from the last run's; records them in
+ * `<workdir>/conf/nginx/zmproxy-warnings.json` (code, message, hint of each, for scripts too).
+ * Unreadable or unwritable: treated as changed.
  */
 export async function warningsChanged(
   workdir: string,
   warnings: readonly Warning[],
 ): Promise<boolean> {
-  const file = `${workdir}/conf/nginx/zmproxy-warnings.sha256`;
+  const file = `${workdir}/conf/nginx/zmproxy-warnings.json`;
   if (warnings.length === 0) {
     // Nothing to print; forget the last set, so that it is printed again when it returns.
     await unlink(file).catch(() => undefined);
     return false;
   }
-  const digest = createHash('sha256')
-    .update(warnings.map((w) => `${w.message}\n${w.hint ?? ''}`).join('\n'))
-    .digest('hex');
+  const text = `${JSON.stringify(
+    { warnings: warnings.map(({ code, message, hint }) => ({ code, message, hint })) },
+    null,
+    2,
+  )}\n`;
   let before = '';
   try {
-    before = (await readFile(file, 'utf8')).trim();
+    before = await readFile(file, 'utf8');
   } catch {
     // first run
   }
-  if (before === digest) return false;
-  await writeTextAtomic(file, `${digest}\n`).catch(() => undefined);
+  if (before === text) return false;
+  await writeTextAtomic(file, text).catch(() => undefined);
   return true;
 }
 

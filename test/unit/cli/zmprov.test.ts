@@ -143,7 +143,7 @@ describe('zmprov', () => {
       'https://mbox1.example.com:7072/service/extension/nginx-lookup https://mbox2.example.com:7072/service/extension/nginx-lookup \n',
     );
     expect(garpu.stderr).toContain(
-      'warning: server mta1.example.com has zimbraReverseProxyLookupTarget TRUE',
+      'warning[W_LOOKUP_TARGET_NOT_MAILBOX]: server mta1.example.com has zimbraReverseProxyLookupTarget TRUE',
     );
     expect((await prov('--source', source, 'gamcs')).stdout).toBe('proxy1.example.com:11211 \n');
     expect((await prov('--source', source, '--json', 'garpb')).stdout).toBe(

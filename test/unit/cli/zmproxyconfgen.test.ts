@@ -219,6 +219,34 @@ describe('zmproxyconfgen command line', () => {
   });
 });
 
+describe('zmproxyconfgen warnings', () => {
+  const unresolvedArgs = (): string[] => {
+    const hosts = readFileSync(join(EXAMPLE_DIR, 'hosts'), 'utf8').replace(/^.*mbox2.*$/m, '');
+    const dir = testdir({ hosts });
+    return [...EXAMPLE_ARGS.slice(0, 4), '--hosts', `${dir}/hosts`, '--hosts-only'];
+  };
+
+  it('prints each warning with its code, and carries the code in --json', async () => {
+    const text = captureIo();
+    expect(await run([...unresolvedArgs(), '-w', testdir(), '-n'], text.io)).toBe(0);
+    expect(text.out.stderr).toMatch(
+      /^warning\[W_LOOKUP_HANDLER_UNRESOLVED\]: lookup handler on server mbox2\.example\.com left out: mbox2\.example\.com can't be resolved$/m,
+    );
+    const json = captureIo();
+    expect(await run([...unresolvedArgs(), '-w', testdir(), '-n', '--json'], json.io)).toBe(0);
+    const { warnings } = JSON.parse(json.out.stdout) as { warnings: { code: string }[] };
+    expect(warnings.map((warning) => warning.code)).toContain('W_LOOKUP_HANDLER_UNRESOLVED');
+  });
+
+  it('-f turns the warnings of names that do not resolve into errors, by code', async () => {
+    const { io, out } = captureIo();
+    const work = testdir();
+    expect(await run([...unresolvedArgs(), '-w', work, '-f'], io)).toBe(1);
+    expect(out.stderr).toContain("mbox2.example.com can't be resolved");
+    expect(listFiles(work)).toEqual([]);
+  });
+});
+
 describe('zmproxyconfgen -n', () => {
   it('renders everything, writes nothing and says so', async () => {
     const work = testdir();
@@ -409,10 +437,21 @@ describe('zmproxyconfgen --apply in a cron job', () => {
 
   it('prints standing warnings when they change, not on every run', async () => {
     const work = testdir({ 'conf/nginx/.keep': '' });
-    const a = [{ message: 'a', hint: 'fix a' }];
+    const a = [{ code: 'W_CERT_EXPIRING', message: 'a', hint: 'fix a' }] as const;
     expect(await warningsChanged(work, a)).toBe(true);
     expect(await warningsChanged(work, a)).toBe(false);
-    expect(await warningsChanged(work, [...a, { message: 'b' }])).toBe(true);
+    expect(await warningsChanged(work, [...a, { code: 'W_CERT_EXPIRING', message: 'b' }])).toBe(
+      true,
+    );
+    // The record of the last run carries the codes, for scripts.
+    expect(
+      JSON.parse(readFileSync(join(work, 'conf/nginx/zmproxy-warnings.json'), 'utf8')),
+    ).toEqual({
+      warnings: [
+        { code: 'W_CERT_EXPIRING', message: 'a', hint: 'fix a' },
+        { code: 'W_CERT_EXPIRING', message: 'b' },
+      ],
+    });
     expect(await warningsChanged(work, [])).toBe(false);
     expect(await warningsChanged(work, a)).toBe(true);
   });
