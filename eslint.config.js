@@ -20,6 +20,7 @@ const IO_MODULES = [
   'node:dns',
   'node:dns/promises',
   'node:os',
+  'fast-glob',
 ];
 
 /** Folders by role; the globs match import specifiers such as `../../sources/ldap/index.js`. */

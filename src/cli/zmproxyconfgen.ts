@@ -37,7 +37,7 @@ import { checkModuleTrust } from '../reload/module-trust.js';
 import { createNginxControl } from '../reload/nginx-control.js';
 import { createRunLock } from '../reload/run-lock.js';
 import { createSystemClock } from '../reload/system-clock.js';
-import { parseSourceSpec } from '../sources/ldif/index.js';
+import { ldifGlobDirs, parseSourceSpec } from '../sources/ldif/index.js';
 import type { CliIo } from './shared/io.js';
 import {
   createDirectorySource,
@@ -707,7 +707,8 @@ async function runWatchMode(
       ...(source?.kind === 'ldif' ? source.files : []),
       ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
     ],
-    dirs: [args.templateDir],
+    // A glob's folder: an export added there is a change.
+    dirs: [args.templateDir, ...(source?.kind === 'ldif' ? ldifGlobDirs(source.files) : [])],
     ldap,
   });
   io.stdout(

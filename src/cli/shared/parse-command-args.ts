@@ -149,7 +149,7 @@ export const DIRECTORY_FLAGS = {
   source: {
     type: 'string',
     arg: 'SPEC',
-    help: 'the directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)',
+    help: 'the directory: ldif:FILE[,FILE…] (a glob such as "ldif:exports/*.ldif" reads every match) or ldap://HOST:PORT (default: localconfig ldap_url)',
   },
   localconfig: {
     type: 'string',

@@ -153,6 +153,32 @@ describe('zmproxyconfgen', () => {
     );
   });
 
+  it('reads a glob of LDIF exports as one directory, and names a glob that matches nothing', async () => {
+    const text = readFileSync(join(EXAMPLE_DIR, 'directory.ldif'), 'utf8');
+    const split = text.indexOf('\ndn: ', text.length / 2);
+    const dir = testdir({
+      'exports/a.ldif': text.slice(0, split + 1),
+      'exports/b.ldif': text.slice(split + 1),
+    });
+    const one = testdir();
+    expect(await run([...EXAMPLE_ARGS, '-w', one], captureIo().io)).toBe(0);
+    const several = testdir();
+    const args = [...EXAMPLE_ARGS.slice(2), '--source', `ldif:${dir}/exports/*.ldif`];
+    expect(await run([...args, '-w', several], captureIo().io)).toBe(0);
+    const relative = (root: string) =>
+      Object.entries(snapshotTree(root)).map(([file, content]) => [
+        file.slice(root.length),
+        content.replaceAll(root, '<w>'),
+      ]);
+    expect(relative(several)).toEqual(relative(one));
+    const none = captureIo();
+    const nothing = [...EXAMPLE_ARGS.slice(2), '--source', `ldif:${dir}/exports/*.ldf`];
+    expect(await run([...nothing, '-w', testdir()], none.io)).toBe(1);
+    expect(none.out.stderr).toContain(
+      `error: --source ldif:${dir}/exports/*.ldf matches no file\n`,
+    );
+  });
+
   it('applies -c overrides and rejects one without =', async () => {
     const work = testdir();
     expect(await run([...EXAMPLE_ARGS, '-w', work, '-c', 'main.workers=2'], captureIo().io)).toBe(
