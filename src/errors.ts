@@ -95,6 +95,8 @@ export const WARNING_CODES = {
   W_PURGE_DOMAIN_EMPTY: 'zmproxypurge: a domain given has no account; nothing to purge for it',
   W_PURGE_MEMCACHED_UNANSWERED:
     'zmproxypurge: some memcached servers did not answer; their entries expire with the TTL',
+  W_MAILBOX_TLS_SERVER_OFF:
+    'TLS to the mailbox servers: a mailbox server has zimbraImapSSLServerEnabled or zimbraPop3SSLServerEnabled FALSE, so nothing listens where the proxy sends its logins',
   W_STOCK_LOOKUP_SCHEME_MIXED:
     'lookup handlers speak http and https; the older ones are left out of the lookup upstream',
   W_STOCK_LOOKUP_TLS_UNVERIFIED:

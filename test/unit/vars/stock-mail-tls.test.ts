@@ -151,6 +151,45 @@ describe('TLS to the mailbox servers', () => {
   });
 });
 
+describe("the mailbox servers' own IMAPS and POP3S servers", () => {
+  it('warns, naming the server and the attribute, when one that TLS reaches has it off', () => {
+    const { ctx, warnings } = setup({
+      servers: [
+        mailboxServer('mbox1.example.com', { zimbraImapSSLServerEnabled: 'FALSE' }),
+        mailboxServer('mbox2.example.com'),
+      ],
+    });
+    computeStockMailTls(ctx);
+    expect(warnings.map((w) => [w.code, w.message.split(':')[0]])).toEqual([
+      [
+        'W_MAILBOX_TLS_SERVER_OFF',
+        'mailbox server mbox1.example.com has zimbraImapSSLServerEnabled FALSE',
+      ],
+    ]);
+    expect(warnings[0]?.hint).toContain(
+      'zmprov ms mbox1.example.com zimbraImapSSLServerEnabled TRUE',
+    );
+  });
+
+  it('reads the global config value, and says nothing without TLS to the mailbox servers', () => {
+    const off = { zimbraPop3SSLServerEnabled: 'FALSE' };
+    expect(setupWarnings({ config: off })).toEqual([
+      'W_MAILBOX_TLS_SERVER_OFF',
+      'W_MAILBOX_TLS_SERVER_OFF',
+    ]);
+    expect(
+      setupWarnings({ config: { ...off, zimbraReverseProxySSLToUpstreamEnabled: 'FALSE' } }),
+    ).toEqual([]);
+    expect(setupWarnings({})).toEqual([]);
+  });
+});
+
+function setupWarnings(options: Parameters<typeof setup>[0]): string[] {
+  const { ctx, warnings } = setup(options);
+  computeStockMailTls(ctx);
+  return warnings.map((w) => w.code);
+}
+
 describe('IMAPS/POP3S certificates by server name', () => {
   const domains = [
     domain('a.test', {
