@@ -89,6 +89,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
 type Args = Exclude<ReturnType<typeof parseConfgenArgs>, number>;
 
+/** A flag holding a number of seconds (checked by parseConfgenArgs). */
+function secondsFlag(fallback: string, help: string) {
+  return { type: 'string', arg: 'S', default: fallback, help } as const;
+}
+
 /**
  * zmproxyconfgen's flags, one table: Zimbra's short flags with their long forms
  * (docs/zimbra-notes.md "zmproxyconfgen"), the shared directory flags, then ours. `-h` prints
@@ -175,36 +180,20 @@ export const CONFGEN_FLAGS = {
     help: 'publish a tested generation and reload nginx (see the exit codes above)',
   },
   watch: { type: 'boolean', help: 'run as a daemon: --apply whenever the inputs change' },
-  interval: {
-    type: 'string',
-    arg: 'S',
-    default: '10',
-    help: '--watch: seconds between two polls of the inputs (default 10)',
-  },
-  'full-interval': {
-    type: 'string',
-    arg: 'S',
-    default: '300',
-    help: '--watch: a full render at least this often, in seconds (default 300)',
-  },
-  splay: {
-    type: 'string',
-    arg: 'S',
-    default: '0',
-    help: '--apply: wait a random 0..S seconds first (cron on many proxies)',
-  },
-  'min-reload-interval': {
-    type: 'string',
-    arg: 'S',
-    default: '5',
-    help: 'seconds between two reloads; later changes wait and are coalesced (default 5)',
-  },
-  'lock-wait': {
-    type: 'string',
-    arg: 'S',
-    default: '0',
-    help: 'seconds to wait for another run to finish before giving up (exit 16)',
-  },
+  interval: secondsFlag('10', '--watch: seconds between two polls of the inputs (default 10)'),
+  'full-interval': secondsFlag(
+    '300',
+    '--watch: a full render at least this often, in seconds (default 300)',
+  ),
+  splay: secondsFlag('0', '--apply: wait a random 0..S seconds first (cron on many proxies)'),
+  'min-reload-interval': secondsFlag(
+    '5',
+    'seconds between two reloads; later changes wait and are coalesced (default 5)',
+  ),
+  'lock-wait': secondsFlag(
+    '0',
+    'seconds to wait for another run to finish before giving up (exit 16)',
+  ),
   'max-shrink': {
     type: 'string',
     arg: 'SHARE',
@@ -222,18 +211,11 @@ export const CONFGEN_FLAGS = {
     default: 'nginx',
     help: 'the nginx binary (default: nginx on PATH)',
   },
-  'test-timeout': {
-    type: 'string',
-    arg: 'S',
-    default: '30',
-    help: 'seconds nginx -t may take (default 30)',
-  },
-  'reload-timeout': {
-    type: 'string',
-    arg: 'S',
-    default: '10',
-    help: 'seconds nginx may take to serve the new generation after the reload (default 10)',
-  },
+  'test-timeout': secondsFlag('30', 'seconds nginx -t may take (default 30)'),
+  'reload-timeout': secondsFlag(
+    '10',
+    'seconds nginx may take to serve the new generation after the reload (default 10)',
+  ),
   reload: {
     type: 'boolean',
     default: true,

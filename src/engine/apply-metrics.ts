@@ -4,106 +4,110 @@ import type { ApplyState } from '../ports.js';
 type Sample = readonly [labels: string, value: number];
 
 /** A metric: name, type, help, and its samples from the state. */
-type MetricRow = readonly [
-  name: string,
-  type: 'gauge' | 'counter',
-  help: string,
-  samples: (state: ApplyState) => readonly Sample[],
-];
+interface Metric {
+  name: string;
+  type: 'gauge' | 'counter';
+  help: string;
+  samples: (state: ApplyState) => readonly Sample[];
+}
 
-const seconds = (ms: number | undefined): readonly Sample[] => [
-  ['', ms === undefined ? 0 : ms / 1000],
-];
-const count = (value: number): readonly Sample[] => [['', value]];
+type CounterField =
+  | 'runs'
+  | 'reloads'
+  | 'reloadFailures'
+  | 'validationFailures'
+  | 'guardRefusals'
+  | 'directoryFailures';
+type TimeField = 'lastSuccessAt' | 'lastRunAt' | 'lastReloadAt';
+
+/** A gauge of a moment of the state, in seconds since the epoch (0: never). */
+const moment = (name: string, help: string, field: TimeField): Metric => ({
+  name,
+  type: 'gauge',
+  help,
+  samples: (state) => [['', (state[field] ?? 0) / 1000]],
+});
+
+/** A counter of the state. */
+const counter = (name: string, help: string, field: CounterField): Metric => ({
+  name,
+  type: 'counter',
+  help,
+  samples: (state) => [['', state[field]]],
+});
+
+/** A gauge at 1 whose labels say what holds. */
+const info = (name: string, help: string, labels: (state: ApplyState) => string): Metric => ({
+  name,
+  type: 'gauge',
+  help,
+  samples: (state) => [[labels(state), 1]],
+});
 
 /** Every metric, in the order printed. */
-const METRICS: readonly MetricRow[] = [
-  [
+const METRICS: readonly Metric[] = [
+  moment(
     'zmproxy_apply_last_success_timestamp_seconds',
-    'gauge',
     'End of the last run that succeeded (unchanged, reloaded or published).',
-    (state) => seconds(state.lastSuccessAt),
-  ],
-  [
+    'lastSuccessAt',
+  ),
+  moment(
     'zmproxy_apply_last_run_timestamp_seconds',
-    'gauge',
     'End of the last run, whatever its outcome.',
-    (state) => seconds(state.lastRunAt),
-  ],
-  [
+    'lastRunAt',
+  ),
+  moment(
     'zmproxy_apply_last_reload_timestamp_seconds',
-    'gauge',
     'Time of the last reload (or publication while nginx was stopped).',
-    (state) => seconds(state.lastReloadAt),
-  ],
-  [
+    'lastReloadAt',
+  ),
+  info(
     'zmproxy_apply_config_info',
-    'gauge',
     'The generation and configuration hash currently published.',
-    (state) => [[`{hash="${state.configHash ?? ''}",generation="${state.generation ?? ''}"}`, 1]],
-  ],
-  [
+    (state) => `{hash="${state.configHash ?? ''}",generation="${state.generation ?? ''}"}`,
+  ),
+  info(
     'zmproxy_apply_last_result',
-    'gauge',
     'The outcome of the last run (1 for the outcome it had).',
-    (state) => [[`{result="${state.lastResult ?? 'none'}"}`, 1]],
-  ],
-  [
-    'zmproxy_apply_runs_total',
-    'counter',
-    'Runs of the rewrite loop.',
-    (state) => count(state.runs),
-  ],
-  [
-    'zmproxy_apply_reloads_total',
-    'counter',
-    'Reloads that nginx confirmed.',
-    (state) => count(state.reloads),
-  ],
-  [
+    (state) => `{result="${state.lastResult ?? 'none'}"}`,
+  ),
+  counter('zmproxy_apply_runs_total', 'Runs of the rewrite loop.', 'runs'),
+  counter('zmproxy_apply_reloads_total', 'Reloads that nginx confirmed.', 'reloads'),
+  counter(
     'zmproxy_apply_reload_failures_total',
-    'counter',
     'Reloads that failed and were rolled back.',
-    (state) => count(state.reloadFailures),
-  ],
-  [
+    'reloadFailures',
+  ),
+  counter(
     'zmproxy_apply_validation_failures_total',
-    'counter',
     'Generations nginx -t refused.',
-    (state) => count(state.validationFailures),
-  ],
-  [
+    'validationFailures',
+  ),
+  counter(
     'zmproxy_apply_guard_refusals_total',
-    'counter',
     'Generations the sanity guard refused.',
-    (state) => count(state.guardRefusals),
-  ],
-  [
+    'guardRefusals',
+  ),
+  counter(
     'zmproxy_apply_directory_failures_total',
-    'counter',
     'Runs that could not read the directory.',
-    (state) => count(state.directoryFailures),
-  ],
-  [
-    'zmproxy_apply_duration_seconds',
-    'gauge',
-    'Duration of each phase of the last run.',
-    (state) =>
+    'directoryFailures',
+  ),
+  {
+    name: 'zmproxy_apply_duration_seconds',
+    type: 'gauge',
+    help: 'Duration of each phase of the last run.',
+    samples: (state) =>
       Object.entries(state.durations).map(([phase, value]) => [`{phase="${phase}"}`, value]),
-  ],
+  },
 ];
 
-const DAEMON_UP: MetricRow = [
-  'zmproxy_apply_daemon_up',
-  'gauge',
-  '1 while the --watch daemon runs.',
-  () => count(1),
-];
+const DAEMON_UP = info('zmproxy_apply_daemon_up', '1 while the --watch daemon runs.', () => '');
 
 /** Formats the counters, timestamps and durations of `state`. */
 export function formatApplyMetrics(state: ApplyState, extra: { daemon?: boolean } = {}): string {
-  const rows = extra.daemon === true ? [...METRICS, DAEMON_UP] : METRICS;
-  const lines = rows.flatMap(([name, type, help, samples]) => [
+  const metrics = extra.daemon === true ? [...METRICS, DAEMON_UP] : METRICS;
+  const lines = metrics.flatMap(({ name, type, help, samples }) => [
     `# HELP ${name} ${help}`,
     `# TYPE ${name} ${type}`,
     ...samples(state).map(([labels, value]) => `${name}${labels} ${value}`),

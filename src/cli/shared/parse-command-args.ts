@@ -78,20 +78,9 @@ export function parseFlags<
   }
 }
 
-/**
- * {@link parseFlags} for a subcommand of `zmproxy` (`zmproxy <command> -h lists the options`).
- */
-export function parseCommandArgs<
-  const Flags extends FlagTable,
-  const Positionals extends boolean = false,
->(
-  argv: readonly string[],
-  flags: Flags,
-  command: string,
-  allowPositionals?: Positionals,
-): CommandArgs<Flags, Positionals> {
-  return parseFlags(argv, flags, `zmproxy ${command}`, allowPositionals);
-}
+/** {@link parseFlags} for a subcommand of `zmproxy` (`zmproxy <command> -h lists the options`). */
+export const parseCommandArgs: typeof parseFlags = (argv, flags, command, allowPositionals) =>
+  parseFlags(argv, flags, `zmproxy ${command}`, allowPositionals);
 
 /** The usage error every command gives for a bad command line. */
 export function usageError(message: string, program: string): ProxyConfError {
