@@ -201,3 +201,39 @@ export function stopPid(pid: number): void {
     // already gone
   }
 }
+
+/**
+ * The whole proxy of an end-to-end test: the lookup service ({@link startStackLookup}), the stock
+ * templates rendered for it with `localConfig` besides the auth_http listener and the shared key
+ * ({@link renderStockProxy}), and nginx ({@link startNginxWithHosts}) naming `hostNames`.
+ */
+export async function startMailProxy(options: {
+  work: string;
+  ldif: string;
+  sharedKey: string;
+  authHttpPort: number;
+  noCache: boolean;
+  hosts: ReadonlyMap<string, string[]>;
+  log: string[];
+  localConfig?: readonly (readonly [string, string])[];
+  testFirst?: boolean;
+}): Promise<{ lookup: RunningLookup; nginxPid: number }> {
+  const lookup = await startStackLookup(options);
+  await renderStockProxy({
+    work: options.work,
+    ldif: options.ldif,
+    lookupAddress: lookup.address,
+    hosts: options.hosts,
+    localConfig: [
+      ['zmproxy_auth_http_listen', `127.0.0.1:${options.authHttpPort}`],
+      ['zmproxy_lookup_shared_key', options.sharedKey],
+      ...(options.localConfig ?? []),
+    ],
+  });
+  const nginxPid = await startNginxWithHosts(
+    options.work,
+    [...options.hosts.keys()],
+    options.testFirst ?? false,
+  );
+  return { lookup, nginxPid };
+}

@@ -25,10 +25,8 @@ import {
   accountLdif,
   addDovecotUsers,
   globalConfigLdif,
-  renderStockProxy,
   serverLdif,
-  startNginxWithHosts,
-  startStackLookup,
+  startMailProxy,
   stopPid,
 } from '../helpers/mail-stack.js';
 
@@ -224,27 +222,18 @@ beforeAll(async () => {
     startWebBackend('backend-2', ports.web2),
   ]);
 
-  const service = await startStackLookup({
+  // nginx from our templates, its lookup upstream pointing at the service.
+  const proxy = await startMailProxy({
+    work,
+    ldif,
     sharedKey: SHARED_KEY,
+    authHttpPort: ports.authHttp,
     noCache: false,
     hosts: HOSTS,
     log: logLines,
   });
-  lookup = service;
-
-  // nginx from our templates, its lookup upstream pointing at the service.
-  await renderStockProxy({
-    work,
-    ldif,
-    lookupAddress: service.address,
-    hosts: HOSTS,
-    localConfig: [
-      ['zmproxy_auth_http_listen', `127.0.0.1:${ports.authHttp}`],
-      ['zmproxy_lookup_shared_key', SHARED_KEY],
-    ],
-  });
-  nginxPid = await startNginxWithHosts(work, ['proxy.test', 'mbx1.test', 'mbx2.test']);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  lookup = proxy.lookup;
+  nginxPid = proxy.nginxPid;
   await new Promise((resolve) => setTimeout(resolve, 300));
 });
 

@@ -23,10 +23,8 @@ import {
   accountLdif,
   addDovecotUsers,
   globalConfigLdif,
-  renderStockProxy,
   serverLdif,
-  startNginxWithHosts,
-  startStackLookup,
+  startMailProxy,
   stopPid,
 } from '../helpers/mail-stack.js';
 import { connect as netConnect } from 'node:net';
@@ -232,27 +230,21 @@ beforeAll(async () => {
     ]),
   );
 
-  const service = await startStackLookup({
+  // nginx from our templates, its lookup upstream pointing at the service.
+  const proxy = await startMailProxy({
+    work,
+    ldif,
     sharedKey: SHARED_KEY,
+    authHttpPort: ports.authHttp,
     noCache: true,
     hosts: HOSTS,
     log: logLines,
+    // Only dovecot1's certificate is trusted: dovecot2 is the failure case.
+    localConfig: [['zmproxy_mail_upstream_ca_file', stackValue('DOVECOT_TLS_CERT_1')]],
+    testFirst: true,
   });
-  lookup = service;
-
-  await renderStockProxy({
-    work,
-    ldif,
-    lookupAddress: service.address,
-    hosts: HOSTS,
-    localConfig: [
-      ['zmproxy_auth_http_listen', `127.0.0.1:${ports.authHttp}`],
-      ['zmproxy_lookup_shared_key', SHARED_KEY],
-      // Only dovecot1's certificate is trusted: dovecot2 is the failure case.
-      ['zmproxy_mail_upstream_ca_file', stackValue('DOVECOT_TLS_CERT_1')],
-    ],
-  });
-  nginxPid = await startNginxWithHosts(work, ['proxy.test', MBX1, MBX2], true);
+  lookup = proxy.lookup;
+  nginxPid = proxy.nginxPid;
   await waitForPort(ports.imaps);
 });
 
