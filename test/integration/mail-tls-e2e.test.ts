@@ -19,14 +19,7 @@ import { upstreamTlsAddress } from '../../src/model/mail-tls-chain.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
 import { resetDirectory, stackValue } from '../helpers/stack.js';
 import { freePorts, waitForPort } from '../helpers/ports.js';
-import {
-  accountLdif,
-  addDovecotUsers,
-  globalConfigLdif,
-  serverLdif,
-  startMailProxy,
-  stopPid,
-} from '../helpers/mail-stack.js';
+import * as mailStack from '../helpers/mail-stack.js';
 import { connect as netConnect } from 'node:net';
 
 const SHARED_KEY = 'mail-tls-shared-key';
@@ -49,7 +42,7 @@ function base64Of(path: string): string {
 
 function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key: string }>) {
   const mailbox = (name: string, i: 1 | 2) =>
-    serverLdif(name, String(i), [
+    mailStack.serverLdif(name, String(i), [
       'zimbraServiceEnabled: mailbox',
       ...(i === 1 ? ['zimbraServiceEnabled: memcached'] : []),
       'zimbraReverseProxyLookupTarget: TRUE',
@@ -75,7 +68,7 @@ function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key
       '',
     ].join('\n');
   const account = (uid: string, domainName: 'a' | 'b', host: string) =>
-    accountLdif({
+    mailStack.accountLdif({
       uid,
       domainDn: `dc=${domainName},dc=test`,
       mailDomain: `${domainName}.test`,
@@ -83,7 +76,7 @@ function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key
       idDigit: '2',
     });
   return [
-    globalConfigLdif('a.test', [
+    mailStack.globalConfigLdif('a.test', [
       'zimbraReverseProxyImapSSLPortAttribute: zimbraImapSSLBindPort',
       'zimbraReverseProxyPop3SSLPortAttribute: zimbraPop3SSLBindPort',
       'zimbraReverseProxyUserLoginLimit: 0',
@@ -91,7 +84,7 @@ function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key
       'zimbraReverseProxySendImapId: FALSE',
       'zimbraReverseProxySendPop3Xoip: FALSE',
     ]),
-    serverLdif('proxy.test', '5', [
+    mailStack.serverLdif('proxy.test', '5', [
       'zimbraServiceEnabled: proxy',
       'zimbraReverseProxyMailEnabled: TRUE',
       'zimbraReverseProxyHttpEnabled: FALSE',
@@ -223,7 +216,7 @@ beforeAll(async () => {
   writeFileSync(ldif, directoryLdif(ports, certs));
   await resetDirectory(ldif);
 
-  addDovecotUsers(
+  mailStack.addDovecotUsers(
     ['alice@a.test', 'bob@b.test', 'carol@a.test'].map((user) => [
       user,
       `${user.split('@')[0] ?? ''}-pw`,
@@ -231,7 +224,7 @@ beforeAll(async () => {
   );
 
   // nginx from our templates, its lookup upstream pointing at the service.
-  const proxy = await startMailProxy({
+  const proxy = await mailStack.startMailProxy({
     work,
     ldif,
     sharedKey: SHARED_KEY,
@@ -250,7 +243,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (work !== '') writeFileSync(join(work, 'lookup.log'), logLines.join(''));
-  stopPid(nginxPid);
+  mailStack.stopPid(nginxPid);
   await lookup?.stop();
   if (work !== '' && process.env['ZMPROXY_KEEP_STACK'] === undefined)
     rmSync(work, { recursive: true, force: true });
