@@ -4,8 +4,10 @@
  * templates rendered for the proxy, and nginx in a mount namespace whose /etc/hosts names the
  * directory's hosts on loopback.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import type { RunningLookup } from '../../src/cli/lookup.js';
@@ -236,4 +238,37 @@ export async function startMailProxy(options: {
     options.testFirst ?? false,
   );
   return { lookup, nginxPid };
+}
+
+/** A web backend that names itself in every answer. */
+export function startWebBackend(name: string, port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(`${name} ${req.url ?? ''}\n`);
+    });
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Runs curl without blocking the event loop (the lookup service may run in this process). */
+export function curl(args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('curl', ['-sS', '--max-time', '15', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+/** How many logins of `user` the stack's dovecot instance has logged. */
+export function dovecotLogins(instance: 1 | 2, user: string): number {
+  const log = readFileSync(
+    join(stackValue('STACK_DIR'), `dovecot${instance}`, 'dovecot.log'),
+    'utf8',
+  );
+  return log.split('\n').filter((line) => line.includes(`Login: user=<${user}>`)).length;
 }

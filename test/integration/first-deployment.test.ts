@@ -20,7 +20,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,8 +30,11 @@ import { freePorts } from '../helpers/ports.js';
 import {
   accountLdif,
   addDovecotUsers,
+  curl,
+  dovecotLogins,
   globalConfigLdif,
   serverLdif,
+  startWebBackend,
 } from '../helpers/mail-stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -127,17 +129,6 @@ function directoryLdif(ports: Ports): string {
   ].join('\n');
 }
 
-/** A web backend that names itself in every answer. */
-function startWebBackend(name: string, port: number): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end(`${name} ${req.url ?? ''}\n`);
-    });
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
 let work = '';
 let home = '';
 let ports: Ports;
@@ -165,26 +156,6 @@ function onProxyHost(
       resolve({ code, output });
     });
   });
-}
-
-function curl(args: string[]): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('curl', ['-sS', '--max-time', '15', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('close', (status) => resolve({ status, output }));
-  });
-}
-
-function dovecotLogins(instance: 1 | 2, user: string): number {
-  const log = readFileSync(
-    join(stackValue('STACK_DIR'), `dovecot${instance}`, 'dovecot.log'),
-    'utf8',
-  );
-  return log.split('\n').filter((line) => line.includes(`Login: user=<${user}>`)).length;
 }
 
 const imap = (user: string, extra: string[] = []) =>

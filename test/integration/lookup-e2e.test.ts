@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +27,9 @@ import {
   serverLdif,
   startMailProxy,
   stopPid,
+  curl,
+  dovecotLogins,
+  startWebBackend,
 } from '../helpers/mail-stack.js';
 
 const SHARED_KEY = 'e2e-shared-key';
@@ -136,39 +138,6 @@ const HOSTS = new Map([
   ['mbx1.test', ['127.0.0.1']],
   ['mbx2.test', ['127.0.0.1']],
 ]);
-
-/** A web backend that names itself in every answer. */
-function startWebBackend(name: string, port: number): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end(`${name} ${req.url ?? ''}\n`);
-    });
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-/** Runs curl without blocking the event loop: the lookup service runs in this process. */
-function curl(args: string[]): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('curl', ['-sS', '--max-time', '15', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('close', (status) => resolve({ status, output }));
-  });
-}
-
-/** Login lines of a dovecot instance's log for a user. */
-function dovecotLogins(instance: 1 | 2, user: string): number {
-  const log = readFileSync(
-    join(stackValue('STACK_DIR'), `dovecot${instance}`, 'dovecot.log'),
-    'utf8',
-  );
-  return log.split('\n').filter((line) => line.includes('Login: user=<' + user + '>')).length;
-}
 
 /** A zimbra auth token naming an account id (the HMAC part is not checked by routing). */
 function authToken(id: string): string {
