@@ -206,6 +206,19 @@ need_stack_dir() {
 
 slapd_dir() { printf '%s/slapd' "$STACK_DIR"; }
 
+# config_head_ldif DIR MODULES [LINE…]: the cn=config entry of the slapd in DIR (its pid and args
+# files, then the LINEs) and its module entry (back_mdb, then the MODULES, space-separated).
+config_head_ldif() {
+  local s="$1" modules="$2" module
+  shift 2
+  printf 'dn: cn=config\nobjectClass: olcGlobal\ncn: config\n'
+  printf 'olcPidFile: %s/slapd.pid\nolcArgsFile: %s/slapd.args\n' "$s" "$s"
+  [ "$#" -eq 0 ] || printf '%s\n' "$@"
+  printf '\ndn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n'
+  printf 'olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\n'
+  for module in $modules; do printf 'olcModuleLoad: %s\n' "$module"; done
+}
+
 # The cn=schema entry of a cn=config LDIF: the standard schemas, then the files given (URLs).
 schema_ldif() {
   printf 'dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n'
@@ -232,21 +245,8 @@ write_slapd_config() {
     -subj '/CN=localhost' -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
     -keyout "$s/tls.key" -out "$s/tls.crt" >/dev/null 2>&1 || die 'openssl could not make a certificate'
   cat >"$s/config.ldif" <<EOF
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $s/slapd.pid
-olcArgsFile: $s/slapd.args
-olcSizeLimit: unlimited
-olcTLSCertificateFile: $s/tls.crt
-olcTLSCertificateKeyFile: $s/tls.key
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-olcModuleLoad: pw-sha2
+$(config_head_ldif "$s" pw-sha2 'olcSizeLimit: unlimited' "olcTLSCertificateFile: $s/tls.crt" \
+  "olcTLSCertificateKeyFile: $s/tls.key")
 
 $(schema_ldif "file://$s/zimbra.ldif")
 
@@ -322,17 +322,7 @@ write_ad_config() {
   s="$(ad_dir)"
   mkdir -p "$s/db" "$s/slapd.d"
   cat >"$s/config.ldif" <<EOF
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $s/slapd.pid
-olcArgsFile: $s/slapd.args
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
+$(config_head_ldif "$s" '')
 
 $(schema_ldif)
 
