@@ -20,8 +20,7 @@ const IO_MODULES = [
   'node:dns',
   'node:dns/promises',
   'node:os',
-  'yargs',
-  'yargs/helpers',
+  'fast-glob',
 ];
 
 /** Folders by role; the globs match import specifiers such as `../../sources/ldap/index.js`. */

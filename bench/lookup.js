@@ -25,11 +25,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
-import { connect, createServer as createNetServer } from 'node:net';
+import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canConnect, freePorts, writeSelfSignedCertificate } from './lib/loopback.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 4);
@@ -45,22 +46,6 @@ const { resolveHostnames } = await import(join(ROOT, 'dist/sources/dns/resolve-h
 const { parseOverrides } = await import(join(ROOT, 'dist/vars/registry.js'));
 const { createTemplateStore } = await import(join(ROOT, 'dist/writer/template-store.js'));
 
-async function freePorts(n) {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise((resolve) => {
-          const s = createNetServer();
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
 async function waitFor(check, what) {
   for (let i = 0; i < 200; i++) {
     if (await check().catch(() => false)) return;
@@ -68,13 +53,6 @@ async function waitFor(check, what) {
   }
   throw new Error(`timed out waiting for ${what}`);
 }
-
-const canConnect = (port) =>
-  new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Runs `one()` CONCURRENCY-wide for SECONDS; returns rate and p50/p99 in ms. */
 async function load(one) {
@@ -208,23 +186,7 @@ try {
   // The domain's own certificate, served by the chain's SNI router to mail.example.test.
   const domainCrt = join(work, 'domain.crt');
   const domainKey = join(work, 'domain.key');
-  spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=mail.example.test',
-    '-keyout',
-    domainKey,
-    '-out',
-    domainCrt,
-  ]);
+  writeSelfSignedCertificate(domainCrt, domainKey, 'mail.example.test');
   const base64 = (file) => readFileSync(file).toString('base64');
 
   // Directory: proxy + two mailbox servers, USERS accounts alternating between them.
@@ -483,23 +445,7 @@ if (cluster.isPrimary) {
     ['zmproxy_mail_upstream_ca_file', caBundle],
   ]);
   const prefix = join(work, 'nginx');
-  spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    join(prefix, 'conf/nginx.key'),
-    '-out',
-    join(prefix, 'conf/nginx.crt'),
-  ]);
+  writeSelfSignedCertificate(join(prefix, 'conf/nginx.crt'), join(prefix, 'conf/nginx.key'));
   for (const dir of ['log', 'data/tmp/nginx', 'data/nginx/html', 'base/logs', 'base/tmp']) {
     mkdirSync(join(prefix, dir), { recursive: true });
   }

@@ -10,7 +10,6 @@
 // Names resolve from a private /etc/hosts to 127.0.x.y (unshare --mount, as root); nothing leaves
 // the loopback interface.
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { connect } from 'node:tls';
 import {
   chmodSync,
@@ -24,6 +23,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts, writeSelfSignedCertificate } from './lib/loopback.js';
 import { syntheticDirectory } from './synthetic-directory.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -59,22 +59,6 @@ function confgen(args) {
   if (result.status !== 0)
     throw new Error(`zmproxyconfgen failed (${result.status}, ${result.signal})`);
   return { ms: result.ms, rss: JSON.parse(result.stdout).rss / 1024 };
-}
-
-async function freePorts(count) {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise((resolve) => {
-          const server = createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => server.address().port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 /** The synthetic directory with mail and the admin console off, names on loopback addresses. */
@@ -234,22 +218,12 @@ for (const [index, domains] of SIZES.entries()) {
     const work = join(dir, 'work');
     mkdirSync(join(work, 'conf'), { recursive: true });
     writeFileSync(join(work, 'hosts'), hosts);
-    const keyGen = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=default.bench.test',
-      '-days',
-      '2',
-      '-keyout',
-      join(work, 'conf/nginx.key'),
-      '-out',
+    writeSelfSignedCertificate(
       join(work, 'conf/nginx.crt'),
-    ]);
-    if (keyGen.status !== 0) throw new Error('openssl req failed');
+      join(work, 'conf/nginx.key'),
+      'default.bench.test',
+      { rsa: true },
+    );
     // With the certificate map the workers load the default key too (docs/certificates.md).
     chownSync(join(work, 'conf/nginx.key'), -1, 65534);
     chmodSync(join(work, 'conf/nginx.key'), 0o640);

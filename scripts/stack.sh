@@ -206,6 +206,29 @@ need_stack_dir() {
 
 slapd_dir() { printf '%s/slapd' "$STACK_DIR"; }
 
+# config_head_ldif DIR MODULES [LINE…]: the cn=config entry of the slapd in DIR (its pid and args
+# files, then the LINEs) and its module entry (back_mdb, then the MODULES, space-separated).
+config_head_ldif() {
+  local s="$1" modules="$2" module
+  shift 2
+  printf 'dn: cn=config\nobjectClass: olcGlobal\ncn: config\n'
+  printf 'olcPidFile: %s/slapd.pid\nolcArgsFile: %s/slapd.args\n' "$s" "$s"
+  [ "$#" -eq 0 ] || printf '%s\n' "$@"
+  printf '\ndn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n'
+  printf 'olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\n'
+  for module in $modules; do printf 'olcModuleLoad: %s\n' "$module"; done
+}
+
+# The cn=schema entry of a cn=config LDIF: the standard schemas, then the files given (URLs).
+schema_ldif() {
+  printf 'dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n'
+  local file
+  for file in /etc/ldap/schema/core.ldif /etc/ldap/schema/cosine.ldif /etc/ldap/schema/inetorgperson.ldif; do
+    printf 'include: file://%s\n' "$file"
+  done
+  for file in "$@"; do printf 'include: %s\n' "$file"; done
+}
+
 write_slapd_config() {
   local s
   s="$(slapd_dir)"
@@ -222,30 +245,10 @@ write_slapd_config() {
     -subj '/CN=localhost' -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
     -keyout "$s/tls.key" -out "$s/tls.crt" >/dev/null 2>&1 || die 'openssl could not make a certificate'
   cat >"$s/config.ldif" <<EOF
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $s/slapd.pid
-olcArgsFile: $s/slapd.args
-olcSizeLimit: unlimited
-olcTLSCertificateFile: $s/tls.crt
-olcTLSCertificateKeyFile: $s/tls.key
+$(config_head_ldif "$s" pw-sha2 'olcSizeLimit: unlimited' "olcTLSCertificateFile: $s/tls.crt" \
+  "olcTLSCertificateKeyFile: $s/tls.key")
 
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-olcModuleLoad: pw-sha2
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-include: file:///etc/ldap/schema/cosine.ldif
-include: file:///etc/ldap/schema/inetorgperson.ldif
-include: file://$s/zimbra.ldif
+$(schema_ldif "file://$s/zimbra.ldif")
 
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
@@ -280,19 +283,24 @@ ldap_ready() {
 }
 
 start_slapd() {
-  local s
-  s="$(slapd_dir)"
+  run_slapd slapd "$(slapd_dir)" write_slapd_config "$LDAP_PORT" \
+    "ldap://127.0.0.1:$LDAP_PORT/ ldaps://127.0.0.1:$LDAPS_PORT/" ldap_ready "$LDAP_URL"
+}
+
+# run_slapd NAME DIR WRITE_CONFIG PORT LISTEN_URLS READY URL: starts the slapd whose cn=config is
+# in DIR (written by WRITE_CONFIG the first time) unless it runs, and waits until READY answers.
+run_slapd() {
+  local name="$1" s="$2" write_config="$3" port="$4" urls="$5" ready="$6" url="$7"
   if live_pid "$s/slapd.pid" >/dev/null; then
-    log "slapd already running on $LDAP_PORT"
+    log "$name already running on $port"
     return 0
   fi
-  [ -d "$s/slapd.d/cn=config" ] || write_slapd_config
-  port_in_use "$LDAP_PORT" && die "port 127.0.0.1:$LDAP_PORT (slapd) is taken by a process this stack did not start"
+  [ -d "$s/slapd.d/cn=config" ] || "$write_config"
+  port_in_use "$port" && die "port 127.0.0.1:$port ($name) is taken by a process this stack did not start"
   rm -f "$s/slapd.pid"
   # -d 0: stay in the foreground (logs to our file); setsid: out of the caller's session.
-  setsid slapd -F "$s/slapd.d" -h "ldap://127.0.0.1:$LDAP_PORT/ ldaps://127.0.0.1:$LDAPS_PORT/" \
-    -d 0 </dev/null >>"$s/slapd.log" 2>&1 &
-  wait_for 10 ldap_ready || die "slapd did not answer on $LDAP_URL; see $s/slapd.log"
+  setsid slapd -F "$s/slapd.d" -h "$urls" -d 0 </dev/null >>"$s/slapd.log" 2>&1 &
+  wait_for 10 "$ready" || die "$name did not answer on $url; see $s/slapd.log"
   wait_for 5 test -s "$s/slapd.pid" || true
 }
 
@@ -314,25 +322,9 @@ write_ad_config() {
   s="$(ad_dir)"
   mkdir -p "$s/db" "$s/slapd.d"
   cat >"$s/config.ldif" <<EOF
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $s/slapd.pid
-olcArgsFile: $s/slapd.args
+$(config_head_ldif "$s" '')
 
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-include: file:///etc/ldap/schema/cosine.ldif
-include: file:///etc/ldap/schema/inetorgperson.ldif
+$(schema_ldif)
 
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
@@ -381,19 +373,8 @@ ad_ready() {
 }
 
 start_ad_slapd() {
-  local s
-  s="$(ad_dir)"
-  if live_pid "$s/slapd.pid" >/dev/null; then
-    log "AD slapd already running on $AD_LDAP_PORT"
-    return 0
-  fi
-  [ -d "$s/slapd.d/cn=config" ] || write_ad_config
-  port_in_use "$AD_LDAP_PORT" && die "port 127.0.0.1:$AD_LDAP_PORT (AD slapd) is taken by a process this stack did not start"
-  rm -f "$s/slapd.pid"
-  # -d 0: stay in the foreground (logs to our file); setsid: out of the caller's session.
-  setsid slapd -F "$s/slapd.d" -h "ldap://127.0.0.1:$AD_LDAP_PORT/" -d 0 </dev/null >>"$s/slapd.log" 2>&1 &
-  wait_for 10 ad_ready || die "AD slapd did not answer on $AD_LDAP_URL; see $s/slapd.log"
-  wait_for 5 test -s "$s/slapd.pid" || true
+  run_slapd 'AD slapd' "$(ad_dir)" write_ad_config "$AD_LDAP_PORT" "ldap://127.0.0.1:$AD_LDAP_PORT/" \
+    ad_ready "$AD_LDAP_URL"
 }
 
 # ---------------------------------------------------------------------------------------------

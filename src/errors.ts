@@ -54,10 +54,91 @@ export interface Problem {
   hint?: string | undefined;
 }
 
+/**
+ * Every warning code, with what it means. The codes are stable: scripts, the `--apply` state
+ * and de-duplication match them, never the message text. docs/warnings.md lists them (a test
+ * keeps the two in step).
+ */
+export const WARNING_CODES = {
+  W_UPSTREAM_SERVERS_INVALID:
+    'none of the servers an upstream list names (zimbraReverseProxyUpstreamEwsServers / …LoginServers) is a valid upstream; that upstream is left out',
+  W_FAIR_SHM_SIZE_RAISED:
+    'zimbraReverseProxyUpstreamFairShmSize is below the minimum; the minimum is used',
+  W_UPSTREAM_NO_PORT: 'an upstream server has no port attribute; it is listed with port 0',
+  W_NO_LOOKUP_HANDLERS: 'no server qualifies as an nginx lookup handler',
+  W_LOOKUP_HANDLER_LEFT_OUT:
+    'a lookup handler is left out: no zimbraServiceHostname, or no address of the family zimbraIPMode asks for',
+  W_LOOKUP_HANDLER_UNRESOLVED:
+    'a lookup handler is left out: its zimbraServiceHostname does not resolve (-f makes it an error)',
+  W_MEMCACHED_LEFT_OUT:
+    'a memcached server is left out: no zimbraServiceHostname, or no address of the family zimbraIPMode asks for',
+  W_MEMCACHED_UNRESOLVED:
+    'a memcached server is left out: its zimbraServiceHostname does not resolve (-f makes it an error)',
+  W_DOMAIN_CERT_INCOMPLETE:
+    'a domain has a certificate without its key or a key without its certificate; it uses the default pair',
+  W_VHOST_UNRESOLVED:
+    'a virtual host name does not resolve; its servers listen on the wildcard address (-f makes it an error)',
+  W_OVERRIDE_UNKNOWN: '-c names no known variable; the override is ignored',
+  W_LOOKUP_TARGET_NOT_MAILBOX:
+    'a server with zimbraReverseProxyLookupTarget TRUE does not run the mailbox service; it is left out',
+  W_UPSTREAM_MAIL_MODE: 'an upstream server has no usable zimbraMailMode; it is left out',
+  W_LOOKUP_TARGET_UNKNOWN:
+    'zimbraReverseProxyAvailableLookupTargets names a server that does not exist',
+  W_TEMPLATE_VARIABLE_UNKNOWN: '--lenient: a template names an unknown variable; it expands to ""',
+  W_INVALID_VALUE: 'an invalid attribute value is skipped (zmprov garpu and friends)',
+  W_MTA_AUTH_TARGET_NOT_MAILBOX:
+    'a server with zimbraMtaAuthTarget TRUE does not run the mailbox service; it is left out',
+  W_CERT_EXPIRING: 'a certificate about to be published expires soon',
+  W_CERT_NAME_MISMATCH: "a domain's certificate does not name every one of its virtual host names",
+  W_CERT_FORCED: 'a certificate that would be refused was published anyway (--force)',
+  W_APPLY_STATE_UNWRITABLE: 'the --apply state file could not be written',
+  W_PURGE_DOMAIN_EMPTY: 'zmproxypurge: a domain given has no account; nothing to purge for it',
+  W_PURGE_MEMCACHED_UNANSWERED:
+    'zmproxypurge: some memcached servers did not answer; their entries expire with the TTL',
+  W_MAILBOX_TLS_SERVER_OFF:
+    'TLS to the mailbox servers: a mailbox server has zimbraImapSSLServerEnabled or zimbraPop3SSLServerEnabled FALSE, so nothing listens where the proxy sends its logins',
+  W_STOCK_LOOKUP_SCHEME_MIXED:
+    'lookup handlers speak http and https; the older ones are left out of the lookup upstream',
+  W_STOCK_LOOKUP_TLS_UNVERIFIED:
+    'nginx reaches the lookup handlers over TLS without checking their certificates',
+  W_STOCK_SHARED_KEY_EMPTY:
+    'no lookup shared key: the lookup service cannot tell nginx from other clients',
+  W_STOCK_UPSTREAM_TLS_UNVERIFIED:
+    "nginx reaches the mailbox servers' IMAPS/POP3S ports without checking their certificates",
+  W_STOCK_IMAP_ID: 'zimbraReverseProxySendImapId is TRUE; stock nginx cannot send IMAP ID',
+  W_STOCK_POP3_XOIP: 'zimbraReverseProxySendPop3Xoip is TRUE; stock nginx cannot send POP3 XOIP',
+  W_STOCK_GSSAPI: 'GSSAPI is enabled; stock nginx has no GSSAPI authentication',
+  W_STOCK_SASL_PLAIN_ALWAYS_ON:
+    'SASL PLAIN is disabled; stock nginx always accepts plain-text logins',
+  W_STOCK_BANNER_VERSION: "the banner should name the version; stock nginx's greeting is fixed",
+  W_STOCK_IMAP_ID_CAPABILITY:
+    'zimbraReverseProxyImapEnabledCapability lists ID; stock nginx does not announce it before login',
+  W_STOCK_STARTTLS_DEFAULT_CERT:
+    "with SNI, STARTTLS clients on IMAP/POP3 get the default certificate, not their domain's",
+  W_STOCK_VIP_SHARED:
+    "two domains share a virtual IP address; its IMAP/POP3 servers use the first one's certificate",
+  W_STOCK_LOGIN_UPSTREAM:
+    'zimbraReverseProxyUpstreamLoginServers is set; the stock templates have no login upstream',
+  W_STOCK_XMPP_BOSH: 'XMPP BOSH is enabled; the stock templates do not proxy it',
+  W_STOCK_CERTAUTH: "client certificate login (/certauth) needs Zimbra's nginx; it is not proxied",
+  W_STOCK_DOCS:
+    'servers run the docs or onlyoffice service, which the stock templates do not proxy',
+} as const;
+
+/** A warning's stable identity (see {@link WARNING_CODES}). */
+export type WarningCode = keyof typeof WARNING_CODES;
+
 /** A warning: generation continues, but the admin should know. */
 export interface Warning {
+  /** Stable across releases and wording changes (docs/warnings.md); what scripts and de-duplication match. */
+  code: WarningCode;
   message: string;
   hint?: string | undefined;
+}
+
+/** The line a command prints for a warning: `warning[W_CODE]: message`. */
+export function formatWarning(warning: Warning): string {
+  return `warning[${warning.code}]: ${warning.message}`;
 }
 
 /** Formats a problem as `<subject> on <entry>: <message> (got "<value>")`. */

@@ -8,7 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { ProxyConfError } from '../errors.js';
+import { formatWarning, ProxyConfError } from '../errors.js';
 import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
 import type { LdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
 import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
@@ -172,7 +172,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       );
       for (const domain of domains) {
         const accountsOfDomain = await accountsIn(directory, domain);
-        if (accountsOfDomain.length === 0) io.stderr(`warning: no account in domain ${domain}\n`);
+        if (accountsOfDomain.length === 0) {
+          io.stderr(
+            `${formatWarning({ code: 'W_PURGE_DOMAIN_EMPTY', message: `no account in domain ${domain}` })}\n`,
+          );
+        }
         names = [...names, ...accountsOfDomain];
       }
       targets.length = 0;
@@ -219,7 +223,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     if (unreachable)
       io.stderr(
-        'warning: some memcached servers did not answer; their entries expire with the TTL\n',
+        `${formatWarning({ code: 'W_PURGE_MEMCACHED_UNANSWERED', message: 'some memcached servers did not answer; their entries expire with the TTL' })}\n`,
       );
     return unreachable ? EXIT.error : EXIT.ok;
   } catch (error) {

@@ -3,13 +3,21 @@
  * src/doctor/rest-url.ts (shared with the doctor's rest-urls check): the domain's public service host name when it has one,
  * else the home server's mail mode, zimbraServiceHostname and port.
  */
-import { resolve } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import { computeRestUrl } from '../doctor/rest-url.js';
-import { createDirectorySource, loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
+import { openDirectoryFromFlags } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
+import type { FlagTable } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, formatFlagHelp, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
+
+const FLAGS = {
+  ...DIRECTORY_FLAGS,
+  json: { type: 'boolean', help: 'print { account, url, rule, explanation }' },
+  verbose: { type: 'boolean', short: 'v', help: 'say which attributes the URL came from' },
+  debug: { type: 'boolean', help: 'stack traces on errors' },
+  help: { type: 'boolean', short: 'h', help: 'this help' },
+} as const satisfies FlagTable;
 
 const HELP = `usage: zmproxy rest-url [options] ACCOUNT
 
@@ -19,22 +27,7 @@ domain (or the global config) has a public service host name, else the home serv
 zimbraMailMode, zimbraServiceHostname and zimbraMailSSLPort (zimbraMailPort in http mode).
 
 options:
-  --source SPEC              directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)
-  -w, --workdir DIR          Zimbra's home: DIR/conf/localconfig.xml (default /opt/zimbra)
-  --localconfig FILE         Zimbra's localconfig.xml
-  --bind-dn DN / --bind-password-file FILE   LDAP credentials (default: localconfig)
-  --json                     print { account, url, rule, explanation }
-  -v, --verbose              say which attributes the URL came from
-  --debug                    stack traces on errors
-`;
-
-const FLAGS = {
-  ...DIRECTORY_FLAGS,
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
-  debug: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+${formatFlagHelp(FLAGS)}`;
 
 /** Runs `zmproxy rest-url`; returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
@@ -53,18 +46,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       );
     }
     const account = positionals[0] ?? '';
-    const localConfig = await loadLocalConfig(
-      localConfigFileFor(
-        resolve(values.workdir ?? '/opt/zimbra'),
-        values.localconfig,
-        values.source,
-      ),
-    );
-    const source = createDirectorySource(values.source, {
-      localConfig,
-      bindDn: values['bind-dn'],
-      bindPasswordFile: values['bind-password-file'],
-    });
+    const { source } = await openDirectoryFromFlags(values);
     const result = computeRestUrl(await source.load(), account);
     if (!result.ok) throw new ProxyConfError('E_INPUT', result.message, { hint: result.hint });
     if (values.json === true) {

@@ -2,10 +2,12 @@
  * `zmprov` (= `zmproxy prov`): the proxy subset of Zimbra's zmprov against LDAP or an LDIF file.
  * Thin: read the options, load the directory, run the pure command (src/prov), print or write.
  *
- * The command line is read by hand, not by yargs: `-attr value` removes a value, and must not be
- * taken for an option.
+ * The command words are read by hand, not by the shared parser (node:util parseArgs): in
+ * `zmprov mcf -zimbraAttr value` a leading `-` removes a value, and a strict parser would take it
+ * for an unknown option. The options themselves, the directory flags above all, come from the
+ * same declaration as every other command's (DIRECTORY_FLAGS).
  */
-import { ProxyConfError } from '../errors.js';
+import { formatWarning, ProxyConfError } from '../errors.js';
 import type { DirectoryStore } from '../ports.js';
 import {
   COMMAND_HELP,
@@ -18,6 +20,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadLocalConfig, localConfigFileFor } from './shared/inputs.js';
 import { openDirectoryStore } from './shared/open-store.js';
+import { DIRECTORY_FLAGS, usageError } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 const USAGE = `usage: zmprov [options] command [args…]
@@ -39,14 +42,14 @@ options:
   -h, --help                                 this help
 `;
 
-/** Options that take a value, by name. */
-const VALUE_OPTIONS = new Set([
-  '--source',
-  '--localconfig',
-  '--bind-dn',
-  '--bind-password-file',
-  '--workdir',
-]);
+/** Options that take a value, by long name: the directory flags every command shares. */
+const VALUE_OPTIONS = new Set(Object.keys(DIRECTORY_FLAGS).map((name) => `--${name}`));
+/** Their short forms (`-w DIR`), to the long name. */
+const SHORT_VALUE_OPTIONS: ReadonlyMap<string, string> = new Map(
+  Object.entries(DIRECTORY_FLAGS).flatMap(([name, spec]) =>
+    'short' in spec ? [[`-${spec.short}`, `--${name}`] as const] : [],
+  ),
+);
 /** Switches accepted anywhere on the line. */
 const LONG_SWITCHES = new Set(['--json', '--debug', '--help', '--replace', '--ldap', '--master']);
 /** Zimbra's short switches, accepted before the command. */
@@ -86,15 +89,13 @@ function parseArgs(argv: readonly string[]): ProvArgs {
   for (let i = 0; i < argv.length; i++) {
     const given = argv[i] as string;
     // -w DIR, as every zmproxy command spells the Zimbra home.
-    const word = given === '-w' ? '--workdir' : given;
+    const word = SHORT_VALUE_OPTIONS.get(given) ?? given;
     const eq = word.indexOf('=');
     const name = word.startsWith('--') && eq > 0 ? word.slice(0, eq) : word;
     if (VALUE_OPTIONS.has(name)) {
       const value = eq > 0 && name !== word ? word.slice(eq + 1) : argv[++i];
       if (value === undefined) {
-        throw new ProxyConfError('E_USAGE', `${name} needs a value`, {
-          hint: 'zmprov -h lists the options',
-        });
+        throw usageError(`${name} needs a value`, 'zmprov');
       }
       values.set(name, value);
       continue;
@@ -105,9 +106,7 @@ function parseArgs(argv: readonly string[]): ProvArgs {
     }
     if (words.length === 0 && word.startsWith('-')) {
       if (!SHORT_SWITCHES.has(word)) {
-        throw new ProxyConfError('E_USAGE', `unknown option ${word}`, {
-          hint: 'zmprov -h lists the options',
-        });
+        throw usageError(`unknown option ${word}`, 'zmprov');
       }
       switches.add(word);
       continue;
@@ -156,7 +155,7 @@ async function execute(args: ProvArgs, io: CliIo): Promise<number> {
       return EXIT.ok;
     }
     for (const warning of result.warnings) {
-      io.stderr(`warning: ${warning.message}\n`);
+      io.stderr(`${formatWarning(warning)}\n`);
       if (warning.hint !== undefined) io.stderr(`  hint: ${warning.hint}\n`);
     }
     io.stdout(

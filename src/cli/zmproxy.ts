@@ -27,7 +27,7 @@ commands:
   prov      read and change proxy attributes of the directory (= zmprov, the proxy subset)
   config    enable or disable the mail and web proxy on a host (= zmproxyconfig)
   ctl       start, stop, restart, reload nginx and the lookup service; status (= zmproxyctl)
-  conf      print nginx.conf with every include expanded (= zmproxyconf)
+  conf      print nginx.conf with every include expanded (= zmproxyconf, zmnginxconf)
   lookup    run the route lookup service nginx asks (auth_http, auth_request)
   purge     drop cached routes of accounts from memcached (= zmproxypurge)
   localconfig  read and edit <workdir>/conf/localconfig.xml (= zmlocalconfig)

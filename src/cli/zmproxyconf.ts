@@ -7,6 +7,13 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ProxyConfError } from '../errors.js';
+import type { FlagTable } from './shared/parse-command-args.js';
+import {
+  DIRECTORY_FLAGS,
+  formatFlagHelp,
+  parseFlags,
+  usageError,
+} from './shared/parse-command-args.js';
 import type { CliIo } from './shared/io.js';
 import { EXIT, reportError } from './shared/run.js';
 
@@ -125,76 +132,58 @@ export function defaultConfFile(workdir: string): string {
   return existsSync(live) ? live : `${workdir}/conf/nginx.conf`;
 }
 
-const USAGE = `usage: zmproxyconf [-m] [-i] [-n] [-e] [-w DIR] [FILE]
+/** zmproxyconf's flags: Zimbra's four switches with their long forms, and -w. */
+const CONF_FLAGS = {
+  markers: {
+    type: 'boolean',
+    short: 'm',
+    help: 'mark each included file with # begin:<file> and # end:<file>',
+  },
+  indent: { type: 'boolean', short: 'i', help: 'indent included files two spaces per level' },
+  nocomments: { type: 'boolean', short: 'n', help: 'leave comment lines out' },
+  noempty: { type: 'boolean', short: 'e', help: 'leave empty lines out' },
+  workdir: { ...DIRECTORY_FLAGS.workdir, help: 'work directory (default /opt/zimbra)' },
+  help: { type: 'boolean', short: 'h', help: 'this text' },
+} as const satisfies FlagTable;
+
+function usageText(program: string): string {
+  return `usage: ${program} [-m] [-i] [-n] [-e] [-w DIR] [FILE]
 
 Prints nginx.conf (default: <workdir>/conf/nginx/current/nginx.conf when --apply manages the
 work directory, else <workdir>/conf/nginx.conf) with every include expanded.
 
-  -m, --markers     mark each included file with # begin:<file> and # end:<file>
-  -i, --indent      indent included files two spaces per level
-  -n, --nocomments  leave comment lines out
-  -e, --noempty     leave empty lines out
-  -w DIR            work directory (default /opt/zimbra)
-  -h, --help        this text
-`;
+${formatFlagHelp(CONF_FLAGS)}`;
+}
 
-/** Runs zmproxyconf with `argv` (without the program name); returns the exit code. */
-export function run(argv: readonly string[], io: CliIo): Promise<number> {
+/**
+ * Runs zmproxyconf with `argv` (without the program name); returns the exit code. `program` is
+ * the name it was called by: Zimbra ships the script as zmproxyconf and its usage calls it
+ * zmnginxconf, so both names are installed.
+ */
+export function run(
+  argv: readonly string[],
+  io: CliIo,
+  program: 'zmproxyconf' | 'zmnginxconf' = 'zmproxyconf',
+): Promise<number> {
   try {
-    const options: ExpandOptions = {};
-    let workdir = '/opt/zimbra';
-    let file: string | undefined;
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i] ?? '';
-      if (/^-[mine]{2,}$/.test(arg)) {
-        for (const flag of arg.slice(1)) applyFlag(`-${flag}`, options);
-      } else if (applyFlag(arg, options)) {
-        continue;
-      } else if (arg === '-h' || arg === '--help') {
-        io.stdout(USAGE);
-        return Promise.resolve(EXIT.ok);
-      } else if (arg === '-w' || arg === '--workdir') {
-        const value = argv[++i];
-        if (value === undefined) throw usage(`${arg} needs a directory`);
-        workdir = resolve(value);
-      } else if (arg.startsWith('-')) {
-        throw usage(`unknown option ${arg}`);
-      } else if (file === undefined) {
-        file = arg;
-      } else {
-        throw usage(`unexpected argument ${arg}`);
-      }
+    const { values, positionals } = parseFlags(argv, CONF_FLAGS, program, true);
+    if (values.help === true) {
+      io.stdout(usageText(program));
+      return Promise.resolve(EXIT.ok);
     }
-    io.stdout(redactSecrets(expandNginxConf(file ?? defaultConfFile(workdir), options)));
+    if (positionals.length > 1) {
+      throw usageError(`unexpected argument ${positionals[1] ?? ''}`, program);
+    }
+    const options: ExpandOptions = {
+      markers: values.markers === true,
+      indent: values.indent === true,
+      noComments: values.nocomments === true,
+      noEmpty: values.noempty === true,
+    };
+    const file = positionals[0] ?? defaultConfFile(resolve(values.workdir ?? '/opt/zimbra'));
+    io.stdout(redactSecrets(expandNginxConf(file, options)));
     return Promise.resolve(EXIT.ok);
   } catch (error) {
     return Promise.resolve(reportError(error, io, false));
   }
-}
-
-function applyFlag(arg: string, options: ExpandOptions): boolean {
-  switch (arg) {
-    case '-m':
-    case '--markers':
-      options.markers = true;
-      return true;
-    case '-i':
-    case '--indent':
-      options.indent = true;
-      return true;
-    case '-n':
-    case '--nocomments':
-      options.noComments = true;
-      return true;
-    case '-e':
-    case '--noempty':
-      options.noEmpty = true;
-      return true;
-    default:
-      return false;
-  }
-}
-
-function usage(message: string): ProxyConfError {
-  return new ProxyConfError('E_USAGE', message, { hint: 'zmproxyconf -h lists the options' });
 }

@@ -7,11 +7,9 @@
 import { lookupGroupId } from '../writer/groups.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
-import { createHash } from 'node:crypto';
 import { readFile, unlink } from 'node:fs/promises';
 import type { Warning } from '../errors.js';
-import { formatProblem, ProblemsError, ProxyConfError } from '../errors.js';
+import { formatProblem, formatWarning, ProblemsError, ProxyConfError } from '../errors.js';
 import type { Generation } from '../engine/generate.js';
 import { computeGenerationVariables, generate } from '../engine/generate.js';
 import type { FileChange } from '../plan/plan-changes.js';
@@ -39,7 +37,7 @@ import { checkModuleTrust } from '../reload/module-trust.js';
 import { createNginxControl } from '../reload/nginx-control.js';
 import { createRunLock } from '../reload/run-lock.js';
 import { createSystemClock } from '../reload/system-clock.js';
-import { parseSourceSpec } from '../sources/ldif/index.js';
+import { ldifGlobDirs, parseSourceSpec } from '../sources/ldif/index.js';
 import type { CliIo } from './shared/io.js';
 import {
   createDirectorySource,
@@ -48,6 +46,14 @@ import {
   localConfigFileFor,
   resolveLdapOptions,
 } from './shared/inputs.js';
+import type { FlagTable } from './shared/parse-command-args.js';
+import {
+  DIRECTORY_FLAGS,
+  formatFlagHelp,
+  HOSTS_FLAGS,
+  parseFlags,
+  usageError,
+} from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 
 /** The template set bundled with zmproxy (stock nginx), the default for -t. */
@@ -72,7 +78,7 @@ export const APPLY_EXIT: Readonly<Record<ApplyOutcome, number>> = Object.fromEnt
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let debug = argv.includes('--debug');
   try {
-    const args = await parseArgs(argv, io);
+    const args = parseConfgenArgs(argv, io);
     if (typeof args === 'number') return args;
     debug = args.debug;
     return await execute(args, io);
@@ -81,324 +87,257 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
-type Args = Exclude<Awaited<ReturnType<typeof parseArgs>>, number>;
+type Args = Exclude<ReturnType<typeof parseConfgenArgs>, number>;
 
-async function parseArgs(argv: readonly string[], io: CliIo) {
-  let failure: string | undefined;
-  let helpShown = false;
-  const parser = yargs([...argv])
-    .scriptName('zmproxyconfgen')
-    .usage(USAGE)
-    .parserConfiguration({
-      'camel-case-expansion': false,
-      'strip-aliased': true,
-      'duplicate-arguments-array': true,
-    })
-    .option('v', {
-      alias: 'verbose',
-      type: 'boolean',
-      default: false,
-      describe: 'Print what is done, file by file',
-    })
-    .option('w', {
-      alias: 'workdir',
-      type: 'string',
-      describe: 'Working directory (Zimbra home)',
-      default: '/opt/zimbra',
-    })
-    .option('t', {
-      alias: 'templatedir',
-      type: 'string',
-      describe: "Template directory (default: zmproxy's stock nginx templates)",
-    })
-    .option('n', {
-      alias: 'dry-run',
-      type: 'boolean',
-      default: false,
-      describe: 'Render everything, write nothing',
-    })
-    .option('d', {
-      alias: 'defaults',
-      type: 'boolean',
-      default: false,
-      describe: 'Print every variable with its default, then exit',
-    })
-    .option('D', {
-      alias: 'definitions',
-      type: 'boolean',
-      default: false,
-      describe: 'Print every variable with its current value, then exit',
-    })
-    .option('p', {
-      alias: 'prefix',
-      type: 'string',
-      default: 'nginx.conf',
-      describe: 'Config file prefix',
-    })
-    .option('P', {
-      alias: 'template-prefix',
-      type: 'string',
-      describe: 'Template file prefix (default: the config prefix)',
-    })
-    .option('i', {
-      alias: 'include-dir',
-      type: 'string',
-      default: 'nginx/includes',
-      describe: 'Includes directory, relative to <workdir>/conf',
-    })
-    .option('s', {
-      alias: 'server',
-      type: 'string',
-      describe: 'Generate for this server (name or zimbraId)',
-    })
-    .option('f', {
-      alias: 'force-dns-resolution',
-      type: 'boolean',
-      default: false,
-      describe: 'Fail when a virtual host name does not resolve',
-    })
-    .option('c', {
-      alias: 'config',
-      type: 'string',
-      array: true,
-      default: [] as string[],
-      describe: 'Override a variable: name=value (repeatable)',
-    })
-    .option('source', {
-      type: 'string',
-      describe: 'Directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)',
-    })
-    .option('localconfig', { type: 'string', describe: 'Zimbra localconfig.xml' })
-    .option('hosts', {
-      type: 'string',
-      describe: 'Hosts file (/etc/hosts format) answered before DNS',
-    })
-    .option('bind-dn', {
-      type: 'string',
-      describe: 'LDAP bind DN (default: localconfig zimbra_ldap_userdn)',
-    })
-    .option('bind-password-file', {
-      type: 'string',
-      describe: 'File holding the LDAP bind password (default: localconfig zimbra_ldap_password)',
-    })
-    .option('hosts-only', {
-      type: 'boolean',
-      default: false,
-      describe: 'Resolve names from --hosts only, never from DNS',
-    })
-    .option('diff', {
-      type: 'boolean',
-      default: false,
-      describe: 'Print a unified diff of what would change; write nothing',
-    })
-    .option('check', {
-      type: 'boolean',
-      default: false,
-      describe: 'Exit 3 when any output differs from disk, 0 when identical; write nothing',
-    })
-    .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
-    .option('lenient', {
-      type: 'boolean',
-      default: false,
-      describe: 'Unknown template variables expand to "" (Zimbra\'s behaviour)',
-    })
-    .option('marker', {
-      type: 'boolean',
-      default: false,
-      describe: 'Append #__SUCCESS__ to nginx.conf, as ProxyConfGen does',
-    })
-    .option('apply', {
-      type: 'boolean',
-      default: false,
-      describe: 'Publish a tested generation and reload nginx (see the exit codes above)',
-    })
-    .option('watch', {
-      type: 'boolean',
-      default: false,
-      describe: 'Run as a daemon: --apply whenever the inputs change',
-    })
-    .option('interval', {
-      type: 'number',
-      default: 10,
-      describe: '--watch: seconds between two polls of the inputs',
-    })
-    .option('full-interval', {
-      type: 'number',
-      default: 300,
-      describe: '--watch: a full render at least this often, in seconds',
-    })
-    .option('splay', {
-      type: 'number',
-      default: 0,
-      describe: '--apply: wait a random 0..S seconds first (cron on many proxies)',
-    })
-    .option('min-reload-interval', {
-      type: 'number',
-      default: 5,
-      describe: 'Seconds between two reloads; later changes wait and are coalesced',
-    })
-    .option('lock-wait', {
-      type: 'number',
-      default: 0,
-      describe: 'Seconds to wait for another run to finish before giving up (exit 16)',
-    })
-    .option('max-shrink', {
-      type: 'number',
-      default: 0.5,
-      describe:
-        'Refuse to publish when a lookup handler or upstream list shrinks by more than this share',
-    })
-    .option('force', {
-      type: 'boolean',
-      default: false,
-      describe: 'Publish even when the sanity guard or the certificate checks object',
-    })
-    .option('keep', { type: 'number', default: 5, describe: 'Generations kept on disk' })
-    .option('nginx', { type: 'string', default: 'nginx', describe: 'The nginx binary' })
-    .option('test-timeout', {
-      type: 'number',
-      default: 30,
-      describe: 'Seconds nginx -t may take',
-    })
-    .option('reload-timeout', {
-      type: 'number',
-      default: 10,
-      describe: 'Seconds nginx may take to serve the new generation after the reload',
-    })
-    .option('reload', {
-      type: 'boolean',
-      default: true,
-      describe: 'Reload nginx after publishing (--no-reload: publish only)',
-    })
-    .option('metrics-file', {
-      type: 'string',
-      describe: 'Write Prometheus metrics to FILE after each run (node_exporter textfile)',
-    })
-    .option('metrics-listen', {
-      type: 'string',
-      describe: '--watch: serve Prometheus metrics on HOST:PORT (/metrics, /healthz)',
-    })
-    .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces' })
-    .help('h')
-    .alias('h', 'help')
-    .version(false)
-    .strict()
-    .exitProcess(false)
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((message: string | null, error: Error | undefined) => {
-      failure = message ?? error?.message ?? 'invalid arguments';
-    });
-  const parsed = await parser.parseAsync(
-    [...argv],
-    {},
-    (_error: Error | undefined, _argv: unknown, output: string) => {
-      if (output !== '' && failure === undefined) {
-        helpShown = true;
-        io.stdout(`${output}\n`);
-      }
-    },
-  );
-  if (failure !== undefined) {
-    throw new ProxyConfError('E_USAGE', failure, { hint: 'zmproxyconfgen -h lists the options' });
+/** A flag holding a number of seconds (checked by parseConfgenArgs). */
+function secondsFlag(fallback: string, help: string) {
+  return { type: 'string', arg: 'S', default: fallback, help } as const;
+}
+
+/**
+ * zmproxyconfgen's flags, one table: Zimbra's short flags with their long forms
+ * (docs/zimbra-notes.md "zmproxyconfgen"), the shared directory flags, then ours. `-h` prints
+ * them from here; a new flag is one more row (and its reading in {@link parseConfgenArgs}).
+ */
+export const CONFGEN_FLAGS = {
+  help: { type: 'boolean', short: 'h', help: 'this help' },
+  verbose: { type: 'boolean', short: 'v', help: 'print what is done, file by file' },
+  workdir: { ...DIRECTORY_FLAGS.workdir, default: '/opt/zimbra' },
+  templatedir: {
+    type: 'string',
+    short: 't',
+    arg: 'DIR',
+    help: "template directory (default: zmproxy's stock nginx templates)",
+  },
+  'dry-run': { type: 'boolean', short: 'n', help: 'render everything, write nothing' },
+  defaults: {
+    type: 'boolean',
+    short: 'd',
+    help: 'print every variable with its default, then exit',
+  },
+  definitions: {
+    type: 'boolean',
+    short: 'D',
+    help: 'print every variable with its current value, then exit',
+  },
+  prefix: {
+    type: 'string',
+    short: 'p',
+    arg: 'NAME',
+    default: 'nginx.conf',
+    help: 'config file prefix (default nginx.conf)',
+  },
+  'template-prefix': {
+    type: 'string',
+    short: 'P',
+    arg: 'NAME',
+    help: 'template file prefix (default: the config prefix)',
+  },
+  'include-dir': {
+    type: 'string',
+    short: 'i',
+    arg: 'REL',
+    default: 'nginx/includes',
+    help: 'includes directory, relative to <workdir>/conf (default nginx/includes)',
+  },
+  server: {
+    type: 'string',
+    short: 's',
+    arg: 'NAME',
+    help: 'generate for this server (name or zimbraId)',
+  },
+  'force-dns-resolution': {
+    type: 'boolean',
+    short: 'f',
+    help: 'fail when a virtual host name does not resolve',
+  },
+  config: {
+    type: 'string',
+    short: 'c',
+    multiple: true,
+    arg: 'name=value',
+    default: [],
+    help: 'override a variable (repeatable)',
+  },
+  source: DIRECTORY_FLAGS.source,
+  localconfig: DIRECTORY_FLAGS.localconfig,
+  'bind-dn': DIRECTORY_FLAGS['bind-dn'],
+  'bind-password-file': DIRECTORY_FLAGS['bind-password-file'],
+  ...HOSTS_FLAGS,
+  diff: { type: 'boolean', help: 'print a unified diff of what would change; write nothing' },
+  check: {
+    type: 'boolean',
+    help: 'exit 3 when any output differs from disk, 0 when identical; write nothing',
+  },
+  json: { type: 'boolean', help: 'print the result as JSON' },
+  lenient: {
+    type: 'boolean',
+    help: 'unknown template variables expand to "" (Zimbra\'s behaviour)',
+  },
+  marker: { type: 'boolean', help: 'append #__SUCCESS__ to nginx.conf, as ProxyConfGen does' },
+  apply: {
+    type: 'boolean',
+    help: 'publish a tested generation and reload nginx (see the exit codes above)',
+  },
+  watch: { type: 'boolean', help: 'run as a daemon: --apply whenever the inputs change' },
+  interval: secondsFlag('10', '--watch: seconds between two polls of the inputs (default 10)'),
+  'full-interval': secondsFlag(
+    '300',
+    '--watch: a full render at least this often, in seconds (default 300)',
+  ),
+  splay: secondsFlag('0', '--apply: wait a random 0..S seconds first (cron on many proxies)'),
+  'min-reload-interval': secondsFlag(
+    '5',
+    'seconds between two reloads; later changes wait and are coalesced (default 5)',
+  ),
+  'lock-wait': secondsFlag(
+    '0',
+    'seconds to wait for another run to finish before giving up (exit 16)',
+  ),
+  'max-shrink': {
+    type: 'string',
+    arg: 'SHARE',
+    default: '0.5',
+    help: 'refuse to publish when a lookup handler or upstream list shrinks by more than this share (default 0.5)',
+  },
+  force: {
+    type: 'boolean',
+    help: 'publish even when the sanity guard or the certificate checks object',
+  },
+  keep: { type: 'string', arg: 'N', default: '5', help: 'generations kept on disk (default 5)' },
+  nginx: {
+    type: 'string',
+    arg: 'PATH',
+    default: 'nginx',
+    help: 'the nginx binary (default: nginx on PATH)',
+  },
+  'test-timeout': secondsFlag('30', 'seconds nginx -t may take (default 30)'),
+  'reload-timeout': secondsFlag(
+    '10',
+    'seconds nginx may take to serve the new generation after the reload (default 10)',
+  ),
+  reload: {
+    type: 'boolean',
+    default: true,
+    negatable: true,
+    help: 'reload nginx after publishing (--no-reload: publish only)',
+  },
+  'metrics-file': {
+    type: 'string',
+    arg: 'FILE',
+    help: 'write Prometheus metrics to FILE after each run (node_exporter textfile)',
+  },
+  'metrics-listen': {
+    type: 'string',
+    arg: 'HOST:PORT',
+    help: '--watch: serve Prometheus metrics on HOST:PORT (/metrics, /healthz)',
+  },
+  debug: { type: 'boolean', help: 'show stack traces' },
+} as const satisfies FlagTable;
+
+const PROGRAM = 'zmproxyconfgen';
+
+/** A number flag's value; anything else is a usage error naming the flag. */
+function numberFlag(values: Readonly<Record<string, unknown>>, name: string): number {
+  const text = String(values[name]);
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(value)) {
+    throw usageError(`--${name} needs a number (got "${text}")`, PROGRAM);
   }
-  if (helpShown) return EXIT.ok;
-  if (parsed._.length > 0) {
-    throw new ProxyConfError('E_USAGE', `unexpected argument ${String(parsed._[0])}`, {
-      hint: 'zmproxyconfgen -h lists the options',
-    });
+  return value;
+}
+
+/** The command line of zmproxyconfgen, checked; EXIT.ok after printing `-h`. */
+export function parseConfgenArgs(argv: readonly string[], io: CliIo) {
+  const { values: parsed, positionals } = parseFlags(argv, CONFGEN_FLAGS, PROGRAM, true);
+  if (parsed.help === true) {
+    io.stdout(`${USAGE}\n\noptions:\n${formatFlagHelp(CONFGEN_FLAGS)}`);
+    return EXIT.ok;
   }
+  if (positionals.length > 0) {
+    throw usageError(`unexpected argument ${positionals[0] ?? ''}`, PROGRAM);
+  }
+  const flag = (name: keyof typeof parsed): boolean => parsed[name] === true;
   if (
-    [parsed.diff, parsed.check, parsed.n, parsed.apply, parsed.watch].filter(Boolean).length > 1
+    ['diff', 'check', 'dry-run', 'apply', 'watch'].filter((name) => flag(name as 'diff')).length > 1
   ) {
     throw new ProxyConfError(
       'E_USAGE',
       '--diff, --check, -n, --apply and --watch exclude each other',
-      {
-        hint: 'give one of them',
-      },
+      { hint: 'give one of them' },
     );
   }
-  if ((parsed.apply || parsed.watch) && parsed.i !== 'nginx/includes') {
+  const apply = flag('apply');
+  const watch = flag('watch');
+  if ((apply || watch) && parsed['include-dir'] !== 'nginx/includes') {
     throw new ProxyConfError('E_USAGE', '-i cannot be combined with --apply or --watch', {
       hint: 'a generation keeps its includes in <workdir>/conf/nginx/generations/<id>/includes',
     });
   }
-  for (const name of [
-    'interval',
-    'full-interval',
-    'splay',
-    'min-reload-interval',
-    'lock-wait',
-    'test-timeout',
-    'reload-timeout',
-  ] as const) {
-    if (!Number.isFinite(parsed[name]) || parsed[name] < 0) {
-      throw new ProxyConfError(
-        'E_USAGE',
-        `--${name} must be a number of seconds (got ${String(parsed[name])})`,
-      );
+  const seconds = (name: keyof typeof parsed): number => {
+    const value = numberFlag(parsed, name);
+    if (value < 0) {
+      throw usageError(`--${name} must be a number of seconds (got ${String(value)})`, PROGRAM);
     }
+    return value;
+  };
+  const maxShrink = numberFlag(parsed, 'max-shrink');
+  if (!(maxShrink >= 0 && maxShrink <= 1)) {
+    throw usageError(`--max-shrink must be between 0 and 1 (got ${String(maxShrink)})`, PROGRAM);
   }
-  if (!(parsed['max-shrink'] >= 0 && parsed['max-shrink'] <= 1)) {
+  const keep = numberFlag(parsed, 'keep');
+  if (!Number.isInteger(keep) || keep < 2) {
     throw new ProxyConfError(
       'E_USAGE',
-      `--max-shrink must be between 0 and 1 (got ${String(parsed['max-shrink'])})`,
+      `--keep must be an integer of at least 2 (got ${String(keep)})`,
+      { hint: 'the previous generation is what a failed reload rolls back to' },
     );
   }
-  if (!Number.isInteger(parsed.keep) || parsed.keep < 2) {
-    throw new ProxyConfError(
-      'E_USAGE',
-      `--keep must be an integer of at least 2 (got ${String(parsed.keep)})`,
-      {
-        hint: 'the previous generation is what a failed reload rolls back to',
-      },
-    );
-  }
-  if (parsed['metrics-listen'] !== undefined && !parsed.watch) {
+  if (parsed['metrics-listen'] !== undefined && !watch) {
     throw new ProxyConfError('E_USAGE', '--metrics-listen needs --watch', {
       hint: 'a one-shot run writes --metrics-file instead',
     });
   }
   return {
-    verbose: parsed.v,
+    verbose: flag('verbose'),
     // Absolute: nginx resolves a relative include against its own prefix, not our cwd.
-    workdir: resolve(parsed.w),
-    templateDir: resolve(parsed.t ?? BUNDLED_TEMPLATE_DIR),
-    dryRun: parsed.n,
-    defaults: parsed.d,
-    definitions: parsed.D,
-    prefix: parsed.p,
-    templatePrefix: parsed.P,
-    includeDir: parsed.i,
-    server: parsed.s,
-    forceDns: parsed.f,
-    config: parsed.c,
+    workdir: resolve(parsed.workdir),
+    templateDir: resolve(parsed.templatedir ?? BUNDLED_TEMPLATE_DIR),
+    dryRun: flag('dry-run'),
+    defaults: flag('defaults'),
+    definitions: flag('definitions'),
+    prefix: parsed.prefix,
+    templatePrefix: parsed['template-prefix'],
+    includeDir: parsed['include-dir'],
+    server: parsed.server,
+    forceDns: flag('force-dns-resolution'),
+    config: parsed.config,
     source: parsed.source,
     localconfig: parsed.localconfig,
     hosts: parsed.hosts,
-    hostsOnly: parsed['hosts-only'],
+    hostsOnly: flag('hosts-only'),
     bindDn: parsed['bind-dn'],
     bindPasswordFile: parsed['bind-password-file'],
-    diff: parsed.diff,
-    check: parsed.check,
-    json: parsed.json,
-    lenient: parsed.lenient,
-    marker: parsed.marker,
-    debug: parsed.debug,
-    apply: parsed.apply,
-    watch: parsed.watch,
-    intervalMs: parsed.interval * 1000,
-    fullIntervalMs: parsed['full-interval'] * 1000,
-    splaySeconds: parsed.splay,
-    minReloadIntervalMs: parsed['min-reload-interval'] * 1000,
-    lockWaitMs: parsed['lock-wait'] * 1000,
-    maxShrink: parsed['max-shrink'],
-    force: parsed.force,
-    keep: parsed.keep,
+    diff: flag('diff'),
+    check: flag('check'),
+    json: flag('json'),
+    lenient: flag('lenient'),
+    marker: flag('marker'),
+    debug: flag('debug'),
+    apply,
+    watch,
+    intervalMs: seconds('interval') * 1000,
+    fullIntervalMs: seconds('full-interval') * 1000,
+    splaySeconds: seconds('splay'),
+    minReloadIntervalMs: seconds('min-reload-interval') * 1000,
+    lockWaitMs: seconds('lock-wait') * 1000,
+    maxShrink,
+    force: flag('force'),
+    keep,
     nginx: parsed.nginx,
-    testTimeoutMs: parsed['test-timeout'] * 1000,
-    reloadTimeoutMs: parsed['reload-timeout'] * 1000,
-    noReload: !parsed.reload,
+    testTimeoutMs: seconds('test-timeout') * 1000,
+    reloadTimeoutMs: seconds('reload-timeout') * 1000,
+    noReload: parsed.reload === false,
     metricsFile: parsed['metrics-file'],
     metricsListen: parsed['metrics-listen'],
   };
@@ -531,6 +470,7 @@ async function guardCertificates(generation: Generation, force: boolean): Promis
     readFile(path, 'utf8'),
   );
   const refusals = verdict.refusals.map((message) => ({
+    code: 'W_CERT_FORCED' as const,
     message: force ? `${message} (published anyway: --force)` : message,
     hint: 'install a valid certificate and its key',
   }));
@@ -551,7 +491,7 @@ async function guardCertificates(generation: Generation, force: boolean): Promis
 
 function printWarnings(warnings: readonly Warning[], io: CliIo): void {
   for (const warning of warnings) {
-    io.stderr(`warning: ${warning.message}\n`);
+    io.stderr(`${formatWarning(warning)}\n`);
     if (warning.hint !== undefined) io.stderr(`  hint: ${warning.hint}\n`);
   }
 }
@@ -680,35 +620,38 @@ function applyLogLine(result: ApplyResult): Record<string, unknown> {
     ...(result.error instanceof ProblemsError
       ? { problems: result.error.problems.map((problem) => formatProblem(problem)) }
       : {}),
-    warnings: result.warnings.map((warning) => warning.message),
+    warnings: result.warnings.map(({ code, message, hint }) => ({ code, message, hint })),
   };
 }
 
 /**
- * Whether the warnings differ from the last run's (their digest is kept next to the apply
- * state); records the new digest. Unreadable or unwritable: treated as changed.
+ * Whether the warnings differ from the last run's; records them in
+ * `<workdir>/conf/nginx/zmproxy-warnings.json` (code, message, hint of each, for scripts too).
+ * Unreadable or unwritable: treated as changed.
  */
 export async function warningsChanged(
   workdir: string,
   warnings: readonly Warning[],
 ): Promise<boolean> {
-  const file = `${workdir}/conf/nginx/zmproxy-warnings.sha256`;
+  const file = `${workdir}/conf/nginx/zmproxy-warnings.json`;
   if (warnings.length === 0) {
     // Nothing to print; forget the last set, so that it is printed again when it returns.
     await unlink(file).catch(() => undefined);
     return false;
   }
-  const digest = createHash('sha256')
-    .update(warnings.map((w) => `${w.message}\n${w.hint ?? ''}`).join('\n'))
-    .digest('hex');
+  const text = `${JSON.stringify(
+    { warnings: warnings.map(({ code, message, hint }) => ({ code, message, hint })) },
+    null,
+    2,
+  )}\n`;
   let before = '';
   try {
-    before = (await readFile(file, 'utf8')).trim();
+    before = await readFile(file, 'utf8');
   } catch {
     // first run
   }
-  if (before === digest) return false;
-  await writeTextAtomic(file, `${digest}\n`).catch(() => undefined);
+  if (before === text) return false;
+  await writeTextAtomic(file, text).catch(() => undefined);
   return true;
 }
 
@@ -746,7 +689,8 @@ async function runWatchMode(
       ...(source?.kind === 'ldif' ? source.files : []),
       ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
     ],
-    dirs: [args.templateDir],
+    // A glob's folder: an export added there is a change.
+    dirs: [args.templateDir, ...(source?.kind === 'ldif' ? ldifGlobDirs(source.files) : [])],
     ldap,
   });
   io.stdout(

@@ -27,6 +27,8 @@ import { findMissingSetup, setUpWorkdir } from '../reload/workdir-setup.js';
 import { readLocalConfig } from '../sources/localconfig/index.js';
 import { readLocalLookupTopology, readPasswordFile } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
+import type { FlagTable } from './shared/parse-command-args.js';
+import { DIRECTORY_FLAGS, parseFlags, usageError } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 import { defaultConfFile, expandNginxConf } from './zmproxyconf.js';
 
@@ -52,6 +54,7 @@ const COMMANDS = [
 type Command = (typeof COMMANDS)[number];
 
 const USAGE = `usage: zmproxyctl start|stop|restart|reload|status [-w DIR] [--nginx PATH] [--no-lookup]
+       zmproxyctl help                         this text (also -h, --help)
        zmproxyctl start|restart norewrite      start without regenerating first
        zmproxyctl start-lookup|stop-lookup     the local lookup service alone
        zmproxyctl setup -w DIR [--server NAME] [--ldap-url URL] [--bind-dn DN]
@@ -141,54 +144,53 @@ export async function run(
   }
 }
 
-function parseArgs(argv: readonly string[], io: CliIo): Args | number {
-  let command: Command | undefined;
-  const args: Omit<Args, 'command'> = {
-    workdir: '/opt/zimbra',
-    nginx: 'nginx',
-    lookup: true,
-    timeoutMs: 30_000,
-    rewrite: true,
-    server: undefined,
-    ldapUrl: undefined,
-    bindDn: undefined,
-    bindPasswordFile: undefined,
-    nginxUser: undefined,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const value = (): string => {
-      const next = argv[++i];
-      if (next === undefined) throw usage(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === '-h' || arg === '--help') {
-      io.stdout(USAGE);
-      return EXIT.ok;
-    } else if (arg === '-w' || arg === '--workdir') args.workdir = resolve(value());
-    else if (arg === '--nginx') args.nginx = value();
-    else if (arg === '--no-lookup') args.lookup = false;
-    else if (arg === '--server') args.server = value();
-    else if (arg === '--ldap-url') args.ldapUrl = value();
-    else if (arg === '--bind-dn') args.bindDn = value();
-    else if (arg === '--bind-password-file') args.bindPasswordFile = value();
-    else if (arg === '--nginx-user') args.nginxUser = value();
-    else if (arg === '--timeout') {
-      const seconds = Number(value());
-      if (!(seconds > 0)) throw usage('--timeout needs a positive number of seconds');
-      args.timeoutMs = seconds * 1000;
-    } else if ((COMMANDS as readonly string[]).includes(arg) && command === undefined) {
-      command = arg as Command;
-    } else if ((command === 'start' || command === 'restart') && arg === 'norewrite') {
-      args.rewrite = false;
-    } else throw usage(`unexpected argument ${arg}`);
-  }
-  if (command === undefined) throw usage(`give a command: ${COMMANDS.join(', ')}`);
-  return { command, ...args };
-}
+/** zmproxyctl's flags, one table (the directory flags as every command spells them). */
+const CTL_FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  workdir: DIRECTORY_FLAGS.workdir,
+  nginx: { type: 'string', default: 'nginx' },
+  'no-lookup': { type: 'boolean' },
+  timeout: { type: 'string', default: '30' },
+  server: { type: 'string' },
+  'ldap-url': { type: 'string' },
+  'bind-dn': DIRECTORY_FLAGS['bind-dn'],
+  'bind-password-file': DIRECTORY_FLAGS['bind-password-file'],
+  'nginx-user': { type: 'string' },
+} as const satisfies FlagTable;
 
-function usage(message: string): ProxyConfError {
-  return new ProxyConfError('E_USAGE', message, { hint: 'zmproxyctl -h lists the commands' });
+const PROGRAM = 'zmproxyctl';
+
+function parseArgs(argv: readonly string[], io: CliIo): Args | number {
+  const { values, positionals } = parseFlags(argv, CTL_FLAGS, PROGRAM, true);
+  const [word, ...rest] = positionals;
+  // `zmproxyctl help`, as `-h`: Zimbra's script answers an unknown word with its usage.
+  if (values.help === true || word === 'help') {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
+  if (word === undefined) throw usageError(`give a command: ${COMMANDS.join(', ')}`, PROGRAM);
+  if (!(COMMANDS as readonly string[]).includes(word)) {
+    throw usageError(`unknown command ${word} (commands: ${COMMANDS.join(', ')})`, PROGRAM);
+  }
+  const command = word as Command;
+  const norewrite = (command === 'start' || command === 'restart') && rest[0] === 'norewrite';
+  const extra = rest[norewrite ? 1 : 0];
+  if (extra !== undefined) throw usageError(`unexpected argument ${extra}`, PROGRAM);
+  const seconds = Number(values.timeout);
+  if (!(seconds > 0)) throw usageError('--timeout needs a positive number of seconds', PROGRAM);
+  return {
+    command,
+    workdir: resolve(values.workdir ?? '/opt/zimbra'),
+    nginx: values.nginx,
+    lookup: values['no-lookup'] !== true,
+    timeoutMs: seconds * 1000,
+    rewrite: !norewrite,
+    server: values.server,
+    ldapUrl: values['ldap-url'],
+    bindDn: values['bind-dn'],
+    bindPasswordFile: values['bind-password-file'],
+    nginxUser: values['nginx-user'],
+  };
 }
 
 async function setup(args: Args, io: CliIo): Promise<number> {

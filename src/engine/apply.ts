@@ -288,6 +288,7 @@ export async function runApply(options: ApplyOptions, deps: ApplyDeps): Promise<
     // The pass itself is done (and published or not); a state file that cannot be written (a
     // full disk) is reported with the result, never thrown: the daemon keeps running.
     result.warnings.push({
+      code: 'W_APPLY_STATE_UNWRITABLE',
       message: `cannot write the apply state: ${error instanceof Error ? error.message : String(error)}`,
       hint: 'check the free space and permissions of the workdir',
     });

@@ -55,6 +55,7 @@ export function inspectCertificate(input: CertificateInput, now: number): Certif
   else if (from > now) refusals.push(`${input.subject}: not valid before ${day(from)}`);
   else if (to - now < CERTIFICATE_WARNING_DAYS * DAY_MS) {
     warnings.push({
+      code: 'W_CERT_EXPIRING',
       message: `${input.subject}: expires on ${day(to)}, in ${Math.floor((to - now) / DAY_MS)} days`,
       hint: 'renew it before it expires',
     });
@@ -74,6 +75,7 @@ export function inspectCertificate(input: CertificateInput, now: number): Certif
   const uncovered = input.names.filter((name) => cert.checkHost(name) === undefined);
   if (uncovered.length > 0) {
     warnings.push({
+      code: 'W_CERT_NAME_MISMATCH',
       message: `${input.subject}: the certificate does not name ${uncovered.join(', ')} (clients connecting with ${uncovered.length === 1 ? 'it' : 'them'} get a name mismatch)`,
       hint: 'get a certificate whose subjectAltName lists every zimbraVirtualHostname of the domain',
     });

@@ -2,7 +2,7 @@
  * One generation: directory → variables → rendered files, as a plan. Nothing is written here;
  * the caller compares the plan with disk and writes (or shows a diff, or checks).
  */
-import type { Problem, Warning } from '../errors.js';
+import type { Problem, Warning, WarningCode } from '../errors.js';
 import { ProblemsError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
@@ -35,6 +35,13 @@ import type { StockMailTls } from '../vars/stock-mail-tls.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
 /** Options of {@link generate}. */
+/** The warnings `-f` (--force-dns-resolution) turns into errors: a name that does not resolve. */
+const FORCED_BY_DNS: ReadonlySet<WarningCode> = new Set<WarningCode>([
+  'W_VHOST_UNRESOLVED',
+  'W_LOOKUP_HANDLER_UNRESOLVED',
+  'W_MEMCACHED_UNRESOLVED',
+]);
+
 export interface GenerateOptions {
   paths?: PathOptions;
   /** `-s`: the server to generate for, by name or zimbraId. @default localconfig zimbra_server_hostname */
@@ -124,7 +131,7 @@ export async function computeGenerationVariables(
   for (const warning of warnings) {
     // -f: a virtual host that does not resolve is an error, not a warning (docs/zimbra-notes.md
     // "Per-domain variables").
-    if (options.forceDnsResolution === true && /resol/i.test(warning.message)) {
+    if (options.forceDnsResolution === true && FORCED_BY_DNS.has(warning.code)) {
       allProblems.push({
         subject: 'zimbraVirtualHostname',
         entry: 'DNS',

@@ -469,6 +469,21 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     doc: 'Account status; the mailbox server refuses logins unless active; zmproxy lookup --verify-password refuses them too.',
   },
   {
+    name: 'zimbraImapSSLServerEnabled',
+    id: 184,
+    type: 'boolean',
+    cardinality: 'single',
+    optionalIn: ['globalConfig', 'server'],
+    serverInherited: true,
+    domainInherited: false,
+    globalConfigValue: ['TRUE'],
+    // Absent everywhere reads as the install's TRUE: an export without it is partial, not a mailbox with TLS off.
+    codeDefault: ['TRUE'],
+    requiresRestart: ['mailbox'],
+    usedBy: ['PCG'],
+    doc: 'Whether the mailbox runs its IMAPS server on zimbraImapSSLBindPort; the stock mail TLS chain needs it on the mailbox servers it reaches.',
+  },
+  {
     name: 'zimbraMailStatus',
     id: 15,
     type: 'enum',
@@ -793,6 +808,21 @@ export const ATTRIBUTE_CATALOG: readonly AttributeSpec[] = [
     requiresRestart: ['nginxproxy'],
     usedBy: ['PCG', 'ZPC'],
     doc: "Port the proxy listens on for POP3S (the mailbox's own port is zimbraPop3SSLBindPort).",
+  },
+  {
+    name: 'zimbraPop3SSLServerEnabled',
+    id: 188,
+    type: 'boolean',
+    cardinality: 'single',
+    optionalIn: ['globalConfig', 'server'],
+    serverInherited: true,
+    domainInherited: false,
+    globalConfigValue: ['TRUE'],
+    // Absent everywhere reads as the install's TRUE: an export without it is partial, not a mailbox with TLS off.
+    codeDefault: ['TRUE'],
+    requiresRestart: ['mailbox'],
+    usedBy: ['PCG'],
+    doc: 'Whether the mailbox runs its POP3S server on zimbraPop3SSLBindPort; the stock mail TLS chain needs it on the mailbox servers it reaches.',
   },
   {
     name: 'zimbraPublicServiceHostname',

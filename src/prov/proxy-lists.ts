@@ -47,6 +47,7 @@ function setup(snapshot: DirectorySnapshot) {
   const sink = {
     problem: (problem: Problem) =>
       warnings.push({
+        code: 'W_INVALID_VALUE',
         message: `${problem.subject} on ${problem.entry}: ${problem.message}${problem.value === undefined ? '' : ` (got ${JSON.stringify(problem.value)})`}`,
         hint: problem.hint,
       }),
@@ -129,6 +130,7 @@ export function listMtaAuthUrls(snapshot: DirectorySnapshot, localConfig: LocalC
     if (!reader.boolean('zimbraMtaAuthTarget', false)) continue;
     if (!hasService(server, 'mailbox')) {
       warnings.push({
+        code: 'W_MTA_AUTH_TARGET_NOT_MAILBOX',
         message: `server ${entryName(server)} has zimbraMtaAuthTarget TRUE but does not run the mailbox service; it is left out`,
         hint: `zmprov ms ${entryName(server)} zimbraMtaAuthTarget FALSE`,
       });

@@ -58,6 +58,7 @@ export function createLineExpander(
       if (options.lenient) {
         // Zimbra's behaviour: the name expands to "" and generation goes on.
         report.warnings.push({
+          code: 'W_TEMPLATE_VARIABLE_UNKNOWN',
           message: `\${${name}} is not a known variable; expanded to "" (${currentEntry})`,
         });
       } else {

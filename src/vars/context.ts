@@ -45,8 +45,10 @@ export function createVarContext(input: VarContextInput): VarContextHandle {
       problems.push(problem);
     },
     warn: (warning: Warning) => {
-      if (seenWarnings.has(warning.message)) return;
-      seenWarnings.add(warning.message);
+      // The same code about the same thing (its message names it) is said once.
+      const key = `${warning.code}\n${warning.message}`;
+      if (seenWarnings.has(key)) return;
+      seenWarnings.add(key);
       warnings.push(warning);
     },
   };

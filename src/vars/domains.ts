@@ -200,6 +200,7 @@ function domainItems(ctx: VarContext, domain: DirectoryEntry): DomainResult | un
   const ownPair = hasCert && hasKey;
   if (hasCert !== hasKey) {
     ctx.warn({
+      code: 'W_DOMAIN_CERT_INCOMPLETE',
       message: `domain ${name} has ${hasCert ? 'zimbraSSLCertificate but no zimbraSSLPrivateKey' : 'zimbraSSLPrivateKey but no zimbraSSLCertificate'}; its virtual hosts use the default certificate`,
       hint: `zmprov md ${name} ${hasCert ? 'zimbraSSLPrivateKey' : 'zimbraSSLCertificate'} "$(cat FILE.pem)"`,
     });
@@ -264,6 +265,7 @@ function resolveVirtualHost(
   const domain = entryName(reader.entry);
   if (!answer.ok) {
     ctx.warn({
+      code: 'W_VHOST_UNRESOLVED',
       message: `virtual host name ${vhn} of domain ${domain} does not resolve (${answer.error}); its servers listen on the wildcard address`,
       hint: `fix DNS, or zmprov md ${domain} +zimbraVirtualIPAddress <ip>`,
     });

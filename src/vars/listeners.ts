@@ -16,56 +16,32 @@ interface Listener {
   enablers: readonly string[];
 }
 
-const LISTENERS: readonly Listener[] = [
-  {
-    what: 'HTTP',
-    attribute: 'zimbraMailProxyPort',
-    portVar: 'web.http.port',
-    enablers: ['web.enabled', 'web.http.enabled'],
-  },
-  {
-    what: 'HTTPS',
-    attribute: 'zimbraMailSSLProxyPort',
-    portVar: 'web.https.port',
-    enablers: ['web.enabled', 'web.https.enabled'],
-  },
-  {
-    what: 'the admin console',
-    attribute: 'zimbraAdminProxyPort',
-    portVar: 'web.admin.port',
-    enablers: ['web.enabled', 'web.admin.default.enabled'],
-  },
-  {
-    what: 'client certificate logins',
-    attribute: 'zimbraMailSSLProxyClientCertPort',
-    portVar: 'web.sso.certauth.port',
-    enablers: ['web.enabled', 'web.sso.certauth.default.enabled'],
-  },
-  {
-    what: 'IMAP',
-    attribute: 'zimbraImapProxyBindPort',
-    portVar: 'mail.imap.port',
-    enablers: ['mail.enabled', 'mail.imap.enabled'],
-  },
-  {
-    what: 'IMAPS',
-    attribute: 'zimbraImapSSLProxyBindPort',
-    portVar: 'mail.imaps.port',
-    enablers: ['mail.enabled', 'mail.imaps.enabled'],
-  },
-  {
-    what: 'POP3',
-    attribute: 'zimbraPop3ProxyBindPort',
-    portVar: 'mail.pop3.port',
-    enablers: ['mail.enabled', 'mail.pop3.enabled'],
-  },
-  {
-    what: 'POP3S',
-    attribute: 'zimbraPop3SSLProxyBindPort',
-    portVar: 'mail.pop3s.port',
-    enablers: ['mail.enabled', 'mail.pop3s.enabled'],
-  },
+/**
+ * What listens, the attribute that sets its port, the port variable and the variable that
+ * enables it; the area's own switch (`web.enabled` / `mail.enabled`) must be on too.
+ */
+const LISTENER_ROWS: readonly (readonly [string, string, string, string])[] = [
+  ['HTTP', 'zimbraMailProxyPort', 'web.http.port', 'web.http.enabled'],
+  ['HTTPS', 'zimbraMailSSLProxyPort', 'web.https.port', 'web.https.enabled'],
+  ['the admin console', 'zimbraAdminProxyPort', 'web.admin.port', 'web.admin.default.enabled'],
+  [
+    'client certificate logins',
+    'zimbraMailSSLProxyClientCertPort',
+    'web.sso.certauth.port',
+    'web.sso.certauth.default.enabled',
+  ],
+  ['IMAP', 'zimbraImapProxyBindPort', 'mail.imap.port', 'mail.imap.enabled'],
+  ['IMAPS', 'zimbraImapSSLProxyBindPort', 'mail.imaps.port', 'mail.imaps.enabled'],
+  ['POP3', 'zimbraPop3ProxyBindPort', 'mail.pop3.port', 'mail.pop3.enabled'],
+  ['POP3S', 'zimbraPop3SSLProxyBindPort', 'mail.pop3s.port', 'mail.pop3s.enabled'],
 ];
+
+const LISTENERS: readonly Listener[] = LISTENER_ROWS.map(([what, attribute, portVar, enabler]) => ({
+  what,
+  attribute,
+  portVar,
+  enablers: [`${portVar.split('.')[0] ?? ''}.enabled`, enabler],
+}));
 
 /** Problems with the ports of the enabled listeners of `vars` (after overrides). */
 export function checkListenerPorts(vars: ReadonlyMap<string, string>, server: string): Problem[] {

@@ -30,6 +30,8 @@ export type ServerAddress =
       host: string;
       /** What went wrong, e.g. `mail1.example.com can't be resolved`. */
       reason: string;
+      /** The name did not resolve (what `-f` turns into an error). */
+      unresolved?: boolean;
       hint: string;
     };
 
@@ -63,6 +65,7 @@ export function resolveServerAddress(ctx: VarContext, server: DirectoryEntry): S
         server,
         host,
         reason: `${host} can't be resolved`,
+        unresolved: true,
         hint: `make ${host} resolvable on this host: fix DNS, add it to /etc/hosts, or pass --hosts FILE`,
       };
     }
@@ -152,12 +155,15 @@ export function computeLookupHandlers(ctx: VarContext): readonly string[] {
     }
   } else if (urls.length === 0) {
     ctx.warn({
+      code: 'W_NO_LOOKUP_HANDLERS',
       message: 'No available nginx lookup handlers could be found',
       hint: 'zmprov ms <mailbox server> zimbraReverseProxyLookupTarget TRUE',
     });
   } else {
     for (const failure of failures) {
       ctx.warn({
+        code:
+          failure.unresolved === true ? 'W_LOOKUP_HANDLER_UNRESOLVED' : 'W_LOOKUP_HANDLER_LEFT_OUT',
         message: `lookup handler on ${entryLabel(failure.server)} left out: ${failure.reason}`,
         hint: failure.hint,
       });

@@ -56,6 +56,7 @@ export function computeMemcacheServers(ctx: VarContext): string {
       });
     } else {
       ctx.warn({
+        code: failure.unresolved === true ? 'W_MEMCACHED_UNRESOLVED' : 'W_MEMCACHED_LEFT_OUT',
         message: `memcached server on ${entryLabel(failure.server)} left out: ${failure.reason}`,
         hint: failure.hint,
       });

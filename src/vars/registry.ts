@@ -105,6 +105,7 @@ export function applyOverrides(
     if (vars.has(name)) vars.set(name, value);
     else
       warnings.push({
+        code: 'W_OVERRIDE_UNKNOWN',
         message: `-c ${name}: no such variable, override ignored`,
         hint: 'zmproxyconfgen -d lists every variable',
       });

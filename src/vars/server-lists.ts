@@ -71,6 +71,7 @@ export function computeServerLists(
       const inherited =
         readers.readerFor(server).find('zimbraReverseProxyLookupTarget')?.from !== server;
       warn({
+        code: 'W_LOOKUP_TARGET_NOT_MAILBOX',
         message: `server ${name} has zimbraReverseProxyLookupTarget TRUE${inherited ? ' (inherited from the global config)' : ''} but does not run the mailbox service; it is left out of the lookup handlers and upstreams`,
         hint: `zmprov ms ${name} zimbraReverseProxyLookupTarget FALSE`,
       });
@@ -87,6 +88,7 @@ export function computeServerLists(
       if (!modeWarned.has(server)) {
         modeWarned.add(server);
         warn({
+          code: 'W_UPSTREAM_MAIL_MODE',
           message: `upstream: ignoring server ${entryName(server)}, because its mail mode is ${mode ?? 'EMPTY'}`,
           hint: `zmprov ms ${entryName(server)} zimbraMailMode https`,
         });
@@ -105,6 +107,7 @@ export function computeServerLists(
         const server = byLowerName.get(name.toLowerCase());
         if (server === undefined) {
           warn({
+            code: 'W_LOOKUP_TARGET_UNKNOWN',
             message: `invalid value found in zimbraReverseProxyAvailableLookupTargets: no server named ${name}`,
             hint: `zmprov ms ${entryName(serverSource)} -zimbraReverseProxyAvailableLookupTargets ${name}`,
           });

@@ -42,18 +42,21 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     const upstream = computeStockLookupUpstream(ctx);
     if (upstream.leftOut.length > 0) {
       warnings.push({
+        code: 'W_STOCK_LOOKUP_SCHEME_MIXED',
         message: `lookup handlers ${upstream.leftOut.map((h) => h.address).join(', ')} speak ${upstream.leftOut[0]?.scheme ?? 'http'}:// (zimbraServerVersion before 8.7) while the others speak ${upstream.scheme}://; one nginx upstream has one scheme, so they are left out of the lookup upstream`,
         hint: 'upgrade those servers, or zmprov ms <server> zimbraReverseProxyLookupTarget FALSE',
       });
     }
     if (upstream.scheme === 'https' && !computeLookupTlsVerify(ctx)) {
       warnings.push({
+        code: 'W_STOCK_LOOKUP_TLS_UNVERIFIED',
         message: `localconfig ${STOCK_LC.lookupCaFile} is empty: nginx reaches the lookup handlers over TLS without checking their certificates, and stock nginx sends users' real passwords there`,
         hint: `zmlocalconfig -e ${STOCK_LC.lookupCaFile}=/opt/zimbra/conf/ca/ca.pem (the CA that signs the lookup services' certificates, which carry the name in ${STOCK_LC.lookupTlsName})`,
       });
     }
     if (ctx.lc.text(STOCK_LC.sharedKey) === '') {
       warnings.push({
+        code: 'W_STOCK_SHARED_KEY_EMPTY',
         message: `localconfig ${STOCK_LC.sharedKey} is empty: nginx sends no X-Zmproxy-Key, so the lookup service cannot tell nginx from any other client that reaches it`,
         hint: `zmlocalconfig -e ${STOCK_LC.sharedKey}=$(openssl rand -hex 32), and give the lookup service the same key`,
       });
@@ -64,12 +67,14 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     const chain = computeStockMailTls(ctx);
     if (chain.upstream.enabled && chain.upstream.listeners.length > 0 && !chain.upstream.verify) {
       warnings.push({
+        code: 'W_STOCK_UPSTREAM_TLS_UNVERIFIED',
         message: `localconfig ${MAIL_TLS_LC.upstreamCaFile} is empty: nginx reaches the mailbox servers' IMAPS/POP3S ports over TLS without checking their certificates, and logs in there with users' real passwords`,
         hint: `zmlocalconfig -e ${MAIL_TLS_LC.upstreamCaFile}=/opt/zimbra/conf/ca/ca.pem (the CA that signs the mailbox servers' certificates, which carry their zimbraServiceHostname)`,
       });
     }
     if (imap && ctx.config.boolean('zimbraReverseProxySendImapId', true)) {
       warnings.push({
+        code: 'W_STOCK_IMAP_ID',
         message:
           'zimbraReverseProxySendImapId is TRUE, but stock nginx cannot send IMAP ID with X-ORIGINATING-IP: mailbox servers see the proxy address as the IMAP client address',
         hint: 'zmprov mcf zimbraReverseProxySendImapId FALSE to acknowledge',
@@ -77,6 +82,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     }
     if (pop3 && ctx.config.boolean('zimbraReverseProxySendPop3Xoip', true)) {
       warnings.push({
+        code: 'W_STOCK_POP3_XOIP',
         message:
           'zimbraReverseProxySendPop3Xoip is TRUE, but stock nginx cannot send POP3 XOIP: mailbox servers see the proxy address as the POP3 client address',
         hint: 'zmprov mcf zimbraReverseProxySendPop3Xoip FALSE to acknowledge',
@@ -88,6 +94,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     ] as const) {
       if (on && ctx.server.boolean(attribute, false)) {
         warnings.push({
+          code: 'W_STOCK_GSSAPI',
           message: `${attribute} is TRUE, but stock nginx has no GSSAPI (Kerberos) authentication: clients can log in with passwords only`,
           hint: ms(attribute, 'FALSE'),
         });
@@ -99,6 +106,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     ] as const) {
       if (on && !ctx.server.boolean(attribute, true)) {
         warnings.push({
+          code: 'W_STOCK_SASL_PLAIN_ALWAYS_ON',
           message: `${attribute} is FALSE, but stock nginx always accepts plain-text logins (IMAP LOGIN, POP3 USER/PASS, AUTH PLAIN); the stock templates keep AUTH PLAIN`,
           hint: ms(attribute, 'TRUE'),
         });
@@ -110,6 +118,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     ] as const) {
       if (on && ctx.server.boolean(attribute, false)) {
         warnings.push({
+          code: 'W_STOCK_BANNER_VERSION',
           message: `${attribute} is TRUE, but stock nginx's ${proto} greeting is fixed and cannot name the Zimbra version`,
           hint: ms(attribute, 'FALSE'),
         });
@@ -118,6 +127,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     const capabilities = ctx.server.list('zimbraReverseProxyImapEnabledCapability');
     if (imap && capabilities.some((value) => value.toUpperCase() === 'ID')) {
       warnings.push({
+        code: 'W_STOCK_IMAP_ID_CAPABILITY',
         message:
           'zimbraReverseProxyImapEnabledCapability lists ID, but stock nginx answers ID before login with BAD; the stock templates do not announce it before login (the mailbox server still does after login)',
         hint: 'zmprov mcf -zimbraReverseProxyImapEnabledCapability ID to acknowledge',
@@ -132,6 +142,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
       ctx.server.boolean('zimbraReverseProxyMailPop3Enabled', true);
     if (sni && ownCert !== undefined && starttls) {
       warnings.push({
+        code: 'W_STOCK_STARTTLS_DEFAULT_CERT',
         message: `zimbraReverseProxySNIEnabled is TRUE: IMAPS and POP3S clients get their domain's certificate, but STARTTLS on IMAP/POP3 starts after the connection is routed, so STARTTLS clients of ${ownCert.vhn} (and other domains with their own certificate) get the default certificate`,
         hint: 'point those clients at IMAPS/POP3S, or use a default certificate that names every mail host',
       });
@@ -142,6 +153,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
         const owner = taken.get(item.vars['vip'] ?? '');
         if (owner !== undefined && owner !== item.domain) {
           warnings.push({
+            code: 'W_STOCK_VIP_SHARED',
             message: `virtual IP address ${item.vars['vip']?.slice(0, -1) ?? ''} belongs to domains ${owner} and ${item.domain}: its IMAP/POP3 servers use the certificate of ${owner}`,
             hint: `give domain ${item.domain} an address of its own (zimbraVirtualIPAddress)`,
           });
@@ -153,6 +165,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
   if (web) {
     if (ctx.server.has('zimbraReverseProxyUpstreamLoginServers')) {
       warnings.push({
+        code: 'W_STOCK_LOGIN_UPSTREAM',
         message: `zimbraReverseProxyUpstreamLoginServers is ${ctx.server.list('zimbraReverseProxyUpstreamLoginServers').join(', ')}, but the stock templates have no separate login upstream: the login page is served by the web client servers`,
         hint: 'zmprov mcf zimbraReverseProxyUpstreamLoginServers ""',
       });
@@ -162,6 +175,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
       ctx.server.has('zimbraReverseProxyXmppBoshHostname')
     ) {
       warnings.push({
+        code: 'W_STOCK_XMPP_BOSH',
         message: `zimbraReverseProxyXmppBoshHostname is ${ctx.server.text('zimbraReverseProxyXmppBoshHostname', '')}, but the stock templates do not proxy XMPP BOSH`,
         hint: ms('zimbraReverseProxyXmppBoshEnabled', 'FALSE'),
       });
@@ -169,6 +183,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     const certMode = ctx.server.enumValue('zimbraReverseProxyClientCertMode', 'off');
     if (verifiesClientCert(certMode)) {
       warnings.push({
+        code: 'W_STOCK_CERTAUTH',
         message: `zimbraReverseProxyClientCertMode is ${certMode}: nginx verifies client certificates on HTTPS, but certificate login (/certauth on zimbraMailSSLProxyClientCertPort) needs Zimbra's nginx and is not proxied`,
         hint: ms('zimbraReverseProxyClientCertMode', 'off'),
       });
@@ -178,6 +193,7 @@ export function computeStockWarnings(ctx: VarContext): Warning[] {
     );
     if (docs.length > 0) {
       warnings.push({
+        code: 'W_STOCK_DOCS',
         message: `servers ${docs.map(entryName).join(', ')} run the docs or onlyoffice service, which the stock templates do not proxy`,
         hint: 'proxy /docs/ and /zdocument/ with templates of your own (-t DIR)',
       });

@@ -109,17 +109,19 @@ const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const TLS_PORT_ATTRIBUTE: Readonly<
-  Record<ChainProtocol, { via: string; codeDefault: string; port: number }>
+  Record<ChainProtocol, { via: string; codeDefault: string; port: number; serverEnabled: string }>
 > = {
   imap: {
     via: 'zimbraReverseProxyImapSSLPortAttribute',
     codeDefault: 'zimbraImapSSLBindPort',
     port: 993,
+    serverEnabled: 'zimbraImapSSLServerEnabled',
   },
   pop3: {
     via: 'zimbraReverseProxyPop3SSLPortAttribute',
     codeDefault: 'zimbraPop3SSLBindPort',
     port: 995,
+    serverEnabled: 'zimbraPop3SSLServerEnabled',
   },
 };
 
@@ -201,6 +203,14 @@ function buildUpstream(ctx: VarContext, mail: boolean): StockMailTls['upstream']
       const spec = TLS_PORT_ATTRIBUTE[protocol];
       const port = reader.port(tlsPortAttribute(ctx, protocol), spec.port);
       if (port === 0) continue;
+      // The mailbox binds its TLS port only with this on (docs/zimbra-notes.md "The mailbox's own IMAPS and POP3S servers").
+      if (!reader.boolean(spec.serverEnabled)) {
+        ctx.warn({
+          code: 'W_MAILBOX_TLS_SERVER_OFF',
+          message: `mailbox server ${name} has ${spec.serverEnabled} FALSE: nothing listens on its port ${port}, where the proxy sends ${protocol === 'imap' ? 'IMAP' : 'POP3'} logins over TLS, so its users cannot log in through the proxy`,
+          hint: `zmprov ms ${entryName(server)} ${spec.serverEnabled} TRUE (then restart its mailbox), or zmprov ms <proxy> zimbraReverseProxySSLToUpstreamEnabled FALSE`,
+        });
+      }
       listeners.push({
         protocol,
         server: name,

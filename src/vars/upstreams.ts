@@ -268,6 +268,7 @@ function upstreamServer(
       // ProxyConfGen writes `host:0`, which nginx rejects once the block is used; a mail-only
       // proxy never includes the web upstreams, so this is a warning, not a Problem.
       ctx.warn({
+        code: 'W_UPSTREAM_NO_PORT',
         message: `upstream: server ${name} has no ${portSource.attribute}; it is listed with port 0, which nginx rejects if this upstream is used`,
         hint: `zmprov ms ${name} ${portSource.attribute} <port>`,
       });

@@ -60,6 +60,7 @@ function namedUpstreamEnabled(ctx: VarContext, group: 'ews' | 'login'): boolean 
   const https = computeUpstreamServers(ctx, { group, port: 'https' });
   if (http.length > 0 || https.length > 0) return true;
   ctx.warn({
+    code: 'W_UPSTREAM_SERVERS_INVALID',
     message: `none of the servers in ${attributeName} is a valid upstream; the ${group === 'ews' ? 'EWS' : 'login'} upstream is left out`,
     hint: `zmprov ms <server> zimbraReverseProxyLookupTarget TRUE on the named servers, or clear ${attributeName}`,
   });
@@ -78,6 +79,7 @@ function computeFairShmSize(ctx: VarContext): string {
     } else if (parsed.value < MIN_FAIR_SHM_SIZE) {
       // As ProxyConfGen: a smaller size is raised to 32; harmless, so only a warning.
       ctx.warn({
+        code: 'W_FAIR_SHM_SIZE_RAISED',
         message: `${FAIR_SHM_SIZE} is ${parsed.value}, below the minimum ${MIN_FAIR_SHM_SIZE}; ${MIN_FAIR_SHM_SIZE} is used`,
         hint: `zmprov mcf ${FAIR_SHM_SIZE} ${MIN_FAIR_SHM_SIZE}`,
       });

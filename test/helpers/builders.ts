@@ -5,6 +5,7 @@ import { resolvePaths } from '../../src/model/paths.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../../src/model/snapshot.js';
 import { EMPTY_GLOBAL_CONFIG } from '../../src/model/snapshot.js';
 import type { VarContextHandle } from '../../src/vars/context.js';
+import type { VarContext } from '../../src/vars/types.js';
 import { createVarContext } from '../../src/vars/context.js';
 
 /** Attribute values as tests write them: one string or a list. */
@@ -117,4 +118,49 @@ export function context(options: {
     dns: options.dns ?? new Map(),
     facts: { dhparamExists: options.dhparamExists ?? false },
   });
+}
+
+/** The directory around a proxy-only server that generates for mailbox servers. */
+export interface ProxySetup {
+  config?: Attrs;
+  /** The servers besides the proxy (default: the caller's). */
+  servers?: DirectoryEntry[];
+  domains?: DirectoryEntry[];
+  localConfig?: Record<string, string>;
+  /** Names resolved besides the caller's defaults. */
+  dns?: Record<string, readonly string[]>;
+}
+
+/**
+ * The context of `aaproxy.example.com` (proxy and memcached, first in name order) generating for
+ * `options.servers`, else `defaults.servers`; DNS answers `defaults.dns` then `options.dns`.
+ */
+export function proxyContext(
+  options: ProxySetup,
+  defaults: { servers: DirectoryEntry[]; dns: Record<string, readonly string[]> },
+): VarContextHandle {
+  return context({
+    snapshot: snapshot({
+      globalConfig: globalConfig(options.config ?? {}),
+      servers: [
+        server('aaproxy.example.com', { zimbraServiceEnabled: ['proxy', 'memcached'] }),
+        ...(options.servers ?? defaults.servers),
+      ],
+      domains: options.domains ?? [],
+    }),
+    serverName: 'aaproxy.example.com',
+    localConfig: options.localConfig,
+    dns: dnsTable({ ...defaults.dns, ...(options.dns ?? {}) }),
+  });
+}
+
+/** The value of variable `name` among `definitions`, computed on `ctx`. */
+export function variableValue(
+  definitions: readonly { name: string; compute: (ctx: VarContext) => string }[],
+  ctx: VarContext,
+  name: string,
+): string {
+  const found = definitions.find((v) => v.name === name);
+  if (found === undefined) throw new Error(`no variable ${name}`);
+  return found.compute(ctx);
 }

@@ -11,7 +11,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  appendFileSync,
   chmodSync,
   existsSync,
   mkdirSync,
@@ -21,7 +20,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +27,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetDirectory, stackValue } from '../helpers/stack.js';
 import { freePorts } from '../helpers/ports.js';
+import {
+  accountLdif,
+  addDovecotUsers,
+  curl,
+  dovecotLogins,
+  globalConfigLdif,
+  serverLdif,
+  startWebBackend,
+} from '../helpers/mail-stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SCRIPT = join(ROOT, 'docs/first-deployment.sh');
@@ -55,50 +62,24 @@ interface Ports {
 }
 
 function directoryLdif(ports: Ports): string {
-  const server = (name: string, id: string, lines: string[]): string =>
-    [
-      `dn: cn=${name},cn=servers,cn=zimbra`,
-      'objectClass: zimbraServer',
-      `cn: ${name}`,
-      `zimbraId: ${id}0000000-0000-4000-8000-00000000000f`,
-      `zimbraServiceHostname: ${name}`,
-      ...lines,
-      '',
-    ].join('\n');
+  const server = serverLdif;
   const account = (uid: string, host: string): string =>
-    [
-      `dn: uid=${uid},ou=people,dc=example,dc=test`,
-      'objectClass: inetOrgPerson',
-      'objectClass: zimbraAccount',
-      `uid: ${uid}`,
-      `cn: ${uid}`,
-      `sn: ${uid}`,
-      `userPassword: ${uid}-fd-pw`,
-      `zimbraId: ${uid.padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000002`,
-      `zimbraMailDeliveryAddress: ${uid}@example.test`,
-      `zimbraMailHost: ${host}`,
-      '',
-    ].join('\n');
+    accountLdif({
+      uid,
+      domainDn: 'dc=example,dc=test',
+      mailDomain: 'example.test',
+      host,
+      idDigit: '2',
+      lines: [`userPassword: ${uid}-fd-pw`],
+    });
   return [
-    [
-      'dn: cn=config,cn=zimbra',
-      'objectClass: organizationalRole',
-      'objectClass: zimbraGlobalConfig',
-      'cn: config',
-      'zimbraDefaultDomainName: example.test',
-      'zimbraReverseProxyAuthWaitInterval: 1s',
-      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
-      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
-      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
-      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
-      'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
+    globalConfigLdif('example.test', [
       'zimbraReverseProxyHttpPortAttribute: zimbraMailPort',
       'zimbraReverseProxyHttpSSLPortAttribute: zimbraMailSSLPort',
       `zimbraMemcachedBindPort: ${stackValue('MEMCACHED_PORT')}`,
       'zimbraReverseProxySendImapId: FALSE',
       'zimbraReverseProxySendPop3Xoip: FALSE',
-      '',
-    ].join('\n'),
+    ]),
     server('proxy.test', '5', [
       'zimbraServiceInstalled: proxy',
       'zimbraServiceEnabled: proxy',
@@ -148,17 +129,6 @@ function directoryLdif(ports: Ports): string {
   ].join('\n');
 }
 
-/** A web backend that names itself in every answer. */
-function startWebBackend(name: string, port: number): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end(`${name} ${req.url ?? ''}\n`);
-    });
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
 let work = '';
 let home = '';
 let ports: Ports;
@@ -186,26 +156,6 @@ function onProxyHost(
       resolve({ code, output });
     });
   });
-}
-
-function curl(args: string[]): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('curl', ['-sS', '--max-time', '15', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('close', (status) => resolve({ status, output }));
-  });
-}
-
-function dovecotLogins(instance: 1 | 2, user: string): number {
-  const log = readFileSync(
-    join(stackValue('STACK_DIR'), `dovecot${instance}`, 'dovecot.log'),
-    'utf8',
-  );
-  return log.split('\n').filter((line) => line.includes(`Login: user=<${user}>`)).length;
 }
 
 const imap = (user: string, extra: string[] = []) =>
@@ -244,12 +194,7 @@ beforeAll(async () => {
   const ldif = join(work, 'directory.ldif');
   writeFileSync(ldif, directoryLdif(ports));
   await resetDirectory(ldif);
-  const users = stackValue('DOVECOT_USERS_FILE');
-  const known = readFileSync(users, 'utf8');
-  for (const user of ['amy', 'ben']) {
-    if (!known.includes(`${user}@example.test:`))
-      appendFileSync(users, `${user}@example.test:{PLAIN}${user}-fd-pw\n`);
-  }
+  addDovecotUsers(['amy', 'ben'].map((user) => [`${user}@example.test`, `${user}-fd-pw`]));
   web = await Promise.all([
     startWebBackend('backend-1', ports.web1),
     startWebBackend('backend-2', ports.web2),

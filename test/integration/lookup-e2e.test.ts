@@ -6,40 +6,32 @@
  * (stopped mid-test), and curl as the IMAP, POP3 and HTTP client. Which backend served a login
  * is read from the dovecot instance's log; which web backend served a request, from its answer.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import {
-  appendFileSync,
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer } from 'node:http';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pino } from 'pino';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLookup } from '../../src/cli/lookup.js';
-import { startLookupServer } from '../../src/cli/lookup.js';
-import { BUNDLED_TEMPLATE_DIR } from '../../src/cli/zmproxyconfgen.js';
-import { generate } from '../../src/engine/generate.js';
-import { resolveHostnames } from '../../src/sources/dns/resolve-hostnames.js';
-import { readLdifSnapshot } from '../../src/sources/ldif/index.js';
-import { parseOverrides } from '../../src/vars/registry.js';
-import { createTemplateStore } from '../../src/writer/template-store.js';
-import { writeSelfSignedCertificate } from '../helpers/certificates.js';
 import { mailLogin } from '../helpers/mail-client.js';
 import type { MailLoginMethod } from '../helpers/mail-client.js';
-import { resetDirectory, stackLdapOptions, stackValue, withLdapClient } from '../helpers/stack.js';
+import { resetDirectory, stackValue, withLdapClient } from '../helpers/stack.js';
 import { Attribute, Change } from 'ldapts';
 import { freePorts, waitForPort } from '../helpers/ports.js';
+import {
+  accountLdif,
+  addDovecotUsers,
+  globalConfigLdif,
+  serverLdif,
+  startMailProxy,
+  stopPid,
+  curl,
+  dovecotLogins,
+  startWebBackend,
+} from '../helpers/mail-stack.js';
 
-const NGINX = '/usr/sbin/nginx';
 const SHARED_KEY = 'e2e-shared-key';
 
 interface Ports {
@@ -58,50 +50,27 @@ interface Ports {
 /** The directory: a proxy, two mailbox servers, a domain with an alias domain, three accounts. */
 function directoryLdif(ports: Ports): string {
   const server = (name: string, services: string[], attrs: string[]): string =>
-    [
-      `dn: cn=${name},cn=servers,cn=zimbra`,
-      'objectClass: zimbraServer',
-      `cn: ${name}`,
-      `zimbraId: ${name === 'proxy.test' ? '5' : name === 'mbx1.test' ? '1' : '2'}0000000-0000-4000-8000-00000000000f`,
-      `zimbraServiceHostname: ${name}`,
-      ...services.map((s) => `zimbraServiceEnabled: ${s}`),
+    serverLdif(name, name === 'proxy.test' ? '5' : name === 'mbx1.test' ? '1' : '2', [
+      ...services.map((service) => `zimbraServiceEnabled: ${service}`),
       ...attrs,
-      '',
-    ].join('\n');
+    ]);
   const account = (uid: string, host: string, extra: string[] = []): string =>
-    [
-      `dn: uid=${uid},ou=people,dc=example,dc=test`,
-      'objectClass: inetOrgPerson',
-      'objectClass: zimbraAccount',
-      `uid: ${uid}`,
-      `cn: ${uid}`,
-      `sn: ${uid}`,
-      `zimbraId: ${uid.padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000001`,
-      `zimbraMailDeliveryAddress: ${uid}@example.test`,
-      `zimbraMailHost: ${host}`,
-      ...extra,
-      '',
-    ].join('\n');
+    accountLdif({
+      uid,
+      domainDn: 'dc=example,dc=test',
+      mailDomain: 'example.test',
+      host,
+      idDigit: '1',
+      lines: extra,
+    });
   return [
-    [
-      'dn: cn=config,cn=zimbra',
-      'objectClass: organizationalRole',
-      'objectClass: zimbraGlobalConfig',
-      'cn: config',
-      'zimbraDefaultDomainName: example.test',
-      'zimbraReverseProxyAuthWaitInterval: 1s',
-      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
-      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
-      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
-      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
-      'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
+    globalConfigLdif('example.test', [
       'zimbraReverseProxyHttpPortAttribute: zimbraMailPort',
       'zimbraReverseProxyHttpSSLPortAttribute: zimbraMailSSLPort',
       'zimbraReverseProxyUserLoginLimit: 0',
       'zimbraReverseProxyUserThrottleMsg: Login rejected for this user',
       `zimbraMemcachedBindPort: ${ports.memcached}`,
-      '',
-    ].join('\n'),
+    ]),
     server(
       'proxy.test',
       ['proxy'],
@@ -170,39 +139,6 @@ const HOSTS = new Map([
   ['mbx2.test', ['127.0.0.1']],
 ]);
 
-/** A web backend that names itself in every answer. */
-function startWebBackend(name: string, port: number): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end(`${name} ${req.url ?? ''}\n`);
-    });
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-/** Runs curl without blocking the event loop: the lookup service runs in this process. */
-function curl(args: string[]): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('curl', ['-sS', '--max-time', '15', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('close', (status) => resolve({ status, output }));
-  });
-}
-
-/** Login lines of a dovecot instance's log for a user. */
-function dovecotLogins(instance: 1 | 2, user: string): number {
-  const log = readFileSync(
-    join(stackValue('STACK_DIR'), `dovecot${instance}`, 'dovecot.log'),
-    'utf8',
-  );
-  return log.split('\n').filter((line) => line.includes('Login: user=<' + user + '>')).length;
-}
-
 /** A zimbra auth token naming an account id (the HMAC part is not checked by routing). */
 function authToken(id: string): string {
   const data = `id=${id.length}:${id};exp=13:1999999999999;`;
@@ -248,98 +184,31 @@ beforeAll(async () => {
   await resetDirectory(ldif);
 
   // The dovecot instances read one passwd-file; add this file's users to it.
-  const users = stackValue('DOVECOT_USERS_FILE');
-  const known = readFileSync(users, 'utf8');
-  for (const user of ['alice', 'bob', 'carol']) {
-    if (!known.includes(`${user}@example.test:`)) {
-      appendFileSync(users, `${user}@example.test:{PLAIN}${user}-pw\n`);
-    }
-  }
+  addDovecotUsers(['alice', 'bob', 'carol'].map((user) => [`${user}@example.test`, `${user}-pw`]));
 
   web = await Promise.all([
     startWebBackend('backend-1', ports.web1),
     startWebBackend('backend-2', ports.web2),
   ]);
 
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  lookup = await startLookupServer(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      workers: 0,
-      ldap: stackLdapOptions(),
-      sharedKey: SHARED_KEY,
-      tls: undefined,
-      memcached: undefined,
-      noCache: false,
-      hosts: HOSTS,
-      hostsOnly: true,
-      maxWaitAttempts: 10,
-      logLevel: 'info',
-    },
-    logger,
-  );
-
   // nginx from our templates, its lookup upstream pointing at the service.
-  const generation = await generate(
-    {
-      paths: { workdir: work, templateDir: BUNDLED_TEMPLATE_DIR },
-      serverName: 'proxy.test',
-      overrides: parseOverrides([
-        `stock.lookup.:servers=server    ${lookup.address};`,
-        'stock.lookup.scheme=http',
-      ]).overrides,
-    },
-    {
-      source: { description: ldif, load: () => readLdifSnapshot([ldif]) },
-      localConfig: new Map([
-        ['zimbra_server_hostname', 'proxy.test'],
-        ['zmproxy_auth_http_listen', `127.0.0.1:${ports.authHttp}`],
-        ['zmproxy_lookup_shared_key', SHARED_KEY],
-      ]),
-      templates: createTemplateStore(),
-      resolver: { resolve: (names) => resolveHostnames(names, { hosts: HOSTS, hostsOnly: true }) },
-      files: { exists: () => Promise.resolve(false) },
-    },
-  );
-  for (const file of generation.files) {
-    mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(file.path, file.content);
-    chmodSync(file.path, file.mode);
-  }
-  writeSelfSignedCertificate(join(work, 'conf/nginx.crt'), join(work, 'conf/nginx.key'));
-  for (const dir of ['log', 'data/tmp/nginx', 'data/nginx/html'])
-    mkdirSync(join(work, dir), { recursive: true });
-  // nginx resolves the upstream host names when it reads its configuration: give it a private
-  // /etc/hosts naming the mailbox servers (a mount namespace of its own; the master stays in it).
-  const hosts = join(work, 'hosts');
-  writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 proxy.test mbx1.test mbx2.test\n');
-  const script = 'mount --bind "$1" /etc/hosts && exec "$2" -p "$3/" -c "$3/conf/nginx.conf"';
-  const started = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', hosts, NGINX, work], {
-    encoding: 'utf8',
+  const proxy = await startMailProxy({
+    work,
+    ldif,
+    sharedKey: SHARED_KEY,
+    authHttpPort: ports.authHttp,
+    noCache: false,
+    hosts: HOSTS,
+    log: logLines,
   });
-  if (started.status !== 0)
-    throw new Error(`nginx did not start: ${started.stdout}${started.stderr}`);
-  for (let i = 0; i < 50 && nginxPid === 0; i++) {
-    try {
-      nginxPid = Number(readFileSync(join(work, 'log/nginx.pid'), 'utf8').trim());
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  if (nginxPid === 0) throw new Error('nginx wrote no pid file');
+  lookup = proxy.lookup;
+  nginxPid = proxy.nginxPid;
   await new Promise((resolve) => setTimeout(resolve, 300));
 });
 
 afterAll(async () => {
   writeFileSync(join(work, 'lookup.log'), logLines.join(''));
-  if (nginxPid !== 0) {
-    try {
-      process.kill(nginxPid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+  stopPid(nginxPid);
   await lookup?.stop();
   await Promise.all(web.map((server) => new Promise((resolve) => server.close(resolve))));
   memcached?.kill('SIGTERM');

@@ -7,37 +7,21 @@
  * mailbox servers' logs must show TLS logins; the client address must survive the PROXY
  * protocol hop; a mailbox server whose certificate nginx does not trust must fail cleanly.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  appendFileSync,
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLookup } from '../../src/cli/lookup.js';
-import { startLookupServer } from '../../src/cli/lookup.js';
-import { BUNDLED_TEMPLATE_DIR } from '../../src/cli/zmproxyconfgen.js';
-import { generate } from '../../src/engine/generate.js';
 import { upstreamTlsAddress } from '../../src/model/mail-tls-chain.js';
-import { resolveHostnames } from '../../src/sources/dns/resolve-hostnames.js';
-import { readLdifSnapshot } from '../../src/sources/ldif/index.js';
-import { parseOverrides } from '../../src/vars/registry.js';
-import { createTemplateStore } from '../../src/writer/template-store.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
-import { resetDirectory, stackLdapOptions, stackValue } from '../helpers/stack.js';
+import { resetDirectory, stackValue } from '../helpers/stack.js';
 import { freePorts, waitForPort } from '../helpers/ports.js';
+import * as mailStack from '../helpers/mail-stack.js';
 import { connect as netConnect } from 'node:net';
 
-const NGINX = '/usr/sbin/nginx';
 const SHARED_KEY = 'mail-tls-shared-key';
 const MBX1 = 'dovecot1.stack.test';
 const MBX2 = 'dovecot2.stack.test';
@@ -58,12 +42,7 @@ function base64Of(path: string): string {
 
 function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key: string }>) {
   const mailbox = (name: string, i: 1 | 2) =>
-    [
-      `dn: cn=${name},cn=servers,cn=zimbra`,
-      'objectClass: zimbraServer',
-      `cn: ${name}`,
-      `zimbraId: ${i}0000000-0000-4000-8000-00000000000f`,
-      `zimbraServiceHostname: ${name}`,
+    mailStack.serverLdif(name, String(i), [
       'zimbraServiceEnabled: mailbox',
       ...(i === 1 ? ['zimbraServiceEnabled: memcached'] : []),
       'zimbraReverseProxyLookupTarget: TRUE',
@@ -72,8 +51,7 @@ function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key
       `zimbraPop3BindPort: ${stackValue(`DOVECOT_POP3_PORT_${i}`)}`,
       `zimbraImapSSLBindPort: ${stackValue(`DOVECOT_IMAPS_PORT_${i}`)}`,
       `zimbraPop3SSLBindPort: ${stackValue(`DOVECOT_POP3S_PORT_${i}`)}`,
-      '',
-    ].join('\n');
+    ]);
   const domain = (name: 'a' | 'b') =>
     [
       `dn: dc=${name},dc=test`,
@@ -90,45 +68,23 @@ function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key
       '',
     ].join('\n');
   const account = (uid: string, domainName: 'a' | 'b', host: string) =>
-    [
-      `dn: uid=${uid},ou=people,dc=${domainName},dc=test`,
-      'objectClass: inetOrgPerson',
-      'objectClass: zimbraAccount',
-      `uid: ${uid}`,
-      `cn: ${uid}`,
-      `sn: ${uid}`,
-      `zimbraId: ${uid.padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000002`,
-      `zimbraMailDeliveryAddress: ${uid}@${domainName}.test`,
-      `zimbraMailHost: ${host}`,
-      '',
-    ].join('\n');
+    mailStack.accountLdif({
+      uid,
+      domainDn: `dc=${domainName},dc=test`,
+      mailDomain: `${domainName}.test`,
+      host,
+      idDigit: '2',
+    });
   return [
-    [
-      'dn: cn=config,cn=zimbra',
-      'objectClass: organizationalRole',
-      'objectClass: zimbraGlobalConfig',
-      'cn: config',
-      'zimbraDefaultDomainName: a.test',
-      'zimbraReverseProxyAuthWaitInterval: 1s',
-      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
-      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
-      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
-      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
-      'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
+    mailStack.globalConfigLdif('a.test', [
       'zimbraReverseProxyImapSSLPortAttribute: zimbraImapSSLBindPort',
       'zimbraReverseProxyPop3SSLPortAttribute: zimbraPop3SSLBindPort',
       'zimbraReverseProxyUserLoginLimit: 0',
       'zimbraReverseProxyIPLoginLimit: 0',
       'zimbraReverseProxySendImapId: FALSE',
       'zimbraReverseProxySendPop3Xoip: FALSE',
-      '',
-    ].join('\n'),
-    [
-      'dn: cn=proxy.test,cn=servers,cn=zimbra',
-      'objectClass: zimbraServer',
-      'cn: proxy.test',
-      'zimbraId: 50000000-0000-4000-8000-00000000000f',
-      'zimbraServiceHostname: proxy.test',
+    ]),
+    mailStack.serverLdif('proxy.test', '5', [
       'zimbraServiceEnabled: proxy',
       'zimbraReverseProxyMailEnabled: TRUE',
       'zimbraReverseProxyHttpEnabled: FALSE',
@@ -141,8 +97,7 @@ function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key
       `zimbraPop3ProxyBindPort: ${ports.pop3}`,
       `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
       `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
-      '',
-    ].join('\n'),
+    ]),
     mailbox(MBX1, 1),
     mailbox(MBX2, 2),
     domain('a'),
@@ -261,95 +216,34 @@ beforeAll(async () => {
   writeFileSync(ldif, directoryLdif(ports, certs));
   await resetDirectory(ldif);
 
-  const users = stackValue('DOVECOT_USERS_FILE');
-  const known = readFileSync(users, 'utf8');
-  for (const user of ['alice@a.test', 'bob@b.test', 'carol@a.test']) {
-    if (!known.includes(`${user}:`))
-      appendFileSync(users, `${user}:{PLAIN}${user.split('@')[0]}-pw\n`);
-  }
-
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  lookup = await startLookupServer(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      workers: 0,
-      ldap: stackLdapOptions(),
-      sharedKey: SHARED_KEY,
-      tls: undefined,
-      memcached: undefined,
-      noCache: true,
-      hosts: HOSTS,
-      hostsOnly: true,
-      maxWaitAttempts: 10,
-      logLevel: 'info',
-    },
-    logger,
+  mailStack.addDovecotUsers(
+    ['alice@a.test', 'bob@b.test', 'carol@a.test'].map((user) => [
+      user,
+      `${user.split('@')[0] ?? ''}-pw`,
+    ]),
   );
 
-  const generation = await generate(
-    {
-      paths: { workdir: work, templateDir: BUNDLED_TEMPLATE_DIR },
-      serverName: 'proxy.test',
-      overrides: parseOverrides([
-        `stock.lookup.:servers=server    ${lookup.address};`,
-        'stock.lookup.scheme=http',
-      ]).overrides,
-    },
-    {
-      source: { description: ldif, load: () => readLdifSnapshot([ldif]) },
-      localConfig: new Map([
-        ['zimbra_server_hostname', 'proxy.test'],
-        ['zmproxy_auth_http_listen', `127.0.0.1:${ports.authHttp}`],
-        ['zmproxy_lookup_shared_key', SHARED_KEY],
-        // Only dovecot1's certificate is trusted: dovecot2 is the failure case.
-        ['zmproxy_mail_upstream_ca_file', stackValue('DOVECOT_TLS_CERT_1')],
-      ]),
-      templates: createTemplateStore(),
-      resolver: { resolve: (names) => resolveHostnames(names, { hosts: HOSTS, hostsOnly: true }) },
-      files: { exists: () => Promise.resolve(false) },
-    },
-  ).catch((error: unknown) => {
-    const problems = (error as { problems?: unknown }).problems;
-    throw new Error(`generation failed: ${JSON.stringify(problems ?? String(error))}`);
+  // nginx from our templates, its lookup upstream pointing at the service.
+  const proxy = await mailStack.startMailProxy({
+    work,
+    ldif,
+    sharedKey: SHARED_KEY,
+    authHttpPort: ports.authHttp,
+    noCache: true,
+    hosts: HOSTS,
+    log: logLines,
+    // Only dovecot1's certificate is trusted: dovecot2 is the failure case.
+    localConfig: [['zmproxy_mail_upstream_ca_file', stackValue('DOVECOT_TLS_CERT_1')]],
+    testFirst: true,
   });
-  for (const file of generation.files) {
-    mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(file.path, file.content);
-    chmodSync(file.path, file.mode);
-  }
-  writeSelfSignedCertificate(join(work, 'conf/nginx.crt'), join(work, 'conf/nginx.key'));
-  for (const dir of ['log', 'data/tmp/nginx', 'data/nginx/html'])
-    mkdirSync(join(work, dir), { recursive: true });
-  const hosts = join(work, 'hosts');
-  writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.1 proxy.test ${MBX1} ${MBX2}\n`);
-  const script =
-    'mount --bind "$1" /etc/hosts && "$2" -t -q -p "$3/" -c "$3/conf/nginx.conf" && exec "$2" -p "$3/" -c "$3/conf/nginx.conf"';
-  const started = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', hosts, NGINX, work], {
-    encoding: 'utf8',
-  });
-  if (started.status !== 0)
-    throw new Error(`nginx did not start: ${started.stdout}${started.stderr}`);
-  for (let i = 0; i < 50 && nginxPid === 0; i++) {
-    try {
-      nginxPid = Number(readFileSync(join(work, 'log/nginx.pid'), 'utf8').trim());
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  if (nginxPid === 0) throw new Error('nginx wrote no pid file');
+  lookup = proxy.lookup;
+  nginxPid = proxy.nginxPid;
   await waitForPort(ports.imaps);
 });
 
 afterAll(async () => {
   if (work !== '') writeFileSync(join(work, 'lookup.log'), logLines.join(''));
-  if (nginxPid !== 0) {
-    try {
-      process.kill(nginxPid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+  mailStack.stopPid(nginxPid);
   await lookup?.stop();
   if (work !== '' && process.env['ZMPROXY_KEEP_STACK'] === undefined)
     rmSync(work, { recursive: true, force: true });

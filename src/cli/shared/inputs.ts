@@ -1,6 +1,7 @@
 /** Builds the adapters every command shares from its flags: directory source, localconfig, DNS. */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ProxyConfError } from '../../errors.js';
 import type { LocalConfig } from '../../model/localconfig-defaults.js';
 import { LOCALCONFIG_DEFAULTS } from '../../model/localconfig-defaults.js';
@@ -152,6 +153,36 @@ export function localConfigFileFor(
       hint: `zmproxyctl setup -w ${workdir} creates it (then zmlocalconfig -w ${workdir} -e ldap_url=… zimbra_ldap_userdn=… zimbra_ldap_password=…), or give --localconfig FILE or --source`,
     },
   );
+}
+
+/** The values of the shared directory flags (DIRECTORY_FLAGS), as parseArgs returns them. */
+export interface DirectoryFlagValues {
+  source?: string | undefined;
+  localconfig?: string | undefined;
+  workdir?: string | undefined;
+  'bind-dn'?: string | undefined;
+  'bind-password-file'?: string | undefined;
+}
+
+/**
+ * The work directory, localconfig and directory source that the shared directory flags name
+ * (`-w` defaults to /opt/zimbra), as every read-only command opens them.
+ */
+export async function openDirectoryFromFlags(values: DirectoryFlagValues): Promise<{
+  workdir: string;
+  localConfig: LocalConfig;
+  source: DirectorySource;
+}> {
+  const workdir = resolve(values.workdir ?? '/opt/zimbra');
+  const localConfig = await loadLocalConfig(
+    localConfigFileFor(workdir, values.localconfig, values.source),
+  );
+  const source = createDirectorySource(values.source, {
+    localConfig,
+    bindDn: values['bind-dn'],
+    bindPasswordFile: values['bind-password-file'],
+  });
+  return { workdir, localConfig, source };
 }
 
 /** The localconfig of `--localconfig` (defaults only when absent). */

@@ -8,7 +8,7 @@ import { ProxyConfError } from '../../errors.js';
 import type { LocalConfig } from '../../model/localconfig-defaults.js';
 import type { DirectoryStore } from '../../ports.js';
 import { createLdifStore } from '../../sources/ldif-store/index.js';
-import { parseSourceSpec } from '../../sources/ldif/parse-source-spec.js';
+import { expandLdifFiles, parseSourceSpec } from '../../sources/ldif/index.js';
 import type { InputFlags } from './inputs.js';
 import { resolveLdapOptions } from './inputs.js';
 
@@ -22,12 +22,13 @@ export async function openDirectoryStore(
 ): Promise<DirectoryStore> {
   const spec = flags.source === undefined ? undefined : parseSourceSpec(flags.source);
   if (spec?.kind === 'ldif') {
-    if (spec.files.length !== 1) {
+    const files = await expandLdifFiles(spec.files);
+    if (files.length !== 1) {
       throw new ProxyConfError('E_USAGE', `--source ${flags.source}: give exactly one LDIF file`, {
         hint: 'changes are written back into the file, so name one: --source ldif:FILE',
       });
     }
-    return createLdifStore(spec.files[0] as string);
+    return createLdifStore(files[0] as string);
   }
   const options = await resolveLdapOptions(flags.source, { ...flags, localConfig });
   const ldap = await import('../../sources/ldap/index.js');

@@ -3,4 +3,4 @@ export { parseLdif } from './parse-ldif.js';
 export type { ParsedLdifEntry } from './parse-ldif.js';
 export { parseSourceSpec } from './parse-source-spec.js';
 export type { SourceSpec } from './parse-source-spec.js';
-export { readLdifSnapshot } from './read-ldif.js';
+export { expandLdifFiles, ldifGlobDirs, readLdifSnapshot } from './read-ldif.js';

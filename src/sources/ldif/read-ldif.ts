@@ -1,5 +1,6 @@
 /** The LDIF source's I/O edge: reads LDIF files into one DirectorySnapshot. */
 import { readFile } from 'node:fs/promises';
+import fg from 'fast-glob';
 import { ProxyConfError } from '../../errors.js';
 import type { DirectorySnapshot, EntryKind } from '../../model/snapshot.js';
 import { buildSnapshot } from '../../model/build-snapshot.js';
@@ -10,11 +11,45 @@ import { describeReadError } from '../describe-read-error.js';
 export { parseSourceSpec } from './parse-source-spec.js';
 export type { SourceSpec } from './parse-source-spec.js';
 
-/** Reads, parses and merges LDIF files (in the order given) into one snapshot. */
+/**
+ * The files `ldif:` names, each glob (`exports/*.ldif`) replaced by the files it matches in name
+ * order, so that a directory of exports reads as one directory; names without a wildcard stay as
+ * given. A glob that matches no file is an error: a typo must not read as an empty directory.
+ */
+export async function expandLdifFiles(files: readonly string[]): Promise<string[]> {
+  const expanded: string[] = [];
+  for (const file of files) {
+    if (!fg.isDynamicPattern(file)) {
+      expanded.push(file);
+      continue;
+    }
+    const matches = (await fg(file, { onlyFiles: true, dot: false })).sort();
+    if (matches.length === 0) {
+      throw new ProxyConfError('E_INPUT', `--source ldif:${file} matches no file`, {
+        hint: 'check the directory and the pattern (quote it, so the shell does not expand it first): --source "ldif:exports/*.ldif"',
+      });
+    }
+    expanded.push(...matches);
+  }
+  return expanded;
+}
+
+/**
+ * The folders whose listing decides what the globs among `files` match (the part before the
+ * first wildcard), for `--watch` to notice an export added or removed.
+ */
+export function ldifGlobDirs(files: readonly string[]): string[] {
+  return files
+    .filter((file) => fg.isDynamicPattern(file))
+    .map((file) => fg.generateTasks(file)[0]?.base ?? '.');
+}
+
+/** Reads, parses and merges LDIF files (in the order given, globs expanded) into one snapshot. */
 export async function readLdifSnapshot(
-  files: readonly string[],
+  patterns: readonly string[],
   kinds?: readonly EntryKind[],
 ): Promise<DirectorySnapshot> {
+  const files = await expandLdifFiles(patterns);
   if (files.length === 0) {
     throw new ProxyConfError('E_USAGE', 'no LDIF file given', {
       hint: 'use --source ldif:<file>[,<file>...]',

@@ -30,6 +30,20 @@ describe.runIf(built)('bin/', () => {
     expect(result.stdout).toContain('--force-dns-resolution');
   });
 
+  it("installs zmnginxconf: zmproxyconf under the name of Zimbra's usage text", () => {
+    const bins = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        bin: Record<string, string>;
+      }
+    ).bin;
+    expect(bins['zmnginxconf']).toBe('bin/zmnginxconf.js');
+    const dir = testdir({ 'conf/nginx.conf': 'include a;\n', 'conf/a': 'worker_processes 2;\n' });
+    const result = bin('zmnginxconf.js', ['-w', dir]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('worker_processes 2;\n');
+    expect(bin('zmnginxconf.js', ['-h']).stdout).toMatch(/^usage: zmnginxconf /);
+  });
+
   it('prints error and hint lines, without a stack, for a missing LDIF file', () => {
     const result = bin('zmproxyconfgen.js', [
       '--source',

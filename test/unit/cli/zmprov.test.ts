@@ -143,7 +143,7 @@ describe('zmprov', () => {
       'https://mbox1.example.com:7072/service/extension/nginx-lookup https://mbox2.example.com:7072/service/extension/nginx-lookup \n',
     );
     expect(garpu.stderr).toContain(
-      'warning: server mta1.example.com has zimbraReverseProxyLookupTarget TRUE',
+      'warning[W_LOOKUP_TARGET_NOT_MAILBOX]: server mta1.example.com has zimbraReverseProxyLookupTarget TRUE',
     );
     expect((await prov('--source', source, 'gamcs')).stdout).toBe('proxy1.example.com:11211 \n');
     expect((await prov('--source', source, '--json', 'garpb')).stdout).toBe(
@@ -173,6 +173,18 @@ describe('zmprov', () => {
     const help = await prov('-h');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('getAllReverseProxyURLs(garpu)');
+  });
+
+  it('names a bad option with the options hint, and takes the directory flags as other commands do', async () => {
+    expect((await prov('-x', 'gcf')).stderr).toBe(
+      'error: unknown option -x\nhint: zmprov -h lists the options\n',
+    );
+    expect((await prov('gcf', '-w')).stderr).toBe(
+      'error: --workdir needs a value\nhint: zmprov -h lists the options\n',
+    );
+    const missing = await prov('-w', '/nonexistent-home', 'gcf');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('/nonexistent-home/conf/localconfig.xml does not exist');
   });
 
   it('says which LDIF file is missing', async () => {

@@ -62,3 +62,30 @@ describe('zmproxyconf: secrets', () => {
     expect(out.stdout).toContain('X-Zmproxy-Key "[secret redacted]";');
   });
 });
+
+describe('zmproxyconf: command line', () => {
+  it('names the unknown option, with the options hint of the name it was called by', async () => {
+    const conf = captureIo();
+    expect(await run(['-x'], conf.io)).toBe(2);
+    expect(conf.out.stderr).toBe(
+      'error: unknown option -x\nhint: zmproxyconf -h lists the options\n',
+    );
+    const nginxconf = captureIo();
+    expect(await run(['--bogus'], nginxconf.io, 'zmnginxconf')).toBe(2);
+    expect(nginxconf.out.stderr).toBe(
+      'error: unknown option --bogus\nhint: zmnginxconf -h lists the options\n',
+    );
+  });
+
+  it('takes grouped switches and long forms as Zimbra does', async () => {
+    const dir = tree();
+    const grouped = captureIo();
+    expect(await run(['-mine', '-w', dir], grouped.io)).toBe(0);
+    const long = captureIo();
+    expect(
+      await run(['--markers', '--indent', '--nocomments', '--noempty', '-w', dir], long.io),
+    ).toBe(0);
+    expect(long.out.stdout).toBe(grouped.out.stdout);
+    expect(grouped.out.stdout).toContain('# begin:');
+  });
+});

@@ -153,6 +153,32 @@ describe('zmproxyconfgen', () => {
     );
   });
 
+  it('reads a glob of LDIF exports as one directory, and names a glob that matches nothing', async () => {
+    const text = readFileSync(join(EXAMPLE_DIR, 'directory.ldif'), 'utf8');
+    const split = text.indexOf('\ndn: ', text.length / 2);
+    const dir = testdir({
+      'exports/a.ldif': text.slice(0, split + 1),
+      'exports/b.ldif': text.slice(split + 1),
+    });
+    const one = testdir();
+    expect(await run([...EXAMPLE_ARGS, '-w', one], captureIo().io)).toBe(0);
+    const several = testdir();
+    const args = [...EXAMPLE_ARGS.slice(2), '--source', `ldif:${dir}/exports/*.ldif`];
+    expect(await run([...args, '-w', several], captureIo().io)).toBe(0);
+    const relative = (root: string) =>
+      Object.entries(snapshotTree(root)).map(([file, content]) => [
+        file.slice(root.length),
+        content.replaceAll(root, '<w>'),
+      ]);
+    expect(relative(several)).toEqual(relative(one));
+    const none = captureIo();
+    const nothing = [...EXAMPLE_ARGS.slice(2), '--source', `ldif:${dir}/exports/*.ldf`];
+    expect(await run([...nothing, '-w', testdir()], none.io)).toBe(1);
+    expect(none.out.stderr).toContain(
+      `error: --source ldif:${dir}/exports/*.ldf matches no file\n`,
+    );
+  });
+
   it('applies -c overrides and rejects one without =', async () => {
     const work = testdir();
     expect(await run([...EXAMPLE_ARGS, '-w', work, '-c', 'main.workers=2'], captureIo().io)).toBe(
@@ -164,6 +190,86 @@ describe('zmproxyconfgen', () => {
     const { io, out } = captureIo();
     expect(await run([...EXAMPLE_ARGS, '-w', work, '-c', 'main.workers'], io)).toBe(2);
     expect(out.stderr).toContain('expected name=value');
+  });
+});
+
+describe('zmproxyconfgen command line', () => {
+  it.each([
+    [['--bogus-flag'], 'unknown option --bogus-flag'],
+    [['-w'], '-w, --workdir needs a value'],
+    [['--no-verbose'], 'unknown option --no-verbose'],
+    [['--apply', '--interval', 'soon'], '--interval needs a number (got "soon")'],
+    [['--apply', '--lock-wait=-1'], '--lock-wait must be a number of seconds (got -1)'],
+    [
+      ['--apply', '--lock-wait', '-1'],
+      '--lock-wait needs a value (one that starts with - is written --lock-wait=VALUE)',
+    ],
+    [['--apply=yes'], '--apply takes no value'],
+    [['extra'], 'unexpected argument extra'],
+  ])('rejects %j with exit 2, the error and the options hint', async (args, message) => {
+    const { io, out } = captureIo();
+    expect(await run(args, io)).toBe(2);
+    expect(out.stderr).toBe(`error: ${message}\nhint: zmproxyconfgen -h lists the options\n`);
+  });
+
+  it("takes Zimbra's short flags grouped and their long forms alike", async () => {
+    const grouped = captureIo();
+    const work = testdir();
+    expect(
+      await run([...EXAMPLE_ARGS, '-vn', '-w', work, '-c', 'main.workers=2'], grouped.io),
+    ).toBe(0);
+    const long = captureIo();
+    expect(
+      await run(
+        [...EXAMPLE_ARGS, '--verbose', '--dry-run', '--workdir', work, '--config=main.workers=2'],
+        long.io,
+      ),
+    ).toBe(0);
+    expect(grouped.out.stderr).toContain(`would write ${work}/conf/nginx.conf`);
+    expect(long.out).toEqual(grouped.out);
+  });
+
+  it('lists every flag, short and long, under -h', async () => {
+    const { io, out } = captureIo();
+    expect(await run(['-h'], io)).toBe(0);
+    for (const flag of [
+      '-v, --verbose',
+      '-w, --workdir DIR',
+      '-D, --definitions',
+      '-c, --config name=value',
+      '--[no-]reload',
+      '--bind-password-file FILE',
+    ]) {
+      expect(out.stdout).toContain(flag);
+    }
+  });
+});
+
+describe('zmproxyconfgen warnings', () => {
+  const unresolvedArgs = (): string[] => {
+    const hosts = readFileSync(join(EXAMPLE_DIR, 'hosts'), 'utf8').replace(/^.*mbox2.*$/m, '');
+    const dir = testdir({ hosts });
+    return [...EXAMPLE_ARGS.slice(0, 4), '--hosts', `${dir}/hosts`, '--hosts-only'];
+  };
+
+  it('prints each warning with its code, and carries the code in --json', async () => {
+    const text = captureIo();
+    expect(await run([...unresolvedArgs(), '-w', testdir(), '-n'], text.io)).toBe(0);
+    expect(text.out.stderr).toMatch(
+      /^warning\[W_LOOKUP_HANDLER_UNRESOLVED\]: lookup handler on server mbox2\.example\.com left out: mbox2\.example\.com can't be resolved$/m,
+    );
+    const json = captureIo();
+    expect(await run([...unresolvedArgs(), '-w', testdir(), '-n', '--json'], json.io)).toBe(0);
+    const { warnings } = JSON.parse(json.out.stdout) as { warnings: { code: string }[] };
+    expect(warnings.map((warning) => warning.code)).toContain('W_LOOKUP_HANDLER_UNRESOLVED');
+  });
+
+  it('-f turns the warnings of names that do not resolve into errors, by code', async () => {
+    const { io, out } = captureIo();
+    const work = testdir();
+    expect(await run([...unresolvedArgs(), '-w', work, '-f'], io)).toBe(1);
+    expect(out.stderr).toContain("mbox2.example.com can't be resolved");
+    expect(listFiles(work)).toEqual([]);
   });
 });
 
@@ -357,10 +463,21 @@ describe('zmproxyconfgen --apply in a cron job', () => {
 
   it('prints standing warnings when they change, not on every run', async () => {
     const work = testdir({ 'conf/nginx/.keep': '' });
-    const a = [{ message: 'a', hint: 'fix a' }];
+    const a = [{ code: 'W_CERT_EXPIRING', message: 'a', hint: 'fix a' }] as const;
     expect(await warningsChanged(work, a)).toBe(true);
     expect(await warningsChanged(work, a)).toBe(false);
-    expect(await warningsChanged(work, [...a, { message: 'b' }])).toBe(true);
+    expect(await warningsChanged(work, [...a, { code: 'W_CERT_EXPIRING', message: 'b' }])).toBe(
+      true,
+    );
+    // The record of the last run carries the codes, for scripts.
+    expect(
+      JSON.parse(readFileSync(join(work, 'conf/nginx/zmproxy-warnings.json'), 'utf8')),
+    ).toEqual({
+      warnings: [
+        { code: 'W_CERT_EXPIRING', message: 'a', hint: 'fix a' },
+        { code: 'W_CERT_EXPIRING', message: 'b' },
+      ],
+    });
     expect(await warningsChanged(work, [])).toBe(false);
     expect(await warningsChanged(work, a)).toBe(true);
   });

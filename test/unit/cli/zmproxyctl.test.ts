@@ -129,6 +129,30 @@ describe('zmproxyctl', () => {
     expect(await run(['bounce'], io)).toBe(2);
   });
 
+  it('prints the usage for help, -h and --help, exit 0', async () => {
+    for (const argv of [['help'], ['-h'], ['status', '--help']]) {
+      const { io, out } = captureIo();
+      expect(await run(argv, io)).toBe(0);
+      expect(out.stdout).toMatch(/^usage: zmproxyctl start\|stop\|restart\|reload\|status/);
+      expect(out.stderr).toBe('');
+    }
+  });
+
+  it.each([
+    [['status', '--bogus'], 'error: unknown option --bogus'],
+    [
+      ['bounce'],
+      'error: unknown command bounce (commands: start, stop, restart, reload, status, setup, start-lookup, stop-lookup)',
+    ],
+    [['status', '-w'], 'error: -w, --workdir needs a value'],
+    [['stop', 'norewrite'], 'error: unexpected argument norewrite'],
+    [['start', '--timeout', '0'], 'error: --timeout needs a positive number of seconds'],
+  ])('rejects %j with exit 2 and the options hint', async (argv, message) => {
+    const { io, out } = captureIo();
+    expect(await run(argv, io)).toBe(2);
+    expect(out.stderr).toBe(`${message}\nhint: zmproxyctl -h lists the options\n`);
+  });
+
   describe('the lookup log (spawnLookup)', () => {
     const idle = [process.execPath, '-e', 'setTimeout(() => {}, 3000)'];
 

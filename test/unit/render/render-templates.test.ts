@@ -265,7 +265,10 @@ describe('renderTemplates: problems', () => {
     );
     expect(contentOf(result)).toBe('[a]\n\n[b]\n\n');
     expect(result.warnings).toEqual([
-      { message: `\${x} is not a known variable; expanded to "" (tpl/${WEB}:2)` },
+      {
+        code: 'W_TEMPLATE_VARIABLE_UNKNOWN',
+        message: `\${x} is not a known variable; expanded to "" (tpl/${WEB}:2)`,
+      },
     ]);
   });
 

@@ -225,6 +225,7 @@ describe('lookup handlers (zmlookup.:handlers)', () => {
     expect(problems).toEqual([]);
     expect(warnings).toEqual([
       {
+        code: 'W_LOOKUP_HANDLER_UNRESOLVED',
         message:
           "lookup handler on server m1.example.com left out: m1.example.com can't be resolved",
         hint: 'make m1.example.com resolvable on this host: fix DNS, add it to /etc/hosts, or pass --hosts FILE',
@@ -274,6 +275,7 @@ describe('lookup handlers (zmlookup.:handlers)', () => {
     expect(problems).toEqual([]);
     expect(warnings).toEqual([
       {
+        code: 'W_NO_LOOKUP_HANDLERS',
         message: 'No available nginx lookup handlers could be found',
         hint: 'zmprov ms <mailbox server> zimbraReverseProxyLookupTarget TRUE',
       },

@@ -5,50 +5,25 @@ import {
   sniListenerAddress,
   upstreamTlsAddress,
 } from '../../../src/model/mail-tls-chain.js';
-import type { DirectoryEntry } from '../../../src/model/snapshot.js';
 import { STOCK_MAIL_TLS_VARIABLES, computeStockMailTls } from '../../../src/vars/stock-mail-tls.js';
 import { computeStockWarnings } from '../../../src/vars/stock-limits.js';
 import type { VarContext } from '../../../src/vars/types.js';
-import {
-  context,
-  dnsTable,
-  domain,
-  globalConfig,
-  mailboxServer,
-  server,
-  snapshot,
-} from '../../helpers/builders.js';
+import { domain, mailboxServer, proxyContext, variableValue } from '../../helpers/builders.js';
+import type { ProxySetup } from '../../helpers/builders.js';
 import { CERT_C, KEY_C } from '../../helpers/pem.js';
 
-function value(ctx: VarContext, name: string): string {
-  const found = STOCK_MAIL_TLS_VARIABLES.find((v) => v.name === name);
-  if (found === undefined) throw new Error(`no variable ${name}`);
-  return found.compute(ctx);
-}
+const value = (ctx: VarContext, name: string): string =>
+  variableValue(STOCK_MAIL_TLS_VARIABLES, ctx, name);
 
-function setup(options: {
-  config?: Record<string, string | string[]>;
-  servers?: DirectoryEntry[];
-  domains?: DirectoryEntry[];
-  localConfig?: Record<string, string>;
-}) {
-  return context({
-    snapshot: snapshot({
-      globalConfig: globalConfig(options.config ?? {}),
-      servers: [
-        server('aaproxy.example.com', { zimbraServiceEnabled: ['proxy', 'memcached'] }),
-        ...(options.servers ?? [
-          mailboxServer('mbox1.example.com', { zimbraImapSSLBindPort: '1993' }),
-          mailboxServer('mbox2.example.com'),
-        ]),
-      ],
-      domains: options.domains ?? [],
-    }),
-    serverName: 'aaproxy.example.com',
-    localConfig: options.localConfig,
-    dns: dnsTable({ 'mbox1.example.com': ['192.0.2.1'], 'mbox2.example.com': ['192.0.2.2'] }),
+/** A proxy-only server that generates the config, plus mailbox servers. */
+const setup = (options: ProxySetup) =>
+  proxyContext(options, {
+    servers: [
+      mailboxServer('mbox1.example.com', { zimbraImapSSLBindPort: '1993' }),
+      mailboxServer('mbox2.example.com'),
+    ],
+    dns: { 'mbox1.example.com': ['192.0.2.1'], 'mbox2.example.com': ['192.0.2.2'] },
   });
-}
 
 describe('the loopback address scheme', () => {
   it('derives a stable loopback address from the server name alone, case-insensitively', () => {
@@ -150,6 +125,45 @@ describe('TLS to the mailbox servers', () => {
     expect(new Set(problems.map((p) => p.subject))).toEqual(new Set(['zimbraServiceHostname']));
   });
 });
+
+describe("the mailbox servers' own IMAPS and POP3S servers", () => {
+  it('warns, naming the server and the attribute, when one that TLS reaches has it off', () => {
+    const { ctx, warnings } = setup({
+      servers: [
+        mailboxServer('mbox1.example.com', { zimbraImapSSLServerEnabled: 'FALSE' }),
+        mailboxServer('mbox2.example.com'),
+      ],
+    });
+    computeStockMailTls(ctx);
+    expect(warnings.map((w) => [w.code, w.message.split(':')[0]])).toEqual([
+      [
+        'W_MAILBOX_TLS_SERVER_OFF',
+        'mailbox server mbox1.example.com has zimbraImapSSLServerEnabled FALSE',
+      ],
+    ]);
+    expect(warnings[0]?.hint).toContain(
+      'zmprov ms mbox1.example.com zimbraImapSSLServerEnabled TRUE',
+    );
+  });
+
+  it('reads the global config value, and says nothing without TLS to the mailbox servers', () => {
+    const off = { zimbraPop3SSLServerEnabled: 'FALSE' };
+    expect(setupWarnings({ config: off })).toEqual([
+      'W_MAILBOX_TLS_SERVER_OFF',
+      'W_MAILBOX_TLS_SERVER_OFF',
+    ]);
+    expect(
+      setupWarnings({ config: { ...off, zimbraReverseProxySSLToUpstreamEnabled: 'FALSE' } }),
+    ).toEqual([]);
+    expect(setupWarnings({})).toEqual([]);
+  });
+});
+
+function setupWarnings(options: Parameters<typeof setup>[0]): string[] {
+  const { ctx, warnings } = setup(options);
+  computeStockMailTls(ctx);
+  return warnings.map((w) => w.code);
+}
 
 describe('IMAPS/POP3S certificates by server name', () => {
   const domains = [

@@ -1,47 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { DirectoryEntry } from '../../../src/model/snapshot.js';
 import { STOCK_VARIABLES, computeStockMailVips } from '../../../src/vars/stock.js';
 import { computeStockWarnings } from '../../../src/vars/stock-limits.js';
 import type { VarContext } from '../../../src/vars/types.js';
-import {
-  context,
-  dnsTable,
-  domain,
-  globalConfig,
-  mailboxServer,
-  server,
-  snapshot,
-} from '../../helpers/builders.js';
+import { domain, mailboxServer, proxyContext, variableValue } from '../../helpers/builders.js';
+import type { ProxySetup } from '../../helpers/builders.js';
 import { CERT_C, KEY_C } from '../../helpers/pem.js';
 
-function value(ctx: VarContext, name: string): string {
-  const found = STOCK_VARIABLES.find((v) => v.name === name);
-  if (found === undefined) throw new Error(`no variable ${name}`);
-  return found.compute(ctx);
-}
+const value = (ctx: VarContext, name: string): string => variableValue(STOCK_VARIABLES, ctx, name);
 
 /** A proxy-only server that generates the config, plus mailbox servers. */
-function setup(options: {
-  config?: Record<string, string | string[]>;
-  servers?: DirectoryEntry[];
-  domains?: DirectoryEntry[];
-  localConfig?: Record<string, string>;
-  dns?: Record<string, string[]>;
-}) {
-  return context({
-    snapshot: snapshot({
-      globalConfig: globalConfig(options.config ?? {}),
-      servers: [
-        server('aaproxy.example.com', { zimbraServiceEnabled: ['proxy', 'memcached'] }),
-        ...(options.servers ?? [mailboxServer('mbox1.example.com')]),
-      ],
-      domains: options.domains ?? [],
-    }),
-    serverName: 'aaproxy.example.com',
-    localConfig: options.localConfig,
-    dns: dnsTable({ 'mbox1.example.com': ['192.0.2.1'], ...(options.dns ?? {}) }),
+const setup = (options: ProxySetup) =>
+  proxyContext(options, {
+    servers: [mailboxServer('mbox1.example.com')],
+    dns: { 'mbox1.example.com': ['192.0.2.1'] },
   });
-}
 
 describe('stock lookup variables', () => {
   it('sends lookups to the local service on loopback port 7077 by default', () => {

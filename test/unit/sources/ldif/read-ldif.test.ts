@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { entryName } from '../../../../src/model/snapshot.js';
-import { readLdifSnapshot } from '../../../../src/sources/ldif/read-ldif.js';
+import {
+  expandLdifFiles,
+  ldifGlobDirs,
+  readLdifSnapshot,
+} from '../../../../src/sources/ldif/read-ldif.js';
 import { tempFiles } from '../temp-files.js';
 
 const CONFIG = `dn: cn=config,cn=zimbra
@@ -139,5 +143,41 @@ describe('readLdifSnapshot: encoding', () => {
     );
     await expect(readLdifSnapshot([file])).rejects.toMatchObject({ code: 'E_LDIF' });
     await expect(readLdifSnapshot([file])).rejects.toThrow(`${file}:2: the line is not UTF-8 text`);
+  });
+});
+
+describe('readLdifSnapshot: globs', () => {
+  it('reads every file a glob matches, in name order, as one directory', async () => {
+    const dir = await tempFiles({
+      'exports/2-servers.ldif': SERVERS,
+      'exports/1-config.ldif': CONFIG,
+      'exports/3-domains.ldif': DOMAINS,
+      'exports/notes.txt': 'not LDIF',
+    });
+    const snapshot = await readLdifSnapshot([join(dir, 'exports/*.ldif')]);
+    expect(snapshot.globalConfig.origin).toEqual({
+      file: join(dir, 'exports/1-config.ldif'),
+      line: 1,
+    });
+    expect(snapshot.servers.map(entryName)).toEqual(['mbox.example.com', 'proxy.example.com']);
+    expect(snapshot.domains.map(entryName)).toEqual(['example.com']);
+    expect(
+      await expandLdifFiles([join(dir, 'exports/[23]-*.ldif'), join(dir, 'exports/notes.txt')]),
+    ).toEqual(
+      ['2-servers.ldif', '3-domains.ldif', 'notes.txt'].map((n) => join(dir, 'exports', n)),
+    );
+    expect(ldifGlobDirs([join(dir, 'exports/*.ldif'), join(dir, 'a.ldif')])).toEqual([
+      join(dir, 'exports'),
+    ]);
+  });
+
+  it('refuses a glob that matches nothing, naming it, instead of reading an empty directory', async () => {
+    const dir = await tempFiles({ 'exports/a.txt': '' });
+    const pattern = join(dir, 'exports/*.ldif');
+    await expect(readLdifSnapshot([pattern])).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: `--source ldif:${pattern} matches no file`,
+      hint: expect.stringContaining('--source "ldif:exports/*.ldif"') as unknown,
+    });
   });
 });
