@@ -121,3 +121,12 @@ function toStrings(value: unknown): string[] {
   const values = Array.isArray(value) ? (value as unknown[]) : [value];
   return values.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item)));
 }
+
+/**
+ * The directory part of the fingerprint as text, for a reader that shows which revision it
+ * follows (the lookup service): `csn:<contextCSN>,…` or, without syncprov, `entries:<n>:<newest>`.
+ * Throws E_LDAP_CONNECT like the fingerprint.
+ */
+export function readDirectoryRevision(ldap: LdapSourceOptions): Promise<string> {
+  return ldapFingerprint(ldap);
+}

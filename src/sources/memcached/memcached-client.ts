@@ -31,6 +31,13 @@ export interface MemcachedClient {
   increment(key: string, ttlSeconds: number): Promise<number>;
   /** Deletes `key` on every server (purge: the key may sit where an older ring put it). */
   deleteEverywhere(key: string): Promise<{ server: string; deleted: boolean | undefined }[]>;
+  /** The server the ring assigns `key` to when every server is up (no connection is made). */
+  ownerOf(key: string): string | undefined;
+  /**
+   * `get` on one named server of this client, wherever the ring puts the key (a counter that a
+   * previous ring kept there); undefined when the server is not one of this client's.
+   */
+  getFrom(server: string, key: string): Promise<string | undefined>;
   close(): void;
 }
 
@@ -258,6 +265,15 @@ export function createMemcachedClient(options: MemcachedOptions): MemcachedClien
           }
         }),
       );
+    },
+    ownerOf(key) {
+      return ring.pick(key);
+    },
+    async getFrom(server, key) {
+      const connection = connections.get(server);
+      if (connection === undefined || !checkKey(key)) return undefined;
+      const reply = await connection.send(`get ${key}\r\n`, true);
+      return reply.kind === 'value' ? reply.value : undefined;
     },
     close() {
       for (const connection of connections.values()) connection.close();

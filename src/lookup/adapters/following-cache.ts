@@ -1,0 +1,154 @@
+/**
+ * The route and throttle cache over a memcached ring that can change while the service runs (a
+ * memcached server added to or removed from the directory). A new ring takes the next request;
+ * requests already running finish on the client they started with, which is closed once they
+ * are done. Login counters whose key moved to another server keep counting: for as long as the
+ * longest throttle window, a moved counter adds what the previous owner holds, so a user limit
+ * of 3 stays 3 across the change (only route keys that moved miss once).
+ */
+import type { MemcachedClient } from '../../sources/memcached/index.js';
+import type { LookupCache } from '../ports.js';
+
+/** Options of {@link createFollowingCache}. */
+export interface FollowingCacheOptions {
+  /** Creates a client for a ring (no connection before the first command). */
+  connect(servers: readonly string[]): MemcachedClient;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** A retired client still busy after this long is closed anyway. @default 10000 */
+  drainMs?: number;
+}
+
+/** What one {@link FollowingCache.use} changed. */
+export interface RingChange {
+  added: string[];
+  removed: string[];
+  /** True when a new client (ring) took over. */
+  rebuilt: boolean;
+}
+
+/** The cache and the switch that changes its ring. */
+export interface FollowingCache {
+  cache: LookupCache;
+  /**
+   * Uses `servers` from the next request on (nothing happens when the set is the same). Counters
+   * that move keep their previous owner's count for `carrySeconds`.
+   */
+  use(servers: readonly string[], carrySeconds: number): RingChange;
+  /** The servers in use (sorted); empty before the first {@link use}. */
+  servers(): readonly string[];
+  /** Closes every client (after the requests in flight, or `drainMs`). */
+  close(): void;
+}
+
+interface Generation {
+  servers: readonly string[];
+  client: MemcachedClient;
+  inFlight: number;
+  retired: boolean;
+  closed: boolean;
+}
+
+/** The ring before the last change, kept to find where a moved counter was counted. */
+interface Carry {
+  previous: MemcachedClient;
+  /** A client for the servers that left the ring (closed when the carry ends). */
+  removed: MemcachedClient | undefined;
+  until: number;
+}
+
+/** Creates the cache; it has no servers (every command rejects) until {@link FollowingCache.use}. */
+export function createFollowingCache(options: FollowingCacheOptions): FollowingCache {
+  const drainMs = options.drainMs ?? 10_000;
+  let current: Generation | undefined;
+  let carry: Carry | undefined;
+
+  const closeGeneration = (generation: Generation): void => {
+    if (generation.closed) return;
+    generation.closed = true;
+    generation.client.close();
+  };
+  const endCarry = (): void => {
+    carry?.removed?.close();
+    carry = undefined;
+  };
+
+  const run = async <T>(work: (client: MemcachedClient) => Promise<T>): Promise<T> => {
+    const generation = current;
+    if (generation === undefined) throw new Error('memcached servers unknown');
+    generation.inFlight += 1;
+    try {
+      return await work(generation.client);
+    } finally {
+      generation.inFlight -= 1;
+      if (generation.retired && generation.inFlight === 0) closeGeneration(generation);
+    }
+  };
+
+  /** What the previous owner of a moved counter holds (0 when not moved, or unreadable). */
+  const carried = async (client: MemcachedClient, key: string): Promise<number> => {
+    if (carry === undefined) return 0;
+    if (options.now() >= carry.until) {
+      endCarry();
+      return 0;
+    }
+    const before = carry.previous.ownerOf(key);
+    if (before === undefined || before === client.ownerOf(key)) return 0;
+    const holder = carry.removed?.ownerOf(key) === before ? carry.removed : client;
+    const text = await holder?.getFrom(before, key).catch(() => undefined);
+    const value = Number(text);
+    return Number.isFinite(value) && value > 0 ? value : 0;
+  };
+
+  return {
+    cache: {
+      get: (key) => run((client) => client.get(key)),
+      add: (key, value, ttl) => run((client) => client.add(key, value, ttl)),
+      delete: (key) => run((client) => client.delete(key)),
+      increment: (key, ttl) =>
+        run(async (client) => (await client.increment(key, ttl)) + (await carried(client, key))),
+    },
+    use(servers, carrySeconds) {
+      const next = [...new Set(servers)].sort();
+      const before = current?.servers ?? [];
+      const added = next.filter((server) => !before.includes(server));
+      const removed = before.filter((server) => !next.includes(server));
+      if (added.length === 0 && removed.length === 0 && current !== undefined) {
+        return { added, removed, rebuilt: false };
+      }
+      const old = current;
+      current = {
+        servers: next,
+        client: options.connect(next),
+        inFlight: 0,
+        retired: false,
+        closed: false,
+      };
+      endCarry();
+      if (old !== undefined) {
+        old.retired = true;
+        if (old.inFlight === 0) closeGeneration(old);
+        else setTimeout(() => closeGeneration(old), drainMs).unref();
+        if (carrySeconds > 0 && next.length > 0) {
+          carry = {
+            // Only asked which server owned a key: it makes no connection.
+            previous: options.connect(old.servers),
+            removed: removed.length > 0 ? options.connect(removed) : undefined,
+            until: options.now() + carrySeconds * 1000,
+          };
+        }
+      }
+      return { added, removed, rebuilt: true };
+    },
+    servers: () => current?.servers ?? [],
+    close() {
+      endCarry();
+      if (current === undefined) return;
+      const last = current;
+      current = undefined;
+      last.retired = true;
+      if (last.inFlight === 0) closeGeneration(last);
+      else setTimeout(() => closeGeneration(last), drainMs).unref();
+    },
+  };
+}
