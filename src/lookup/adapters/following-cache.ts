@@ -3,8 +3,10 @@
  * memcached server added to or removed from the directory). A new ring takes the next request;
  * requests already running finish on the client they started with, which is closed once they
  * are done. Login counters whose key moved to another server keep counting: for as long as the
- * longest throttle window, a moved counter adds what the previous owner holds, so a user limit
- * of 3 stays 3 across the change (only route keys that moved miss once).
+ * longest throttle window, the first increment of a moved counter takes over what its previous
+ * owner holds (read, deleted there, added here), so a user limit of 3 stays 3 across the change;
+ * only route keys that moved miss once. A counter left untouched across two changes in one
+ * window starts over (only the ring before the last change is remembered).
  */
 import type { MemcachedClient } from '../../sources/memcached/index.js';
 import type { LookupCache } from '../ports.js';
@@ -54,6 +56,7 @@ interface Carry {
   previous: MemcachedClient;
   /** A client for the servers that left the ring (closed when the carry ends). */
   removed: MemcachedClient | undefined;
+  removedServers: readonly string[];
   until: number;
 }
 
@@ -85,19 +88,23 @@ export function createFollowingCache(options: FollowingCacheOptions): FollowingC
     }
   };
 
-  /** What the previous owner of a moved counter holds (0 when not moved, or unreadable). */
-  const carried = async (client: MemcachedClient, key: string): Promise<number> => {
-    if (carry === undefined) return 0;
-    if (options.now() >= carry.until) {
-      endCarry();
-      return 0;
+  /**
+   * Increments `key`; a counter that moved since the last ring change first takes over what its
+   * previous owner holds (deleted there, so that it is taken over once).
+   */
+  const increment = async (client: MemcachedClient, key: string, ttl: number): Promise<number> => {
+    if (carry !== undefined && options.now() >= carry.until) endCarry();
+    const before = carry?.previous.ownerOf(key);
+    if (carry === undefined || before === undefined || before === client.ownerOf(key)) {
+      return client.increment(key, ttl);
     }
-    const before = carry.previous.ownerOf(key);
-    if (before === undefined || before === client.ownerOf(key)) return 0;
-    const holder = carry.removed?.ownerOf(key) === before ? carry.removed : client;
-    const text = await holder?.getFrom(before, key).catch(() => undefined);
-    const value = Number(text);
-    return Number.isFinite(value) && value > 0 ? value : 0;
+    const holder =
+      carry.removed !== undefined && carry.removedServers.includes(before) ? carry.removed : client;
+    const text = await holder.getFrom(before, key).catch(() => undefined);
+    const held = Number(text);
+    if (!(Number.isFinite(held) && held > 0)) return client.increment(key, ttl);
+    await holder.deleteFrom(before, key).catch(() => undefined);
+    return client.increment(key, ttl, 1 + held);
   };
 
   return {
@@ -105,8 +112,7 @@ export function createFollowingCache(options: FollowingCacheOptions): FollowingC
       get: (key) => run((client) => client.get(key)),
       add: (key, value, ttl) => run((client) => client.add(key, value, ttl)),
       delete: (key) => run((client) => client.delete(key)),
-      increment: (key, ttl) =>
-        run(async (client) => (await client.increment(key, ttl)) + (await carried(client, key))),
+      increment: (key, ttl) => run((client) => increment(client, key, ttl)),
     },
     use(servers, carrySeconds) {
       const next = [...new Set(servers)].sort();
@@ -134,6 +140,7 @@ export function createFollowingCache(options: FollowingCacheOptions): FollowingC
             // Only asked which server owned a key: it makes no connection.
             previous: options.connect(old.servers),
             removed: removed.length > 0 ? options.connect(removed) : undefined,
+            removedServers: removed,
             until: options.now() + carrySeconds * 1000,
           };
         }
