@@ -473,7 +473,7 @@ function logFollowSummary(logger: Logger, summary: FollowSummary): void {
   ].filter((part) => part !== '');
   logger.info(
     summary,
-    `directory ${summary.reason}: ${parts.length > 0 ? parts.join('; ') : 'nothing the lookup uses changed'}`,
+    `directory ${summary.reason}: ${parts.length > 0 ? parts.join('; ') : 'settings and memcached servers unchanged'}; domains and servers read again`,
   );
 }
 

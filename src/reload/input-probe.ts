@@ -91,8 +91,11 @@ async function ldapFingerprint(options: LdapSourceOptions): Promise<string> {
       });
       for (const entry of found.searchEntries) {
         count += 1;
+        // entryCSN has microseconds; modifyTimestamp only seconds (two changes in one second
+        // would look alike), and as text "…51Z" sorts after "…51.123456Z": a fallback only.
         const stamp =
-          [...toStrings(entry['entryCSN']), ...toStrings(entry['modifyTimestamp'])].sort().pop() ??
+          toStrings(entry['entryCSN']).sort().pop() ??
+          toStrings(entry['modifyTimestamp']).sort().pop() ??
           '';
         if (stamp > newest) newest = stamp;
       }

@@ -5,8 +5,8 @@
  * are done. Login counters whose key moved to another server keep counting: for as long as the
  * longest throttle window, the first increment of a moved counter takes over what its previous
  * owner holds (read, deleted there, added here), so a user limit of 3 stays 3 across the change;
- * only route keys that moved miss once. A counter left untouched across two changes in one
- * window starts over (only the ring before the last change is remembered).
+ * only route keys that moved miss once. The rings of the last few changes within the window are
+ * remembered, so a counter left untouched across an add and a removal is found too.
  */
 import type { MemcachedClient } from '../../sources/memcached/index.js';
 import type { LookupCache } from '../ports.js';
@@ -51,29 +51,34 @@ interface Generation {
   closed: boolean;
 }
 
-/** The ring before the last change, kept to find where a moved counter was counted. */
+/** A ring before a change, kept to find where a moved counter was counted (newest first). */
 interface Carry {
+  /** A client of that ring: asked which server owned a key, and for that server's count. */
   previous: MemcachedClient;
-  /** A client for the servers that left the ring (closed when the carry ends). */
-  removed: MemcachedClient | undefined;
-  removedServers: readonly string[];
   until: number;
 }
+
+/** At most this many earlier rings are remembered. */
+const MAX_CARRIES = 8;
 
 /** Creates the cache; it has no servers (every command rejects) until {@link FollowingCache.use}. */
 export function createFollowingCache(options: FollowingCacheOptions): FollowingCache {
   const drainMs = options.drainMs ?? 10_000;
   let current: Generation | undefined;
-  let carry: Carry | undefined;
+  let carries: Carry[] = [];
 
   const closeGeneration = (generation: Generation): void => {
     if (generation.closed) return;
     generation.closed = true;
     generation.client.close();
   };
-  const endCarry = (): void => {
-    carry?.removed?.close();
-    carry = undefined;
+  const endCarries = (keep: (carry: Carry) => boolean): void => {
+    const kept: Carry[] = [];
+    for (const carry of carries) {
+      if (keep(carry)) kept.push(carry);
+      else carry.previous.close();
+    }
+    carries = kept;
   };
 
   const run = async <T>(work: (client: MemcachedClient) => Promise<T>): Promise<T> => {
@@ -89,22 +94,27 @@ export function createFollowingCache(options: FollowingCacheOptions): FollowingC
   };
 
   /**
-   * Increments `key`; a counter that moved since the last ring change first takes over what its
-   * previous owner holds (deleted there, so that it is taken over once).
+   * Increments `key`; a counter that moved since an earlier ring first takes over what each
+   * earlier owner holds (deleted there, so that it is taken over once).
    */
   const increment = async (client: MemcachedClient, key: string, ttl: number): Promise<number> => {
-    if (carry !== undefined && options.now() >= carry.until) endCarry();
-    const before = carry?.previous.ownerOf(key);
-    if (carry === undefined || before === undefined || before === client.ownerOf(key)) {
-      return client.increment(key, ttl);
+    if (carries.length > 0) {
+      const now = options.now();
+      endCarries((carry) => now < carry.until);
     }
-    const holder =
-      carry.removed !== undefined && carry.removedServers.includes(before) ? carry.removed : client;
-    const text = await holder.getFrom(before, key).catch(() => undefined);
-    const held = Number(text);
-    if (!(Number.isFinite(held) && held > 0)) return client.increment(key, ttl);
-    await holder.deleteFrom(before, key).catch(() => undefined);
-    return client.increment(key, ttl, 1 + held);
+    const owner = client.ownerOf(key);
+    const asked = new Set<string>();
+    let held = 0;
+    for (const carry of carries) {
+      const before = carry.previous.ownerOf(key);
+      if (before === undefined || before === owner || asked.has(before)) continue;
+      asked.add(before);
+      const value = Number(await carry.previous.getFrom(before, key).catch(() => undefined));
+      if (!(Number.isFinite(value) && value > 0)) continue;
+      held += value;
+      await carry.previous.deleteFrom(before, key).catch(() => undefined);
+    }
+    return held > 0 ? client.increment(key, ttl, 1 + held) : client.increment(key, ttl);
   };
 
   return {
@@ -130,26 +140,24 @@ export function createFollowingCache(options: FollowingCacheOptions): FollowingC
         retired: false,
         closed: false,
       };
-      endCarry();
       if (old !== undefined) {
         old.retired = true;
         if (old.inFlight === 0) closeGeneration(old);
         else setTimeout(() => closeGeneration(old), drainMs).unref();
-        if (carrySeconds > 0 && next.length > 0) {
-          carry = {
-            // Only asked which server owned a key: it makes no connection.
+        if (carrySeconds > 0 && next.length > 0 && old.servers.length > 0) {
+          // Connects only to a server asked for a moved counter.
+          carries.unshift({
             previous: options.connect(old.servers),
-            removed: removed.length > 0 ? options.connect(removed) : undefined,
-            removedServers: removed,
             until: options.now() + carrySeconds * 1000,
-          };
+          });
+          while (carries.length > MAX_CARRIES) carries.pop()?.previous.close();
         }
       }
       return { added, removed, rebuilt: true };
     },
     servers: () => current?.servers ?? [],
     close() {
-      endCarry();
+      endCarries(() => false);
       if (current === undefined) return;
       const last = current;
       current = undefined;

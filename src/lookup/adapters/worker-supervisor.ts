@@ -123,10 +123,16 @@ export function startWorkerSupervisor(options: WorkerSupervisorOptions): WorkerS
       return;
     }
     if (m.type === WORKER_MESSAGE.metrics) {
-      registry.clusterMetrics().then(
-        (body) => worker.send({ type: WORKER_MESSAGE.metricsReply, id: m.id, body }),
-        () => worker.send({ type: WORKER_MESSAGE.metricsReply, id: m.id, body: '' }),
-      );
+      const reply = (body: string): void => {
+        // The worker may be gone by now (stopping): its channel is closed, nothing to answer.
+        if (!worker.isConnected()) return;
+        worker.send(
+          { type: WORKER_MESSAGE.metricsReply, id: m.id, body },
+          undefined,
+          () => undefined,
+        );
+      };
+      registry.clusterMetrics().then(reply, () => reply(''));
       return;
     }
     options.onMessage?.(worker, message);
@@ -242,6 +248,9 @@ export function tellPrimary(message: StartFailedMessage): Promise<void> {
 
 /** Worker side: `/metrics` text, the primary's aggregate of every worker. */
 export function requestClusterMetrics(): () => Promise<{ contentType: string; body: string }> {
+  // Constructing an aggregator in the worker is what makes prom-client answer the primary's
+  // request for this worker's metrics (without it the primary waits until its timeout).
+  createClusterRegistry();
   let next = 0;
   const waiting = new Map<number, (body: string) => void>();
   process.on('message', (message: unknown) => {

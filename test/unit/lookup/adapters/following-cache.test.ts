@@ -129,6 +129,22 @@ describe('createFollowingCache', () => {
     following.close();
   });
 
+  it('finds a counter left untouched across an add and a removal', async () => {
+    const following = createFollowingCache({
+      connect: (servers) => createMemcachedClient({ servers }),
+      now: () => Date.now(),
+    });
+    // On A with A alone, on B once B joins, and B stays its owner once A leaves.
+    const key = keyThat(true, [A], [A, B], `twice-${Date.now()}-`);
+    following.use([A], 3600);
+    await following.cache.increment(key, 3600);
+    await following.cache.increment(key, 3600);
+    following.use([A, B], 3600);
+    following.use([B], 3600);
+    expect(await following.cache.increment(key, 3600)).toBe(3);
+    following.close();
+  });
+
   it('counts from zero once the carry window is over, and leaves unmoved counters alone', async () => {
     let now = 1_000_000;
     const following = createFollowingCache({
