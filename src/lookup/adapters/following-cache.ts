@@ -56,6 +56,8 @@ interface Carry {
   /** A client of that ring: asked which server owned a key, and for that server's count. */
   previous: MemcachedClient;
   until: number;
+  /** Servers of that ring that failed once: not asked again (a dead one would stall logins). */
+  failed: Set<string>;
 }
 
 /** At most this many earlier rings are remembered. */
@@ -108,8 +110,13 @@ export function createFollowingCache(options: FollowingCacheOptions): FollowingC
     for (const carry of carries) {
       const before = carry.previous.ownerOf(key);
       if (before === undefined || before === owner || asked.has(before)) continue;
+      if (carry.failed.has(before)) continue;
       asked.add(before);
-      const value = Number(await carry.previous.getFrom(before, key).catch(() => undefined));
+      const text = await carry.previous.getFrom(before, key).catch(() => {
+        carry.failed.add(before);
+        return undefined;
+      });
+      const value = Number(text);
       if (!(Number.isFinite(value) && value > 0)) continue;
       held += value;
       await carry.previous.deleteFrom(before, key).catch(() => undefined);
@@ -149,6 +156,7 @@ export function createFollowingCache(options: FollowingCacheOptions): FollowingC
           carries.unshift({
             previous: options.connect(old.servers),
             until: options.now() + carrySeconds * 1000,
+            failed: new Set(),
           });
           while (carries.length > MAX_CARRIES) carries.pop()?.previous.close();
         }

@@ -38,7 +38,8 @@ export interface MemcachedClient {
   ownerOf(key: string): string | undefined;
   /**
    * `get` on one named server of this client, wherever the ring puts the key (a counter that a
-   * previous ring kept there); undefined when the server is not one of this client's.
+   * previous ring kept there); undefined when the server is not one of this client's or is
+   * skipped after a failure.
    */
   getFrom(server: string, key: string): Promise<string | undefined>;
   /** `delete` on one named server of this client (see {@link getFrom}). */
@@ -277,13 +278,13 @@ export function createMemcachedClient(options: MemcachedOptions): MemcachedClien
     },
     async getFrom(server, key) {
       const connection = connections.get(server);
-      if (connection === undefined || !checkKey(key)) return undefined;
+      if (connection === undefined || !connection.usable() || !checkKey(key)) return undefined;
       const reply = await connection.send(`get ${key}\r\n`, true);
       return reply.kind === 'value' ? reply.value : undefined;
     },
     async deleteFrom(server, key) {
       const connection = connections.get(server);
-      if (connection === undefined || !checkKey(key)) return;
+      if (connection === undefined || !connection.usable() || !checkKey(key)) return;
       await connection.send(`delete ${key}\r\n`, false);
     },
     close() {

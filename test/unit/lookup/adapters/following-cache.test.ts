@@ -145,6 +145,21 @@ describe('createFollowingCache', () => {
     following.close();
   });
 
+  it('counts from zero a counter whose previous server no longer answers', async () => {
+    const [deadPort = 0] = await freePorts(1);
+    const dead = `127.0.0.1:${deadPort}`;
+    const following = createFollowingCache({
+      connect: (servers) => createMemcachedClient({ servers }),
+      now: () => Date.now(),
+    });
+    following.use([A, dead], 3600);
+    const key = keyThat(true, [A, dead], [A], `dead-${Date.now()}-`);
+    following.use([A], 3600);
+    expect(await following.cache.increment(key, 3600)).toBe(1);
+    expect(await following.cache.increment(key, 3600)).toBe(2);
+    following.close();
+  });
+
   it('counts from zero once the carry window is over, and leaves unmoved counters alone', async () => {
     let now = 1_000_000;
     const following = createFollowingCache({
