@@ -4,10 +4,12 @@
  * server added to the directory is in use within seconds (keys spread per the ring), one removed
  * costs only the keys that moved, and a user login limit of 3 holds across both changes; a
  * changed global setting and a new domain external route are served without restart or purge.
+ * Last, IMAP logins through a minimal stock nginx mail proxy land on the stack's dovecot with
+ * routes kept on the ring the service follows.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,11 +18,18 @@ import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowedIpsKeyOf, routeUserKey, throttleUserKey } from '../../src/lookup/cache-keys.js';
 import { HashRing } from '../../src/sources/memcached/index.js';
+import { mailLogin } from '../helpers/mail-client.js';
 import { freePorts, waitForPort } from '../helpers/ports.js';
-import { resetDirectory, stackLdapArgs, withLdapClient } from '../helpers/stack.js';
+import {
+  resetDirectory,
+  stackLdapArgs,
+  stackPort,
+  stackValue,
+  withLdapClient,
+} from '../helpers/stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const MBX_IMAP_PORT = 7143;
+const NGINX = '/usr/sbin/nginx';
 const EXTERNAL_IMAP_PORT = 10143;
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -31,16 +40,21 @@ const ROUTED = users(11, 40);
 /** Logins counted against the user limit of 3 across the changes. */
 const LIMITED = users(1, 10);
 const LIMITED_LATE = users(41, 50);
+/** IMAP logins through nginx. */
+const IMAP_USERS = users(54, 56);
 
 let work = '';
 let memcachedA = '';
 let memcachedB = '';
 let lookupPort = 0;
+let nginxImapPort = 0;
+let mbxImapPort = 0;
 const daemons: ChildProcess[] = [];
 let lookup: ChildProcess | undefined;
 let log = '';
 
 function directoryLdif(portA: number): string {
+  mbxImapPort = stackPort('DOVECOT_IMAP_PORT_1');
   const account = (mail: string): string => {
     const uid = mail.split('@')[0] ?? '';
     return [
@@ -92,7 +106,7 @@ function directoryLdif(portA: number): string {
       'zimbraId: 10000000-0000-4000-8000-00000000000f',
       'zimbraServiceHostname: mbx1.test',
       'zimbraServiceEnabled: mailbox',
-      `zimbraImapBindPort: ${MBX_IMAP_PORT}`,
+      `zimbraImapBindPort: ${mbxImapPort}`,
       '',
     ].join('\n'),
     [
@@ -118,7 +132,7 @@ function directoryLdif(portA: number): string {
       '',
     ].join('\n'),
     'dn: ou=people,dc=example,dc=test\nobjectClass: organizationalUnit\nou: people\n',
-    ...[...ROUTED, ...LIMITED, ...LIMITED_LATE, ...users(51, 53)].map(account),
+    ...[...ROUTED, ...LIMITED, ...LIMITED_LATE, ...users(51, 53), ...IMAP_USERS].map(account),
   ].join('\n');
 }
 
@@ -235,7 +249,8 @@ const movedBetween = (before: HashRing, after: HashRing, user: string): boolean 
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'zmproxy-follow-'));
-  const [portA = 0, portB = 0, listen = 0] = await freePorts(3);
+  const [portA = 0, portB = 0, listen = 0, imap = 0] = await freePorts(4);
+  nginxImapPort = imap;
   for (const port of [portA, portB]) {
     const daemon = spawn(
       'memcached',
@@ -286,6 +301,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  let nginxPid = 0;
+  try {
+    nginxPid = Number(readFileSync(join(work, 'nginx.pid'), 'utf8').trim());
+  } catch {
+    // nginx never started
+  }
+  if (nginxPid > 0) process.kill(nginxPid, 'SIGTERM');
   if (lookup !== undefined && lookup.exitCode === null) {
     const exited = new Promise((resolve) => lookup?.once('exit', resolve));
     lookup.kill('SIGTERM');
@@ -299,7 +321,7 @@ describe('zmproxy lookup follows the directory', () => {
   it('routes through the one memcached server the directory names', async () => {
     for (const user of ROUTED) {
       const answer = await authHttp(user);
-      expect(answer).toMatchObject({ status: 'OK', server: '127.0.0.1', port: `${MBX_IMAP_PORT}` });
+      expect(answer).toMatchObject({ status: 'OK', server: '127.0.0.1', port: `${mbxImapPort}` });
     }
     for (const user of [...LIMITED, ...LIMITED, ...LIMITED_LATE, ...LIMITED_LATE]) {
       expect((await authHttp(user)).status).toBe('OK');
@@ -469,6 +491,76 @@ describe('zmproxy lookup follows the directory', () => {
       server: '127.0.0.1',
       port: String(EXTERNAL_IMAP_PORT),
     });
+  });
+
+  it('proxies IMAP logins through nginx to the mailbox server, routes on the followed ring', async () => {
+    // nginx sends every login from 127.0.0.1: the IP limit of 2 set above goes again.
+    const lines = log.length;
+    await withLdapClient((client) =>
+      client.modify(
+        'cn=config,cn=zimbra',
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'zimbraReverseProxyIPLoginLimit', values: ['0'] }),
+        }),
+      ),
+    );
+    await until(
+      () => Promise.resolve(log.slice(lines)),
+      (text) => text.includes('settings throttle.ip'),
+      'the IP limit off',
+    );
+    // The dovecot users, and a stock nginx mail proxy asking the lookup service.
+    for (const user of IMAP_USERS)
+      appendFileSync(stackValue('DOVECOT_USERS_FILE'), `${user}:{PLAIN}${user}-pw\n`);
+    writeFileSync(
+      join(work, 'nginx.conf'),
+      [
+        'load_module /usr/lib/nginx/modules/ngx_mail_module.so;',
+        `pid ${join(work, 'nginx.pid')};`,
+        `error_log ${join(work, 'nginx-error.log')} info;`,
+        'events {}',
+        'mail {',
+        `  auth_http 127.0.0.1:${lookupPort}/service/extension/nginx-lookup;`,
+        '  proxy_pass_error_message on;',
+        `  server { listen 127.0.0.1:${nginxImapPort}; protocol imap; imap_auth plain login; }`,
+        '}',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(work, 'nginx.pid'), '');
+    const started = spawn(NGINX, ['-p', `${work}/`, '-c', join(work, 'nginx.conf')], {
+      stdio: 'inherit',
+    });
+    await new Promise((resolve) => started.once('exit', resolve));
+    await waitForPort(nginxImapPort);
+
+    const dovecotLog = (): string =>
+      readFileSync(join(stackValue('STACK_DIR'), 'dovecot1', 'dovecot.log'), 'utf8');
+    const logins = (user: string): number =>
+      dovecotLog()
+        .split('\n')
+        .filter((line) => line.includes(`Login: user=<${user}>`)).length;
+    for (const user of IMAP_USERS) {
+      const before = logins(user);
+      const result = await mailLogin(nginxImapPort, 'imap-login', user, `${user}-pw`, {
+        starttls: false,
+      });
+      expect(result.ok ? 'ok' : result.transcript).toBe('ok');
+      expect(logins(user)).toBe(before + 1);
+    }
+    // memcached B is the only server left: the routes of these logins are there.
+    const onB = await keysOn(memcachedB);
+    for (const user of IMAP_USERS) expect(onB).toContain(routeKey(user));
+    expect(await keysOn(memcachedA)).not.toContain(routeKey(IMAP_USERS[0] ?? ''));
+    // The user limit of 3 holds on this path too.
+    const [user = ''] = IMAP_USERS;
+    const tries = [];
+    for (let i = 0; i < 3; i++)
+      tries.push(
+        (await mailLogin(nginxImapPort, 'imap-login', user, `${user}-pw`, { starttls: false })).ok,
+      );
+    expect(tries).toEqual([true, true, false]);
   });
 
   it('drains and exits 0 on SIGTERM', async () => {
