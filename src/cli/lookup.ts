@@ -5,40 +5,38 @@
  * process.
  *
  * Precedence: flags over localconfig (`ldap_url`, `zimbra_ldap_userdn`, `zimbra_ldap_password`,
- * `zmproxy_lookup_shared_key`, `zmproxy_lookup_verify_password`) over Zimbra's defaults. memcached servers: `--memcached`, else the
- * servers of the directory that run the `memcached` service (zimbraMemcachedBindPort).
+ * `zmproxy_lookup_shared_key`, `zmproxy_lookup_verify_password`) over Zimbra's defaults.
+ * memcached servers: `--memcached`, else the servers of the directory that run the `memcached`
+ * service (zimbraMemcachedBindPort).
+ *
+ * The service follows the directory (lookup/adapters/directory-follower.ts): the change probe of
+ * `--watch` every `--follow-interval` seconds, and on a change the global settings, the memcached
+ * ring and the in-process domain and server data are read again. With workers, the primary
+ * probes (one LDAP connection per interval, not one per worker) and tells every worker; the
+ * process supervision is lookup/adapters/worker-supervisor.ts, one service in a process
+ * lookup/adapters/lookup-instance.ts. This module parses flags and wires those together.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import cluster from 'node:cluster';
-import type { Worker } from 'node:cluster';
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ProxyConfError } from '../errors.js';
 import { DEFAULT_LOOKUP_PORT, formatEndpoint, LOOKUP_LC } from '../model/lookup-topology.js';
-import type { ErrorCode } from '../errors.js';
-import { createAddressResolver } from '../lookup/adapters/address-resolver.js';
-import { createLdapLookupDirectory } from '../lookup/adapters/ldap-lookup-directory.js';
-import { createExternalLdapAuth } from '../lookup/adapters/external-ldap-auth.js';
+import { computeListenExposure, isLoopbackHost } from '../lookup/adapters/lookup-server.js';
+import { newestRevision, startDirectoryFollower } from '../lookup/adapters/directory-follower.js';
+import type { DirectoryFollower, ProbeAnswer } from '../lookup/adapters/directory-follower.js';
 import {
-  computeListenExposure,
-  createLookupHttpServer,
-  createLookupService,
-  isLoopbackHost,
-} from '../lookup/adapters/lookup-server.js';
-import { createClusterRegistry, createLookupMetrics } from '../lookup/adapters/metrics.js';
-import type { LookupCache } from '../lookup/ports.js';
-import type { LdapSourceOptions } from '../sources/ldap/index.js';
+  startWorkerSupervisor,
+  tellPrimary,
+  workerExecArgv,
+} from '../lookup/adapters/worker-supervisor.js';
+import { readDirectoryRevision } from '../reload/input-probe.js';
 import { readHostsFile } from '../sources/dns/resolve-hostnames.js';
-import { discoverMemcachedServers } from '../lookup/adapters/memcached-servers.js';
-import { createMemcachedClient } from '../sources/memcached/index.js';
-import type { MemcachedClient } from '../sources/memcached/index.js';
 import {
   loadLocalConfig,
   localConfigText,
@@ -68,7 +66,13 @@ options:
   --bind-password-file FILE  LDAP password (default: localconfig zimbra_ldap_password)
   --shared-key-file FILE     key nginx must send as X-Zmproxy-Key (default: localconfig zmproxy_lookup_shared_key)
   --tls-cert FILE --tls-key FILE   serve HTTPS (needed when nginx is on another host: passwords cross the hop)
-  --memcached H:P[,H:P…]     memcached servers (default: the directory's memcached servers)
+  --memcached H:P[,H:P…]     memcached servers (default: the directory's memcached servers, followed)
+  --follow-interval SECONDS  ask the directory whether it changed this often (contextCSN, as
+                             --watch does); on a change read the global config and the memcached
+                             servers again and forget the domains and servers kept in process
+                             (default: localconfig zmproxy_lookup_follow_interval, 2; 0 = never)
+  --safety-refresh SECONDS   while that probe fails, read everything again this often
+                             (default: localconfig zmproxy_lookup_safety_refresh, 300; 0 = never)
   --no-cache                 no route cache and no login throttle counters
   --hosts FILE               host names answered before DNS (/etc/hosts format)
   --hosts-only               resolve host names from --hosts only
@@ -80,35 +84,27 @@ options:
   --status-without-key       off loopback, answer /metrics and /healthz without the shared key
   --log-level LEVEL          info (one line per decision), warn, error or silent (default info)
 
-SIGHUP forgets the domains and server ports kept in process (up to 15 minutes) and reads the
-global config again; SIGTERM drains and exits.
+SIGHUP reads the global config and the memcached servers again now and forgets the domains and
+server ports kept in process; SIGTERM drains and exits.
   --debug                    stack traces on errors
 `;
 
-/** Settings of one lookup process, from flags and localconfig. */
-export interface LookupRunOptions {
-  host: string;
-  port: number;
-  workers: number;
-  ldap: LdapSourceOptions;
-  sharedKey: string;
-  tls: { cert: Buffer; key: Buffer } | undefined;
-  memcached: readonly string[] | undefined;
-  noCache: boolean;
-  hosts: ReadonlyMap<string, readonly string[]> | undefined;
-  hostsOnly: boolean;
-  maxWaitAttempts: number;
-  logLevel: string;
-  /**
-   * What the listener lacks off loopback (TLS, shared key), accepted with `--insecure`; logged as
-   * a warning at start. @default [] (none)
-   */
-  insecureListen?: readonly string[];
-  /** `--verify-password`: check passwords at the proxy. @default false (route only) */
-  verifyPassword?: boolean;
-  /** `/metrics` and `/healthz` need the shared key (off loopback by default). @default false */
-  statusNeedsKey?: boolean;
-}
+import { logFollowSummary, startLookupServer } from '../lookup/adapters/lookup-instance.js';
+import type { FollowSummary, LookupRunOptions } from '../lookup/adapters/lookup-instance.js';
+
+// Tests and zmproxyctl start one service in process through the CLI module.
+export { startLookupServer };
+export type {
+  FollowSummary,
+  LookupRunOptions,
+  RunningLookup,
+} from '../lookup/adapters/lookup-instance.js';
+
+/** localconfig keys of the directory following, and their defaults in seconds. */
+export const FOLLOW_LC = {
+  interval: { key: 'zmproxy_lookup_follow_interval', seconds: 2 },
+  safety: { key: 'zmproxy_lookup_safety_refresh', seconds: 300 },
+} as const;
 
 const FLAGS = {
   ...DIRECTORY_FLAGS,
@@ -123,6 +119,8 @@ const FLAGS = {
   'no-cache': { type: 'boolean' },
   'hosts-only': { type: 'boolean' },
   'max-wait-attempts': { type: 'string' },
+  'follow-interval': { type: 'string' },
+  'safety-refresh': { type: 'string' },
   'verify-password': { type: 'boolean' },
   'status-without-key': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -147,6 +145,19 @@ function count(flag: string, text: string | undefined, fallback: number): number
   if (text === undefined) return fallback;
   if (!/^\d+$/.test(text)) throw usage(`${flag} ${text}: expected a whole number`);
   return Number(text);
+}
+
+/** A duration in seconds (decimals allowed) from a flag or a localconfig key, in ms. */
+function secondsToMs(where: string, text: string | undefined, fallbackSeconds: number): number {
+  const value = text?.trim() ?? '';
+  if (value === '') return fallbackSeconds * 1000;
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw usage(
+      `${where} ${value}: expected a number of seconds`,
+      `e.g. ${where} ${fallbackSeconds} (0 turns it off)`,
+    );
+  }
+  return Math.round(Number(value) * 1000);
 }
 
 /** Reads flags, localconfig and the files they name into {@link LookupRunOptions}. */
@@ -233,6 +244,21 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
         'zmproxy_lookup_verify_password',
       ),
     statusNeedsKey: !isLoopbackHost(host) && values['status-without-key'] !== true,
+    followIntervalMs: secondsToMs(
+      values['follow-interval'] === undefined
+        ? `localconfig ${FOLLOW_LC.interval.key}`
+        : '--follow-interval',
+      values['follow-interval'] ?? lc.get(FOLLOW_LC.interval.key),
+      FOLLOW_LC.interval.seconds,
+    ),
+    safetyRefreshMs: secondsToMs(
+      values['safety-refresh'] === undefined
+        ? `localconfig ${FOLLOW_LC.safety.key}`
+        : '--safety-refresh',
+      values['safety-refresh'] ?? lc.get(FOLLOW_LC.safety.key),
+      FOLLOW_LC.safety.seconds,
+    ),
+    serverName: lc.get('zimbra_server_hostname')?.trim() || hostname(),
   };
 }
 
@@ -328,206 +354,24 @@ function localLookupListener(
   return { listen: formatEndpoint(listen), ...files };
 }
 
-/** What a listen error means, and what to do, by errno code. */
-const LISTEN_ERRORS: Readonly<Record<string, { what: string; hint: string }>> = {
-  EADDRINUSE: {
-    what: 'the address is already in use',
-    hint: 'another process listens there (ss -ltnp shows which): stop it, or give --listen another port',
-  },
-  EACCES: {
-    what: 'permission denied',
-    hint: 'ports below 1024 need root or CAP_NET_BIND_SERVICE: give --listen a port of 1024 or above',
-  },
-  EADDRNOTAVAIL: {
-    what: 'no interface of this host has that address',
-    hint: 'give --listen an address of this host (ip -brief address lists them), or 127.0.0.1',
-  },
-  ENOTFOUND: {
-    what: 'the host name does not resolve',
-    hint: 'give --listen an IP address of this host, or 127.0.0.1',
-  },
-};
+/** The environment variable that carries the directory revision a worker starts from. */
+const REVISION_ENV = 'ZMPROXY_LOOKUP_REVISION';
 
-/** A listen error as ProxyConfError when the user can act on it; anything else unchanged. */
-function translateListenError(error: unknown, host: string, port: number): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const known = code === undefined ? undefined : LISTEN_ERRORS[code];
-  if (known === undefined) return error;
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new ProxyConfError('E_INPUT', `cannot listen on ${address}: ${known.what} (${code})`, {
-    hint: known.hint,
-    cause: error,
-  });
-}
-
-/** A running lookup server (one process). */
-export interface RunningLookup {
-  server: Server;
-  /** `host:port` it listens on (the real port when 0 was asked). */
-  address: string;
-  /** Reads the global config again now (it is also re-read every minute). */
-  refresh(): Promise<void>;
-  /** Forgets the in-process domain and server data and reads the global config again. */
-  forget(): Promise<void>;
-  /** Stops accepting, finishes the requests in flight, closes LDAP and memcached. */
-  stop(): Promise<void>;
-}
-
-/** A cache that starts once the memcached servers are known. */
-function lazyCache(
-  servers: () => Promise<readonly string[]>,
-  logger: Logger,
-): { cache: LookupCache; close(): void } {
-  let client: MemcachedClient | undefined;
-  let pending: Promise<void> | undefined;
-  let retryAt = 0;
-  const ensure = async (): Promise<MemcachedClient> => {
-    if (client !== undefined) return client;
-    if (Date.now() < retryAt) throw new Error('memcached servers unknown');
-    pending ??= servers()
-      .then((list) => {
-        if (list.length === 0) throw new Error('the directory names no memcached server');
-        logger.info({ memcached: list }, 'memcached servers');
-        client = createMemcachedClient({ servers: list });
-      })
-      .catch((error: unknown) => {
-        retryAt = Date.now() + 30_000;
-        logger.warn({ err: String(error) }, 'no memcached servers; lookups go to LDAP');
-      })
-      .finally(() => {
-        pending = undefined;
-      });
-    await pending;
-    if (client === undefined) throw new Error('memcached servers unknown');
-    return client;
-  };
-  return {
-    cache: {
-      get: async (key) => (await ensure()).get(key),
-      add: async (key, value, ttl) => (await ensure()).add(key, value, ttl),
-      delete: async (key) => (await ensure()).delete(key),
-      increment: async (key, ttl) => (await ensure()).increment(key, ttl),
-    },
-    close: () => client?.close(),
+/** The probe the service follows: the directory's revision, as `--watch` reads it. */
+function createLookupProbe(options: LookupRunOptions): () => Promise<ProbeAnswer> {
+  return async () => {
+    const text = await readDirectoryRevision(options.ldap);
+    return { fingerprint: text, revision: newestRevision(text) };
   };
 }
 
-/** Metrics text for `/metrics`: the primary's aggregate when in a cluster worker. */
-function workerMetricsText(): () => Promise<{ contentType: string; body: string }> {
-  let next = 0;
-  const waiting = new Map<number, (body: string) => void>();
-  process.on('message', (message: unknown) => {
-    const m = message as { type?: string; id?: number; body?: string };
-    if (m.type === 'zmproxy:metrics-reply' && m.id !== undefined) {
-      waiting.get(m.id)?.(m.body ?? '');
-      waiting.delete(m.id);
-    }
-  });
-  return () =>
-    new Promise((resolve) => {
-      const id = ++next;
-      const timer = setTimeout(() => {
-        waiting.delete(id);
-        resolve({ contentType: 'text/plain', body: '# metrics unavailable\n' });
-      }, 5000);
-      waiting.set(id, (body) => {
-        clearTimeout(timer);
-        resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body });
-      });
-      process.send?.({ type: 'zmproxy:metrics', id });
-    });
-}
-
-/** Starts one lookup server in this process. */
-export async function startLookupServer(
-  options: LookupRunOptions,
-  logger: Logger,
-): Promise<RunningLookup> {
-  const directory = createLdapLookupDirectory(options.ldap);
-  const resolver = createAddressResolver({ hosts: options.hosts, hostsOnly: options.hostsOnly });
-  const metrics = createLookupMetrics();
-  const memcached = options.noCache
-    ? undefined
-    : lazyCache(
-        () =>
-          options.memcached !== undefined
-            ? Promise.resolve(options.memcached)
-            : discoverMemcachedServers(directory, (host) => resolver.resolve(host)),
-        logger,
-      );
-  const service = createLookupService(
-    {
-      sharedKey: options.sharedKey,
-      maxWaitAttempts: options.maxWaitAttempts,
-      statusNeedsKey: options.statusNeedsKey,
-    },
-    {
-      directory,
-      cache: memcached?.cache,
-      resolver,
-      logger,
-      metrics: metrics,
-      passwords:
-        options.verifyPassword === true
-          ? createExternalLdapAuth({
-              connectTimeoutMs: options.ldap.connectTimeoutMs,
-              caFile: options.ldap.caFile,
-            })
-          : undefined,
-    },
-  );
-  const metricsText = cluster.isWorker
-    ? workerMetricsText()
-    : async () => ({
-        contentType: metrics.registry.contentType,
-        body: await metrics.registry.metrics(),
-      });
-  const server = createLookupHttpServer(service, { logger, metricsText }, options.tls);
-  await service.refresh().catch((error: unknown) => {
-    logger.warn(
-      { err: String(error) },
-      'cannot read the global config yet; retrying in the background',
-    );
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: options.host, port: options.port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    service.stop();
-    memcached?.close();
-    await directory.close();
-    throw translateListenError(error, options.host, options.port);
-  }
-  const info = server.address() as AddressInfo;
-  const address = `${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`;
-  let stopping: Promise<void> | undefined;
-  return {
-    server,
-    address,
-    refresh: async () => {
-      await service.refresh();
-    },
-    forget: () => service.forget(),
-    stop: () => {
-      stopping ??= (async () => {
-        service.stop();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), 10_000);
-        await closed;
-        clearTimeout(force);
-        memcached?.close();
-        await directory.close();
-      })();
-      return stopping;
-    },
-  };
-}
+/** Messages of the directory following between the cluster primary and its workers. */
+const FOLLOW_MESSAGE = {
+  /** primary → workers: the directory changed (or the safety refresh is due). */
+  follow: 'zmproxy:follow',
+  /** worker → primary: what it changed (the primary logs the first of each revision). */
+  followed: 'zmproxy:followed',
+} as const;
 
 function createLogger(io: CliIo, level: string): Logger {
   return pino(
@@ -575,37 +419,14 @@ export async function run(
         'listening off loopback without TLS or shared key (--insecure): passwords cross the network unprotected',
       );
     }
-    if (options.workers === 0 || cluster.isWorker) {
-      const running = await startLookupServer(options, logger);
-      // SIGHUP (from the cluster primary, or kill -HUP): forget the domains and servers kept in
-      // process, so that a changed domain is read again now rather than within 15 minutes.
-      const onHup = (): void => {
-        void running
-          .forget()
-          .then(() => logger.info('in-process directory data forgotten (SIGHUP)'));
-      };
-      process.on('SIGHUP', onHup);
-      if (!cluster.isWorker)
-        logger.info(
-          {
-            listen: running.address,
-            tls: options.tls !== undefined,
-            passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
-          },
-          'lookup service ready',
-        );
-      const why = await stopRequested(deps.signal);
-      logger.info({ signal: why }, 'draining');
-      process.off('SIGHUP', onHup);
-      await running.stop();
-      return EXIT.ok;
-    }
+    if (cluster.isWorker) return await runWorker(options, logger, deps.signal);
+    if (options.workers === 0) return await runSingle(options, logger, deps.signal);
     return await runPrimary(argv, options, logger, deps.signal);
   } catch (error) {
     if (cluster.isWorker && error instanceof ProxyConfError) {
       // The primary prints it, once for all workers, and exits with its code.
       await tellPrimary({
-        type: START_FAILED,
+        type: 'zmproxy:start-failed',
         code: error.code,
         message: error.message,
         hint: error.hint,
@@ -616,158 +437,168 @@ export async function run(
   }
 }
 
-/** The message a worker sends its primary when it cannot start: a ProxyConfError's parts. */
-const START_FAILED = 'zmproxy:start-failed';
-
-interface StartFailedMessage {
-  type: typeof START_FAILED;
-  code: ErrorCode;
-  message: string;
-  hint: string | undefined;
-}
-
-/** Sends `message` to the cluster primary; resolves once it is written (or there is no channel). */
-function tellPrimary(message: StartFailedMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.send === undefined || !process.connected) {
-      resolve();
-      return;
-    }
-    process.send(message, undefined, {}, () => resolve());
+/** `--workers 0`: the service, its follower and its signals in this process. */
+async function runSingle(
+  options: LookupRunOptions,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const probe = createLookupProbe(options);
+  // Probed before the directory is read: a change in between is seen at the first tick.
+  const initial = await probe().catch(() => undefined);
+  const running = await startLookupServer(options, logger, { revision: initial?.revision });
+  const follower = startDirectoryFollower({
+    probe,
+    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
+    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
+    initial,
+    logger,
+    onChange: async (revision, reason) => {
+      logFollowSummary(logger, await running.follow(revision, reason));
+    },
   });
+  const onHup = (): void =>
+    void running.forget().catch((error: unknown) => warnFollow(logger, error));
+  process.on('SIGHUP', onHup);
+  logger.info(
+    {
+      listen: running.address,
+      tls: options.tls !== undefined,
+      passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
+      followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
+      revision: initial?.revision,
+    },
+    'lookup service ready',
+  );
+  const why = await stopRequested(signal);
+  logger.info({ signal: why }, 'draining');
+  follower.stop();
+  process.off('SIGHUP', onHup);
+  await running.stop();
+  return EXIT.ok;
 }
 
-/** Node flags for the workers: the primary's, without a script given inline (`-e`, `-p`). */
-function workerExecArgv(execArgv: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const flag = execArgv[i] ?? '';
-    if (['-e', '--eval', '-p', '--print'].includes(flag)) i += 1;
-    else if (!/^--(eval|print|input-type)=/.test(flag) && flag !== '--input-type') kept.push(flag);
-    else if (flag === '--input-type') i += 1;
-  }
-  return kept;
+function warnFollow(logger: Logger, error: unknown): void {
+  logger.warn(
+    { err: error instanceof Error ? error.message : String(error) },
+    'cannot re-read the directory; keeping what is in use and trying again',
+  );
 }
 
-/** The cluster primary: forks the workers, restarts crashed ones, aggregates metrics, drains on SIGTERM. */
+/** A cluster worker: the service; the primary says when the directory changed. */
+async function runWorker(
+  options: LookupRunOptions,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const running = await startLookupServer(options, logger, {
+    revision: process.env[REVISION_ENV],
+  });
+  let latest: string | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const retryMs = Math.max(1000, options.followIntervalMs ?? 0);
+  const follow = (revision: string | undefined, reason: string): void => {
+    latest = revision;
+    clearTimeout(retry);
+    running.follow(revision, reason).then(
+      (summary) => process.send?.({ type: FOLLOW_MESSAGE.followed, summary }),
+      (error: unknown) => {
+        warnFollow(logger, error);
+        retry = setTimeout(() => {
+          if (latest === revision) follow(revision, reason);
+        }, retryMs);
+        retry.unref();
+      },
+    );
+  };
+  const onMessage = (message: unknown): void => {
+    const m = message as { type?: string; revision?: string; reason?: string };
+    if (m.type === FOLLOW_MESSAGE.follow) follow(m.revision, m.reason ?? 'changed');
+  };
+  process.on('message', onMessage);
+  // SIGHUP (relayed by the primary, or kill -HUP): read everything again now.
+  const onHup = (): void => follow(latest, 'signal');
+  process.on('SIGHUP', onHup);
+  const why = await stopRequested(signal);
+  logger.info({ signal: why }, 'draining');
+  clearTimeout(retry);
+  process.off('message', onMessage);
+  process.off('SIGHUP', onHup);
+  await running.stop();
+  return EXIT.ok;
+}
+
+/**
+ * The cluster primary: probes the directory and tells the workers (one probe per interval for
+ * all of them, and every worker switches on the same revision), supervises them, and logs one
+ * line per change from the first worker's summary.
+ */
 async function runPrimary(
   argv: readonly string[],
   options: LookupRunOptions,
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const registry = createClusterRegistry();
-  cluster.setupPrimary({
+  const probe = createLookupProbe(options);
+  const initial = await probe().catch(() => undefined);
+  // Set once the workers listen; a worker forked before that starts from the initial revision.
+  const followed: { follower?: DirectoryFollower } = {};
+  let logged: string | undefined;
+  const supervisor = startWorkerSupervisor({
+    workers: options.workers,
     exec: fileURLToPath(import.meta.url),
-    args: [],
     execArgv: workerExecArgv(process.execArgv),
-    silent: false,
+    env: () => ({
+      [WORKER_ENV]: JSON.stringify(argv),
+      [REVISION_ENV]: followed.follower?.revision() ?? initial?.revision ?? '',
+    }),
+    logger,
+    onMessage: (_worker, message) => {
+      const m = message as { type?: string; summary?: FollowSummary };
+      if (m.type !== FOLLOW_MESSAGE.followed || m.summary === undefined) return;
+      const key = `${m.summary.reason}/${m.summary.revision ?? ''}/${JSON.stringify(m.summary.memcached)}`;
+      if (key === logged) return;
+      logged = key;
+      logFollowSummary(logger, m.summary);
+    },
   });
-  let stopping = false;
-  let started = false;
-  const fork = (): Worker => cluster.fork({ [WORKER_ENV]: JSON.stringify(argv) });
-  // Workers that listened, and why those that could not start said they could not.
-  const listened = new Set<number>();
-  const startFailures = new Map<number, StartFailedMessage>();
-  let resolveStart: () => void = () => undefined;
-  let failStart: (error: ProxyConfError) => void = () => undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveStart = resolve;
-    failStart = reject;
-  });
-  const onListening = (worker: Worker): void => {
-    listened.add(worker.id);
-    if (!started && listened.size === options.workers) resolveStart();
-  };
-  const onMessage = (worker: Worker, message: unknown): void => {
-    const m = message as { type?: string; id?: number };
-    if (m.type === START_FAILED) {
-      startFailures.set(worker.id, message as StartFailedMessage);
-      return;
-    }
-    if (m.type !== 'zmproxy:metrics') return;
-    registry.clusterMetrics().then(
-      (body) => worker.send({ type: 'zmproxy:metrics-reply', id: m.id, body }),
-      () => worker.send({ type: 'zmproxy:metrics-reply', id: m.id, body: '' }),
-    );
-  };
-  const onExit = (worker: Worker, code: number | null, sig: string | null): void => {
-    if (stopping) return;
-    if (!started && !listened.has(worker.id)) {
-      // A worker that cannot start (the port in use, say) would fail again on every restart:
-      // stop with its reason instead. Its message arrives before its channel closes.
-      const fail = (): void => {
-        const reason = startFailures.get(worker.id);
-        failStart(
-          reason === undefined
-            ? new ProxyConfError(
-                'E_INTERNAL',
-                `lookup worker ${worker.process.pid ?? '?'} exited (${sig ?? `code ${code ?? '?'}`}) before it started listening`,
-                { hint: 'its output is above; --workers 0 runs the service in this process' },
-              )
-            : new ProxyConfError(reason.code, reason.message, { hint: reason.hint }),
-        );
-      };
-      if (worker.isConnected()) worker.once('disconnect', fail);
-      else fail();
-      return;
-    }
-    logger.error(
-      { worker: worker.process.pid, code, signal: sig },
-      'worker exited; starting another',
-    );
-    setTimeout(() => {
-      if (!stopping) fork();
-    }, 1000).unref();
-  };
-  cluster.on('message', onMessage);
-  cluster.on('exit', onExit);
-  cluster.on('listening', onListening);
-  const stopWorkers = async (): Promise<void> => {
-    stopping = true;
-    const workers = Object.values(cluster.workers ?? {}).filter(
-      (w): w is Worker => w !== undefined && !w.isDead(),
-    );
-    await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<void>((resolve) => {
-            worker.once('exit', () => resolve());
-            worker.process.kill('SIGTERM');
-          }),
-      ),
-    );
-    cluster.off('message', onMessage);
-    cluster.off('exit', onExit);
-    cluster.off('listening', onListening);
-    process.off('SIGHUP', relayHup);
-  };
-  // SIGHUP to the primary reaches every worker (each forgets its in-process directory data).
-  const relayHup = (): void => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
-  };
+  // SIGHUP to the primary reaches every worker (each reads the directory again).
+  const relayHup = (): void => supervisor.signal('SIGHUP');
   process.on('SIGHUP', relayHup);
-  for (let i = 0; i < options.workers; i++) fork();
   try {
-    await ready;
+    await supervisor.ready;
   } catch (error) {
-    await stopWorkers();
+    process.off('SIGHUP', relayHup);
     throw error;
   }
-  started = true;
+  const follower = startDirectoryFollower({
+    probe,
+    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
+    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
+    initial,
+    logger,
+    onChange: (revision, reason) => {
+      supervisor.broadcast({ type: FOLLOW_MESSAGE.follow, revision, reason });
+      return Promise.resolve();
+    },
+  });
+  followed.follower = follower;
   logger.info(
     {
       listen: `${options.host}:${options.port}`,
       workers: options.workers,
       tls: options.tls !== undefined,
       passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
+      followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
+      revision: initial?.revision,
     },
     'lookup service ready',
   );
   const why = await stopRequested(signal);
-  stopping = true;
   logger.info({ signal: why }, 'draining');
-  await stopWorkers();
+  follower.stop();
+  await supervisor.stop();
+  process.off('SIGHUP', relayHup);
   return EXIT.ok;
 }
 

@@ -149,3 +149,31 @@ export function computeLookupSettings(config: AttributeMap): {
     problems,
   };
 }
+
+/**
+ * The names of the settings that differ between two readings (for the change log line); nested
+ * groups name their member, e.g. `throttle.user`.
+ */
+export function listChangedSettings(before: LookupSettings, after: LookupSettings): string[] {
+  const changed: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    const nested =
+      path === 'throttle' &&
+      typeof a === 'object' &&
+      typeof b === 'object' &&
+      a !== null &&
+      b !== null;
+    if (!nested) {
+      changed.push(path);
+      return;
+    }
+    const left = a as Record<string, unknown>;
+    const right = b as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(left), ...Object.keys(right)]))
+      walk(left[key], right[key], `${path}.${key}`);
+  };
+  for (const name of Object.keys(after) as (keyof LookupSettings)[])
+    walk(before[name], after[name], name);
+  return changed;
+}

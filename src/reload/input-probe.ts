@@ -91,8 +91,11 @@ async function ldapFingerprint(options: LdapSourceOptions): Promise<string> {
       });
       for (const entry of found.searchEntries) {
         count += 1;
+        // entryCSN has microseconds; modifyTimestamp only seconds (two changes in one second
+        // would look alike), and as text "…51Z" sorts after "…51.123456Z": a fallback only.
         const stamp =
-          [...toStrings(entry['entryCSN']), ...toStrings(entry['modifyTimestamp'])].sort().pop() ??
+          toStrings(entry['entryCSN']).sort().pop() ??
+          toStrings(entry['modifyTimestamp']).sort().pop() ??
           '';
         if (stamp > newest) newest = stamp;
       }
@@ -120,4 +123,13 @@ function toStrings(value: unknown): string[] {
   if (value === undefined) return [];
   const values = Array.isArray(value) ? (value as unknown[]) : [value];
   return values.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item)));
+}
+
+/**
+ * The directory part of the fingerprint as text, for a reader that shows which revision it
+ * follows (the lookup service): `csn:<contextCSN>,…` or, without syncprov, `entries:<n>:<newest>`.
+ * Throws E_LDAP_CONNECT like the fingerprint.
+ */
+export function readDirectoryRevision(ldap: LdapSourceOptions): Promise<string> {
+  return ldapFingerprint(ldap);
 }

@@ -49,7 +49,10 @@ export const GLOBAL_CONFIG_DN = 'cn=config,cn=zimbra';
 export interface LookupServiceOptions extends HandlerOptions {
   /** The shared key nginx must send as X-Zmproxy-Key; undefined or "" = no check. */
   sharedKey?: string | undefined;
-  /** How often the global config is read again, in ms. @default 60000 */
+  /**
+   * How often the global config is read again, in ms; 0 = only when told ({@link
+   * LookupService.refresh}, {@link LookupService.forget}: the directory follower). @default 60000
+   */
   settingsRefreshMs?: number;
   /** In-process cache lifetime for domains and server ports, in ms. @default 900000 */
   memoTtlMs?: number;
@@ -91,6 +94,10 @@ export interface LookupService {
   refresh(): Promise<LookupSettings>;
   /** Forgets the in-process domain and server data (SIGHUP) and reads the global config again. */
   forget(): Promise<void>;
+  /** Forgets the in-process domain and server data only. */
+  forgetDirectoryData(): void;
+  /** The settings in use; undefined before the global config was first read. */
+  settings(): LookupSettings | undefined;
   stop(): void;
 }
 
@@ -152,15 +159,19 @@ export function createLookupService(
       return undefined;
     });
   };
-  const timer = setInterval(() => {
-    refresh().catch((error: unknown) =>
-      deps.logger.warn(
-        { err: String(error) },
-        'global config refresh failed; keeping the last one',
-      ),
-    );
-  }, options.settingsRefreshMs ?? 60_000);
-  timer.unref();
+  const refreshMs = options.settingsRefreshMs ?? 60_000;
+  const timer =
+    refreshMs > 0
+      ? setInterval(() => {
+          refresh().catch((error: unknown) =>
+            deps.logger.warn(
+              { err: String(error) },
+              'global config refresh failed; keeping the last one',
+            ),
+          );
+        }, refreshMs)
+      : undefined;
+  timer?.unref();
 
   const shared = options.sharedKey ?? '';
   const forbidden = (headers: RequestHeaders): boolean =>
@@ -294,6 +305,12 @@ export function createLookupService(
         );
       });
     },
+
+    forgetDirectoryData() {
+      queries.clear();
+    },
+
+    settings: () => settings,
 
     stop() {
       clearInterval(timer);

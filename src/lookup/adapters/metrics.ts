@@ -3,7 +3,7 @@
  * throttled logins, LDAP and memcached latency. Under node:cluster each worker keeps its own
  * registry and the primary aggregates them (prom-client's AggregatorRegistry) for `/metrics`.
  */
-import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The metrics one process records. */
 export interface LookupMetrics {
@@ -14,6 +14,12 @@ export interface LookupMetrics {
   duration: Histogram<'kind'>;
   ldapSeconds: Histogram;
   memcachedSeconds: Histogram;
+  /** New memcached rings taken into use (a server added to or removed from the directory). */
+  ringRebuilds: Counter;
+  /** memcached servers in the ring in use. */
+  memcachedServers: Gauge;
+  /** Always 1; its labels say which server this is and which directory revision it follows. */
+  info: Gauge<'server' | 'revision'>;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -59,6 +65,27 @@ export function createLookupMetrics(): LookupMetrics {
       name: 'zmproxy_memcached_duration_seconds',
       help: 'Latency of memcached commands',
       buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    // Every worker follows the same directory: the cluster reports one worker's figures, not
+    // their sum (a sum would count one change once per worker).
+    ringRebuilds: new Counter({
+      name: 'zmproxy_lookup_ring_rebuilds_total',
+      help: 'memcached rings rebuilt because the directory named other memcached servers',
+      aggregator: 'max',
+      registers,
+    }),
+    memcachedServers: new Gauge({
+      name: 'zmproxy_lookup_memcached_servers',
+      help: 'memcached servers in the ring in use',
+      aggregator: 'max',
+      registers,
+    }),
+    info: new Gauge({
+      name: 'zmproxy_lookup_info',
+      help: 'Which server this lookup service is (zimbra_server_hostname) and which directory revision (newest contextCSN, or the fallback fingerprint) it follows',
+      labelNames: ['server', 'revision'],
+      aggregator: 'first',
       registers,
     }),
   };

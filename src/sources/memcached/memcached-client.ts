@@ -27,10 +27,23 @@ export interface MemcachedClient {
   add(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
-  /** incr by 1, or `add` 1 with the TTL when absent; a lost race to create counts as 1. */
-  increment(key: string, ttlSeconds: number): Promise<number>;
+  /**
+   * incr by `by` (default 1), or `add` `by` with the TTL when absent; a lost race to create
+   * counts as `by`.
+   */
+  increment(key: string, ttlSeconds: number, by?: number): Promise<number>;
   /** Deletes `key` on every server (purge: the key may sit where an older ring put it). */
   deleteEverywhere(key: string): Promise<{ server: string; deleted: boolean | undefined }[]>;
+  /** The server the ring assigns `key` to when every server is up (no connection is made). */
+  ownerOf(key: string): string | undefined;
+  /**
+   * `get` on one named server of this client, wherever the ring puts the key (a counter that a
+   * previous ring kept there); undefined when the server is not one of this client's or is
+   * skipped after a failure.
+   */
+  getFrom(server: string, key: string): Promise<string | undefined>;
+  /** `delete` on one named server of this client (see {@link getFrom}). */
+  deleteFrom(server: string, key: string): Promise<void>;
   close(): void;
 }
 
@@ -231,17 +244,18 @@ export function createMemcachedClient(options: MemcachedOptions): MemcachedClien
       if (!checkKey(key)) return;
       await command(key, `delete ${key}\r\n`);
     },
-    async increment(key, ttl) {
+    async increment(key, ttl, by = 1) {
       if (!checkKey(key)) return 0;
+      const step = Math.max(1, Math.floor(by));
       const incr = async (): Promise<number | undefined> => {
-        const reply = await command(key, `incr ${key} 1\r\n`);
+        const reply = await command(key, `incr ${key} ${step}\r\n`);
         return reply.kind === 'line' && /^\d+$/.test(reply.line) ? Number(reply.line) : undefined;
       };
       const first = await incr();
       if (first !== undefined) return first;
-      if (await store('add', key, '1', ttl)) return 1;
-      // Another instance created it first: count this hit on top, or as 1 if that fails too.
-      return (await incr()) ?? 1;
+      if (await store('add', key, String(step), ttl)) return step;
+      // Another instance created it first: count this hit on top, or as `step` if that fails too.
+      return (await incr()) ?? step;
     },
     async deleteEverywhere(key) {
       if (!checkKey(key)) return [];
@@ -258,6 +272,20 @@ export function createMemcachedClient(options: MemcachedOptions): MemcachedClien
           }
         }),
       );
+    },
+    ownerOf(key) {
+      return ring.pick(key);
+    },
+    async getFrom(server, key) {
+      const connection = connections.get(server);
+      if (connection === undefined || !connection.usable() || !checkKey(key)) return undefined;
+      const reply = await connection.send(`get ${key}\r\n`, true);
+      return reply.kind === 'value' ? reply.value : undefined;
+    },
+    async deleteFrom(server, key) {
+      const connection = connections.get(server);
+      if (connection === undefined || !connection.usable() || !checkKey(key)) return;
+      await connection.send(`delete ${key}\r\n`, false);
     },
     close() {
       for (const connection of connections.values()) connection.close();

@@ -287,3 +287,62 @@ describe('zmproxy lookup --verify-password and status endpoints', () => {
     expect((await resolveLookupRunOptions(OFFLINE)).statusNeedsKey).toBe(false);
   });
 });
+
+describe('zmproxy lookup follows the directory at an interval', () => {
+  const lcWith = (keys: Record<string, string>): string => {
+    const body = Object.entries(keys)
+      .map(([k, v]) => `<key name="${k}"><value>${v}</value></key>`)
+      .join('');
+    return testdir({
+      'conf/localconfig.xml': `<localconfig><key name="ldap_url"><value>ldap://127.0.0.1:1</value></key><key name="zimbra_server_hostname"><value>proxy1.example.test</value></key>${body}</localconfig>\n`,
+    });
+  };
+
+  it('probes every 2 s and falls back to a 300 s refresh by default', async () => {
+    const options = await resolveLookupRunOptions(['-w', lcWith({})]);
+    expect(options).toMatchObject({
+      followIntervalMs: 2000,
+      safetyRefreshMs: 300_000,
+      serverName: 'proxy1.example.test',
+    });
+  });
+
+  it('takes localconfig keys, and flags over them (0 turns probing off)', async () => {
+    const work = lcWith({
+      zmproxy_lookup_follow_interval: '5',
+      zmproxy_lookup_safety_refresh: '60',
+    });
+    expect(await resolveLookupRunOptions(['-w', work])).toMatchObject({
+      followIntervalMs: 5000,
+      safetyRefreshMs: 60_000,
+    });
+    expect(
+      await resolveLookupRunOptions([
+        '-w',
+        work,
+        '--follow-interval',
+        '0.5',
+        '--safety-refresh',
+        '0',
+      ]),
+    ).toMatchObject({ followIntervalMs: 500, safetyRefreshMs: 0 });
+    expect(
+      (await resolveLookupRunOptions(['-w', work, '--follow-interval', '0'])).followIntervalMs,
+    ).toBe(0);
+  });
+
+  it('refuses an interval that is not a number of seconds, naming where it came from', async () => {
+    const flag = await resolveLookupRunOptions([...OFFLINE, '--follow-interval', '2s']).catch(
+      (e: unknown) => e,
+    );
+    expect(flag).toMatchObject({
+      code: 'E_USAGE',
+      message: '--follow-interval 2s: expected a number of seconds',
+    });
+    const key = await resolveLookupRunOptions([
+      '-w',
+      lcWith({ zmproxy_lookup_safety_refresh: 'often' }),
+    ]).catch((e: unknown) => e);
+    expect(String(key)).toMatch(/localconfig zmproxy_lookup_safety_refresh often/);
+  });
+});
