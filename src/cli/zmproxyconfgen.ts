@@ -33,7 +33,9 @@ import { resolvePaths } from '../model/paths.js';
 import type { ApplyStateStore } from '../ports.js';
 import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
 import { createGenerationStore } from '../reload/generation-store.js';
-import { createInputFingerprint } from '../reload/input-probe.js';
+import { createInputFingerprint, readContextCsnRevision } from '../reload/input-probe.js';
+import { withFleetIdentity } from '../engine/fleet-identity.js';
+import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { startMetricsServer } from '../reload/metrics-server.js';
 import { checkModuleTrust } from '../reload/module-trust.js';
 import { createNginxControl } from '../reload/nginx-control.js';
@@ -431,21 +433,25 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     marker: args.marker,
     forceDnsResolution: args.forceDns,
   };
-  const localConfig = await loadLocalConfig(
-    localConfigFileFor(args.workdir, args.localconfig, args.source),
-  );
-  const deps = {
-    source: createDirectorySource(args.source, {
+  // Read on every call: a --watch pass must see localconfig and hosts-file edits.
+  const loadDeps = async () => {
+    const localConfig = await loadLocalConfig(
+      localConfigFileFor(args.workdir, args.localconfig, args.source),
+    );
+    return {
+      source: createDirectorySource(args.source, {
+        localConfig,
+        bindDn: args.bindDn,
+        bindPasswordFile: args.bindPasswordFile,
+      }),
       localConfig,
-      bindDn: args.bindDn,
-      bindPasswordFile: args.bindPasswordFile,
-    }),
-    localConfig,
-    resolver: await createHostResolver(args),
-    files,
-    moduleTrust: checkModuleTrust,
-    groupId: lookupGroupId,
+      resolver: await createHostResolver(args),
+      files,
+      moduleTrust: checkModuleTrust,
+      groupId: lookupGroupId,
+    };
   };
+  const deps = await loadDeps();
   if (args.definitions) {
     const computed = await computeGenerationVariables(options, deps);
     printWarnings(computed.warnings, io);
@@ -456,12 +462,15 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
     assertWorkdirSetUp(args.workdir);
     const render = async () => {
+      const passDeps = await loadDeps();
+      // Read before the directory: the label never claims a newer revision than was rendered.
+      const revision = await readRevision(args, passDeps.localConfig);
       const generation = await guardCertificates(
-        await generate(options, { ...deps, templates: createTemplateStore() }),
+        await generate(options, { ...passDeps, templates: createTemplateStore() }),
         args.force,
       );
       await assertNginxCanResolve(generation.files, resolveLikeNginx);
-      return generation;
+      return withFleetIdentity(generation, revision);
     };
     return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
   }
@@ -519,6 +528,17 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, true), null, 2)}\n`);
   else io.stdout(writeSummary(generation, changes));
   return EXIT.ok;
+}
+
+/** The contextCSN revision of an LDAP directory (undefined for LDIF: the directory hash stands in). */
+async function readRevision(args: Args, localConfig: LocalConfig): Promise<string | undefined> {
+  if (args.source !== undefined && parseSourceSpec(args.source).kind === 'ldif') return undefined;
+  const ldap = await resolveLdapOptions(args.source, {
+    localConfig,
+    bindDn: args.bindDn,
+    bindPasswordFile: args.bindPasswordFile,
+  });
+  return readContextCsnRevision(ldap);
 }
 
 /**

@@ -121,3 +121,42 @@ function toStrings(value: unknown): string[] {
   const values = Array.isArray(value) ? (value as unknown[]) : [value];
   return values.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item)));
 }
+
+/**
+ * The directory revision for the fleet view: `csn:<contextCSN,…>` of the naming contexts (what
+ * every replica of one directory agrees on once in sync), or undefined when the server keeps no
+ * contextCSN (no syncprov) or cannot be asked (the render that follows reports why).
+ */
+export async function readContextCsnRevision(
+  options: LdapSourceOptions,
+): Promise<string | undefined> {
+  let client: Client;
+  try {
+    client = await connectLdap(resolveLdapSourceOptions(options), {
+      bind: { dn: options.bindDn, password: options.bindPassword },
+    });
+  } catch {
+    return undefined;
+  }
+  try {
+    const root = await client.search('', {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ['namingContexts'],
+    });
+    const csns: string[] = [];
+    for (const base of root.searchEntries.flatMap((entry) => toStrings(entry['namingContexts']))) {
+      const found = await client.search(base, {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes: ['contextCSN'],
+      });
+      csns.push(...found.searchEntries.flatMap((entry) => toStrings(entry['contextCSN'])));
+    }
+    return csns.length > 0 ? `csn:${csns.sort().join(',')}` : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
