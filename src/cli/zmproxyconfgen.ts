@@ -34,7 +34,9 @@ import type { ApplyStateStore } from '../ports.js';
 import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
 import { createGenerationStore } from '../reload/generation-store.js';
 import { createInputFingerprint, readContextCsnRevision } from '../reload/input-probe.js';
+import type { FleetIdentity } from '../engine/fleet-identity.js';
 import { withFleetIdentity } from '../engine/fleet-identity.js';
+import { canaryGateFor, fleetMetricsText, recordRunStatus } from './shared/fleet-run.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { startMetricsServer } from '../reload/metrics-server.js';
 import { checkModuleTrust } from '../reload/module-trust.js';
@@ -48,6 +50,7 @@ import {
   createHostResolver,
   loadLocalConfig,
   localConfigFileFor,
+  localConfigText,
   resolveLdapOptions,
 } from './shared/inputs.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -234,6 +237,12 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
       default: 0,
       describe: '--apply: wait a random 0..S seconds first (cron on many proxies)',
     })
+    .option('canary-wait', {
+      type: 'number',
+      default: 0,
+      describe:
+        '--apply/--watch: publish a new revision only after the canary (localconfig zmproxy_canary_server) served it S seconds (exit 18 meanwhile)',
+    })
     .option('min-reload-interval', {
       type: 'number',
       default: 5,
@@ -329,6 +338,7 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
     'interval',
     'full-interval',
     'splay',
+    'canary-wait',
     'min-reload-interval',
     'lock-wait',
     'test-timeout',
@@ -392,6 +402,7 @@ async function parseArgs(argv: readonly string[], io: CliIo) {
     intervalMs: parsed.interval * 1000,
     fullIntervalMs: parsed['full-interval'] * 1000,
     splaySeconds: parsed.splay,
+    canaryWaitMs: parsed['canary-wait'] * 1000,
     minReloadIntervalMs: parsed['min-reload-interval'] * 1000,
     lockWaitMs: parsed['lock-wait'] * 1000,
     maxShrink: parsed['max-shrink'],
@@ -461,8 +472,19 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.apply || args.watch) {
     // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
     assertWorkdirSetUp(args.workdir);
+    if (
+      args.canaryWaitMs > 0 &&
+      localConfigText(deps.localConfig, 'zmproxy_canary_server').trim() === ''
+    ) {
+      throw new ProxyConfError('E_USAGE', '--canary-wait needs a canary proxy', {
+        hint: 'zmlocalconfig -e zmproxy_canary_server=<server name of the canary proxy> (the same on every proxy)',
+      });
+    }
+    const fleet: FleetContext = { identity: undefined, localConfig: deps.localConfig };
     const render = async () => {
+      fleet.identity = undefined;
       const passDeps = await loadDeps();
+      fleet.localConfig = passDeps.localConfig;
       // Read before the directory: the label never claims a newer revision than was rendered.
       const revision = await readRevision(args, passDeps.localConfig);
       const generation = await guardCertificates(
@@ -470,9 +492,13 @@ async function execute(args: Args, io: CliIo): Promise<number> {
         args.force,
       );
       await assertNginxCanResolve(generation.files, resolveLikeNginx);
-      return withFleetIdentity(generation, revision);
+      const identified = withFleetIdentity(generation, revision);
+      fleet.identity = identified.identity;
+      return identified;
     };
-    return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
+    return args.watch
+      ? runWatchMode(args, render, io, fleet)
+      : runApplyOnce(args, render, io, fleet);
   }
   // One live tree: on a work directory --apply manages, nginx serves conf/nginx/current.
   const live = resolvePaths({ workdir: args.workdir, generationLayout: true }).liveDir;
@@ -611,8 +637,14 @@ function summary(generation: Generation, changes: readonly FileChange[], written
   };
 }
 
+/** What the render of --apply/--watch learnt last, for the status file and the canary. */
+interface FleetContext {
+  identity: FleetIdentity | undefined;
+  localConfig: LocalConfig;
+}
+
 /** The adapters and options of the rewrite loop, built from the flags. */
-function applyContext(args: Args, render: () => Promise<Generation>) {
+function applyContext(args: Args, render: () => Promise<Generation>, fleet: FleetContext) {
   const paths = resolvePaths({
     workdir: args.workdir,
     configPrefix: args.prefix,
@@ -645,17 +677,42 @@ function applyContext(args: Args, render: () => Promise<Generation>) {
     keep: args.keep,
     confirmTimeoutMs: args.reloadTimeoutMs,
     noReload: args.noReload,
+    canary:
+      args.canaryWaitMs > 0
+        ? canaryGateFor({
+            canary: () => localConfigText(fleet.localConfig, 'zmproxy_canary_server'),
+            resolver: () => createHostResolver(args),
+            waitMs: args.canaryWaitMs,
+            pollMs: Math.max(1000, args.intervalMs),
+            now: () => Date.now(),
+          })
+        : undefined,
   };
-  return { deps, options, state };
+  const record = async (result: ApplyResult): Promise<void> => {
+    try {
+      await recordRunStatus(paths.confDir, result, fleet.identity, Date.now());
+    } catch (error) {
+      result.warnings.push({
+        message: `cannot write the fleet status file: ${error instanceof Error ? error.message : String(error)}`,
+        hint: 'check the free space and permissions of the workdir',
+      });
+    }
+  };
+  const fleetMetrics = () => fleetMetricsText(paths.confDir, deps.generations);
+  return { deps, options, state, record, fleetMetrics };
 }
 
 async function writeMetricsFile(
   file: string | undefined,
   state: ApplyStateStore,
   daemon: boolean,
+  fleetMetrics: () => Promise<string>,
 ): Promise<void> {
   if (file === undefined) return;
-  await writeTextAtomic(file, formatApplyMetrics(await state.read(), { daemon }));
+  await writeTextAtomic(
+    file,
+    formatApplyMetrics(await state.read(), { daemon }) + (await fleetMetrics()),
+  );
 }
 
 /** `--apply`: one run; prints what happened; the exit code says how it ended (APPLY_EXIT). */
@@ -663,10 +720,12 @@ async function runApplyOnce(
   args: Args,
   render: () => Promise<Generation>,
   io: CliIo,
+  fleet: FleetContext,
 ): Promise<number> {
-  const { deps, options, state } = applyContext(args, render);
+  const { deps, options, state, record, fleetMetrics } = applyContext(args, render, fleet);
   const result = await runApply(options, deps);
-  await writeMetricsFile(args.metricsFile, state, false);
+  await record(result);
+  await writeMetricsFile(args.metricsFile, state, false, fleetMetrics);
   if (args.json) {
     io.stdout(`${JSON.stringify(applyLogLine(result))}\n`);
   } else {
@@ -737,8 +796,9 @@ async function runWatchMode(
   args: Args,
   render: () => Promise<Generation>,
   io: CliIo,
+  fleet: FleetContext,
 ): Promise<number> {
-  const { deps, options, state } = applyContext(args, render);
+  const { deps, options, state, record, fleetMetrics } = applyContext(args, render, fleet);
   const stop = new AbortController();
   const onStop = (): void => stop.abort();
   let force: (() => void) | undefined;
@@ -746,29 +806,33 @@ async function runWatchMode(
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
   process.on('SIGHUP', onHup);
-  let metricsText = formatApplyMetrics(await state.read(), { daemon: true });
+  let metricsText =
+    formatApplyMetrics(await state.read(), { daemon: true }) + (await fleetMetrics());
   const server =
     args.metricsListen === undefined
       ? undefined
       : await startMetricsServer(args.metricsListen, () => metricsText);
   const source = args.source === undefined ? undefined : parseSourceSpec(args.source);
   const localConfigFile = localConfigFileFor(args.workdir, args.localconfig, args.source);
-  const ldap =
-    source?.kind === 'ldif'
-      ? undefined
-      : await resolveLdapOptions(args.source, {
-          localConfig: await loadLocalConfig(localConfigFile),
-          bindDn: args.bindDn,
-          bindPasswordFile: args.bindPasswordFile,
-        });
-  const fingerprint = createInputFingerprint({
-    files: [
-      ...(source?.kind === 'ldif' ? source.files : []),
-      ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
-    ],
-    dirs: [args.templateDir],
-    ldap,
-  });
+  // Each poll reads localconfig again: ldap_url and the credentials may have been edited.
+  const fingerprint = async (): Promise<string> => {
+    const ldap =
+      source?.kind === 'ldif'
+        ? undefined
+        : await resolveLdapOptions(args.source, {
+            localConfig: await loadLocalConfig(localConfigFile),
+            bindDn: args.bindDn,
+            bindPasswordFile: args.bindPasswordFile,
+          });
+    return createInputFingerprint({
+      files: [
+        ...(source?.kind === 'ldif' ? source.files : []),
+        ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
+      ],
+      dirs: [args.templateDir],
+      ldap,
+    })();
+  };
   io.stdout(
     `${JSON.stringify({ time: new Date().toISOString(), event: 'start', pid: process.pid, workdir: args.workdir })}\n`,
   );
@@ -782,7 +846,8 @@ async function runWatchMode(
       {
         pass: () =>
           runApply(
-            { ...options, splaySeconds: 0, deferInsteadOfWait: true, signal: stop.signal },
+            // --splay spreads a fleet's passes after one directory change (0: none).
+            { ...options, deferInsteadOfWait: true, signal: stop.signal },
             deps,
           ),
         fingerprint,
@@ -791,10 +856,11 @@ async function runWatchMode(
         onForce: (trigger) => {
           force = trigger;
         },
-        afterPass: async () => {
+        afterPass: async (result) => {
+          await record(result);
           const current = await state.read();
-          metricsText = formatApplyMetrics(current, { daemon: true });
-          await writeMetricsFile(args.metricsFile, state, true);
+          metricsText = formatApplyMetrics(current, { daemon: true }) + (await fleetMetrics());
+          await writeMetricsFile(args.metricsFile, state, true, fleetMetrics);
         },
       },
     );

@@ -29,6 +29,7 @@ import { readLocalLookupTopology, readPasswordFile } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { EXIT, reportError } from './shared/run.js';
 import { defaultConfFile, expandNginxConf } from './zmproxyconf.js';
+import { collectCtlStatus } from './ctl-status-json.js';
 
 /** Dependencies of {@link run}, replaceable in tests. */
 export interface ZmproxyctlDeps {
@@ -52,6 +53,7 @@ const COMMANDS = [
 type Command = (typeof COMMANDS)[number];
 
 const USAGE = `usage: zmproxyctl start|stop|restart|reload|status [-w DIR] [--nginx PATH] [--no-lookup]
+       zmproxyctl status --json                 the served generation's server, revision, config hash
        zmproxyctl start|restart norewrite      start without regenerating first
        zmproxyctl start-lookup|stop-lookup     the local lookup service alone
        zmproxyctl setup -w DIR [--server NAME] [--ldap-url URL] [--bind-dn DN]
@@ -88,6 +90,7 @@ interface Args {
   bindDn: string | undefined;
   bindPasswordFile: string | undefined;
   nginxUser: string | undefined;
+  json: boolean;
 }
 
 const ZMPROXY_BIN = fileURLToPath(new URL('../../bin/zmproxy.js', import.meta.url));
@@ -154,6 +157,7 @@ function parseArgs(argv: readonly string[], io: CliIo): Args | number {
     bindDn: undefined,
     bindPasswordFile: undefined,
     nginxUser: undefined,
+    json: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -173,6 +177,7 @@ function parseArgs(argv: readonly string[], io: CliIo): Args | number {
     else if (arg === '--bind-dn') args.bindDn = value();
     else if (arg === '--bind-password-file') args.bindPasswordFile = value();
     else if (arg === '--nginx-user') args.nginxUser = value();
+    else if (arg === '--json' && command === 'status') args.json = true;
     else if (arg === '--timeout') {
       const seconds = Number(value());
       if (!(seconds > 0)) throw usage('--timeout needs a positive number of seconds');
@@ -507,6 +512,13 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
     },
     async status(): Promise<number> {
       const pid = nginxPid();
+      if (args.json) {
+        const live = conf();
+        const served = /\/generations\/([^/]+)\//.exec(existsSync(live) ? realpathSync(live) : '');
+        const status = await collectCtlStatus(args.workdir, pid, served?.[1]);
+        io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+        return pid === undefined ? EXIT.error : EXIT.ok;
+      }
       io.stdout(pid === undefined ? 'proxy is not running.\n' : `proxy is running (pid ${pid}).\n`);
       const live = conf();
       const generation = /\/generations\/([^/]+)\//.exec(
