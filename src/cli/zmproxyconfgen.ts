@@ -733,7 +733,10 @@ async function runApplyOnce(
     if (args.verbose || (await warningsChanged(args.workdir, result.warnings)))
       printWarnings(result.warnings, io);
     const failed = APPLY_EXIT[result.outcome] !== 0 && APPLY_EXIT[result.outcome] !== 10;
-    if (failed && result.error !== undefined) {
+    if (result.outcome === 'canary-pending') {
+      // Not a failure, but cron sends stdout to /dev/null: say why nothing was published.
+      io.stderr(`${result.message}\n`);
+    } else if (failed && result.error !== undefined) {
       reportError(result.error, io, args.debug);
     } else {
       (failed ? io.stderr : io.stdout)(`${failed ? 'error: ' : ''}${result.message}\n`);

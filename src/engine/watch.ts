@@ -122,9 +122,8 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
         durations: result.durations,
         // Every problem of a failed render, not only "1 problem found".
         message: describeRun(result),
-        ...(APPLY_OUTCOME_RULES[result.outcome].success
-          ? {}
-          : { failure: failureReason(result), problems: failureProblems(result) }),
+        ...(APPLY_OUTCOME_RULES[result.outcome].success ? {} : { failure: failureReason(result) }),
+        ...(failureProblems(result).length > 0 ? { problems: failureProblems(result) } : {}),
         ...(result.details.length > 0 ? { details: result.details } : {}),
         ...(probeError !== undefined ? { probeError } : {}),
       });

@@ -352,6 +352,46 @@ describe('a fleet of three proxies on one directory', () => {
     }
   });
 
+  it('--canary-wait: a proxy publishes a new revision only after the canary served it', async () => {
+    // From here on cron-style one-shot runs on proxies 1 and 2: their daemons stop.
+    for (const watcher of watchers.slice(0, 2)) {
+      const exited = new Promise((resolve) => watcher.once('exit', resolve));
+      watcher.kill('SIGTERM');
+      await exited;
+    }
+    for (const i of [1, 2]) {
+      const edit = await onHost(
+        `zmlocalconfig -w ${home(i)} -e zmproxy_canary_server=${nameOf(1)}`,
+      );
+      expect(edit.code).toBe(0);
+    }
+    const apply = (i: number) => onHost(`zmproxyconfgen -w ${home(i)} --apply --canary-wait 4`);
+    const before = await servedAll();
+    expect(
+      (await onHost(`zmprov -w ${home(1)} mcf zimbraReverseProxyWorkerConnections 6000`)).code,
+    ).toBe(0);
+
+    const early = await apply(2);
+    console.info(`--canary-wait before the canary published:\n${early.output}`);
+    expect(early.code).toBe(18);
+    expect(early.output).toContain(`waiting for canary ${nameOf(1)}: it serves config hash`);
+    expect((await served(2))!.generation).toBe(before[1]!.generation);
+
+    const canary = await apply(1);
+    expect(canary.code).toBe(10);
+    const fresh = await apply(2);
+    expect(fresh.code).toBe(18);
+    expect(fresh.output).toMatch(/it serves this revision since \d+ s, publishing after 4 s/);
+    expect((await served(2))!.generation).toBe(before[1]!.generation);
+
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const late = await apply(2);
+    expect(late.code).toBe(10);
+    const answers = await servedAll();
+    expect(answers[1]!.configHash).toBe(answers[0]!.configHash);
+    expect(answers[1]!.configHash).not.toBe(before[1]!.configHash);
+  });
+
   it('says which proxy is unreachable, with a non-zero exit', async () => {
     await onHost(`zmproxyctl stop -w ${home(3)}`, 60_000);
     const status = await fleetStatus();
