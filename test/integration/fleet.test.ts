@@ -210,8 +210,8 @@ beforeAll(async () => {
         `zmproxyctl start -w ${home(i)}`,
       ].join(' && '),
     );
-    expect(setUp.output).toContain('Starting proxy...done.');
-    expect(setUp.code).toBe(0);
+    if (setUp.code !== 0 || !setUp.output.includes('Starting proxy...done.'))
+      throw new Error(`setting up proxy ${i} failed:\n${setUp.output}`);
   }
   for (const i of PROXIES) {
     const watcher = spawnOnHost(`exec zmproxyconfgen -w ${home(i)} --watch --interval 1`);
