@@ -46,3 +46,15 @@ export function internalListenHost(bindAddress: string): string {
   if (bindAddress === '' || !isLoopbackAddress(bindAddress)) return '127.0.0.1';
   return ipFamily(bindAddress) === 6 ? `[${bindAddress}]` : bindAddress;
 }
+
+/**
+ * The auth_http listener nginx gets (`stock.lookup.listen`) from localconfig values alone, for
+ * readers outside the generator (the doctor): `zmproxy_auth_http_listen`, moved to a loopback
+ * `zmproxy_bind_address` when left at its default. Not validated here.
+ */
+export function effectiveAuthHttpListen(read: (key: string) => string): string {
+  const value = read('zmproxy_auth_http_listen');
+  const bind = read(BIND_ADDRESS_KEY).trim();
+  if (value !== '127.0.0.1:7079' || bind === '' || ipFamily(bind) === undefined) return value;
+  return `${internalListenHost(bind)}:7079`;
+}
