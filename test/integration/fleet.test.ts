@@ -214,7 +214,9 @@ beforeAll(async () => {
       throw new Error(`setting up proxy ${i} failed:\n${setUp.output}`);
   }
   for (const i of PROXIES) {
-    const watcher = spawnOnHost(`exec zmproxyconfgen -w ${home(i)} --watch --interval 1`);
+    const watcher = spawnOnHost(
+      `exec zmproxyconfgen -w ${home(i)} --watch --interval 1 --metrics-file ${home(i)}/zmproxy.prom`,
+    );
     watcher.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       watchLogs[i - 1]!.push(...chunk.split('\n').filter((line) => line !== ''));
     });
@@ -261,6 +263,19 @@ describe('a fleet of three proxies on one directory', () => {
     expect(new Set(answers.map((answer) => answer?.configHash)).size).toBe(1);
     expect(answers.map((answer) => answer?.server)).toEqual(PROXIES.map(nameOf));
     expect(answers[0]!.revision).toMatch(/^(csn|hash):/);
+    // The same identity in zmproxyctl status --json and in the metrics labels.
+    const ctl = await onHost(`zmproxyctl status --json -w ${home(2)}`);
+    expect(ctl.code).toBe(0);
+    expect(JSON.parse(ctl.output)).toMatchObject({
+      running: true,
+      server: nameOf(2),
+      generation: answers[1]!.generation,
+      revision: answers[1]!.revision,
+      configHash: answers[1]!.configHash,
+    });
+    expect(readFileSync(join(home(2), 'zmproxy.prom'), 'utf8')).toContain(
+      `zmproxy_fleet_info{server="${nameOf(2)}",generation="${answers[1]!.generation}",revision="${answers[1]!.revision}",config_hash="${answers[1]!.configHash}"} 1`,
+    );
   });
 
   it('serves a directory change on all three within 3 s', async () => {
@@ -326,6 +341,9 @@ describe('a fleet of three proxies on one directory', () => {
       .slice(1)
       .map((line, k) => Date.parse(String(line['time'])) - Date.parse(String(failing[k]!['time'])));
     expect(Math.max(...gaps)).toBeGreaterThanOrEqual(4000);
+    expect(readFileSync(join(home(1), 'zmproxy.prom'), 'utf8')).toMatch(
+      /^zmproxy_apply_render_failures_total\{reason="E_LDAP_CONNECT"\} [1-9]/m,
+    );
     // LDAP comes back with a changed directory (restored from a backup, as an admin would).
     const ldif = join(work, 'directory-restored.ldif');
     writeFileSync(ldif, directoryLdif(5000));
