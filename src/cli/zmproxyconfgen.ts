@@ -486,7 +486,11 @@ async function execute(args: Args, io: CliIo): Promise<number> {
       const passDeps = await loadDeps();
       fleet.localConfig = passDeps.localConfig;
       // Read before the directory: the label never claims a newer revision than was rendered.
-      const revision = await readRevision(args, passDeps.localConfig);
+      const revision =
+        fleet.probed !== undefined
+          ? fleet.probed.revision
+          : await readRevision(args, passDeps.localConfig);
+      fleet.probed = undefined;
       const generation = await guardCertificates(
         await generate(options, { ...passDeps, templates: createTemplateStore() }),
         args.force,
@@ -641,6 +645,8 @@ function summary(generation: Generation, changes: readonly FileChange[], written
 interface FleetContext {
   identity: FleetIdentity | undefined;
   localConfig: LocalConfig;
+  /** The revision the --watch probe just read (used once, by the pass it triggers). */
+  probed?: { revision: string | undefined } | undefined;
 }
 
 /** The adapters and options of the rewrite loop, built from the flags. */
@@ -819,6 +825,7 @@ async function runWatchMode(
   const localConfigFile = localConfigFileFor(args.workdir, args.localconfig, args.source);
   // Each poll reads localconfig again: ldap_url and the credentials may have been edited.
   const fingerprint = async (): Promise<string> => {
+    fleet.probed = undefined;
     const ldap =
       source?.kind === 'ldif'
         ? undefined
@@ -834,6 +841,9 @@ async function runWatchMode(
       ],
       dirs: [args.templateDir],
       ldap,
+      onRevision: (revision) => {
+        fleet.probed = { revision };
+      },
     })();
   };
   io.stdout(

@@ -20,6 +20,11 @@ export interface InputFingerprintOptions {
   dirs: readonly string[];
   /** The LDAP directory, when the source is LDAP. */
   ldap?: LdapSourceOptions | undefined;
+  /**
+   * Told the directory revision each probe of LDAP saw (`csn:…`, or undefined without
+   * contextCSN), so that the pass that follows need not ask again.
+   */
+  onRevision?: ((revision: string | undefined) => void) | undefined;
 }
 
 /** Creates the fingerprint function; it throws E_LDAP_CONNECT when LDAP cannot be asked. */
@@ -36,7 +41,11 @@ export function createInputFingerprint(options: InputFingerprintOptions): () => 
       }
       for (const name of names) hash.update(`${name}\0${await statLine(join(dir, name))}\n`);
     }
-    if (options.ldap !== undefined) hash.update(await ldapFingerprint(options.ldap));
+    if (options.ldap !== undefined) {
+      const part = await ldapFingerprint(options.ldap);
+      options.onRevision?.(part.startsWith('csn:') ? part : undefined);
+      hash.update(part);
+    }
     return hash.digest('hex').slice(0, 16);
   };
 }
