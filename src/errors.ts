@@ -123,6 +123,8 @@ export const WARNING_CODES = {
   W_STOCK_CERTAUTH: "client certificate login (/certauth) needs Zimbra's nginx; it is not proxied",
   W_STOCK_DOCS:
     'servers run the docs or onlyoffice service, which the stock templates do not proxy',
+  W_STATUS_FILE_UNWRITABLE:
+    'the run status file (conf/nginx/zmproxy-status.json, read by the marker endpoint and `zmproxy fleet status`) could not be written',
 } as const;
 
 /** A warning's stable identity (see {@link WARNING_CODES}). */

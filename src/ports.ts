@@ -133,6 +133,10 @@ export interface GenerationMeta {
   counts: Record<string, number>;
   /** Where this generation's marker answers (`stock.generation.listen`); absent: no marker. */
   markerListen?: string | undefined;
+  /** The directory revision rendered: `csn:<contextCSN>` or `hash:<directory hash prefix>`. */
+  revision?: string | undefined;
+  /** Hash of the global config, servers and domains as loaded: equal on every proxy of a directory. */
+  directoryHash?: string | undefined;
 }
 
 /** The generation directories of `--apply` and the `current` symlink (src/reload/). */

@@ -16,6 +16,7 @@ import { run as runConf } from './zmproxyconf.js';
 import { run as runConfig } from './zmproxyconfig.js';
 import { run as runCtl } from './zmproxyctl.js';
 import { run as runProv } from './zmprov.js';
+import { run as runFleet } from './fleet.js';
 
 /** The bundled example directory (no LDAP server needed). */
 export const EXAMPLE_DIR = fileURLToPath(new URL('../../fixtures/example', import.meta.url));
@@ -32,6 +33,7 @@ commands:
   purge     drop cached routes of accounts from memcached (= zmproxypurge)
   localconfig  read and edit <workdir>/conf/localconfig.xml (= zmlocalconfig)
   doctor    run the proxy troubleshooting checks (human report, or --json)
+  fleet     fleet status: every proxy's served generation, revision and config hash
   rest-url  print the REST URL Zimbra hands out for an account
   example   render the bundled example directory into ./out/example and say where it went
 
@@ -60,6 +62,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return runLocalConfig(rest, io);
     case 'doctor':
       return runDoctor(rest, io);
+    case 'fleet':
+      return runFleet(rest, io);
     case 'rest-url':
       return runRestUrl(rest, io);
     case 'example':

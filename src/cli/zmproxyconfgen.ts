@@ -31,7 +31,11 @@ import { resolvePaths } from '../model/paths.js';
 import type { ApplyStateStore } from '../ports.js';
 import { createApplyStateStore, writeTextAtomic } from '../reload/apply-state-file.js';
 import { createGenerationStore } from '../reload/generation-store.js';
-import { createInputFingerprint } from '../reload/input-probe.js';
+import { createInputFingerprint, readContextCsnRevision } from '../reload/input-probe.js';
+import type { FleetIdentity } from '../engine/fleet-identity.js';
+import { withFleetIdentity } from '../engine/fleet-identity.js';
+import { canaryGateFor, fleetMetricsText, recordRunStatus } from './shared/fleet-run.js';
+import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { startMetricsServer } from '../reload/metrics-server.js';
 import { checkModuleTrust } from '../reload/module-trust.js';
 import { createNginxControl } from '../reload/nginx-control.js';
@@ -44,6 +48,7 @@ import {
   createHostResolver,
   loadLocalConfig,
   localConfigFileFor,
+  localConfigText,
   resolveLdapOptions,
 } from './shared/inputs.js';
 import type { FlagTable } from './shared/parse-command-args.js';
@@ -186,6 +191,10 @@ export const CONFGEN_FLAGS = {
     '--watch: a full render at least this often, in seconds (default 300)',
   ),
   splay: secondsFlag('0', '--apply: wait a random 0..S seconds first (cron on many proxies)'),
+  'canary-wait': secondsFlag(
+    '0',
+    '--apply/--watch: publish a new revision only after the canary (localconfig zmproxy_canary_server) served it S seconds (exit 18 meanwhile)',
+  ),
   'min-reload-interval': secondsFlag(
     '5',
     'seconds between two reloads; later changes wait and are coalesced (default 5)',
@@ -329,6 +338,7 @@ export function parseConfgenArgs(argv: readonly string[], io: CliIo) {
     intervalMs: seconds('interval') * 1000,
     fullIntervalMs: seconds('full-interval') * 1000,
     splaySeconds: seconds('splay'),
+    canaryWaitMs: seconds('canary-wait') * 1000,
     minReloadIntervalMs: seconds('min-reload-interval') * 1000,
     lockWaitMs: seconds('lock-wait') * 1000,
     maxShrink,
@@ -370,21 +380,25 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     marker: args.marker,
     forceDnsResolution: args.forceDns,
   };
-  const localConfig = await loadLocalConfig(
-    localConfigFileFor(args.workdir, args.localconfig, args.source),
-  );
-  const deps = {
-    source: createDirectorySource(args.source, {
+  // Read on every call: a --watch pass must see localconfig and hosts-file edits.
+  const loadDeps = async () => {
+    const localConfig = await loadLocalConfig(
+      localConfigFileFor(args.workdir, args.localconfig, args.source),
+    );
+    return {
+      source: createDirectorySource(args.source, {
+        localConfig,
+        bindDn: args.bindDn,
+        bindPasswordFile: args.bindPasswordFile,
+      }),
       localConfig,
-      bindDn: args.bindDn,
-      bindPasswordFile: args.bindPasswordFile,
-    }),
-    localConfig,
-    resolver: await createHostResolver(args),
-    files,
-    moduleTrust: checkModuleTrust,
-    groupId: lookupGroupId,
+      resolver: await createHostResolver(args),
+      files,
+      moduleTrust: checkModuleTrust,
+      groupId: lookupGroupId,
+    };
   };
+  const deps = await loadDeps();
   if (args.definitions) {
     const computed = await computeGenerationVariables(options, deps);
     printWarnings(computed.warnings, io);
@@ -394,15 +408,37 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.apply || args.watch) {
     // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
     assertWorkdirSetUp(args.workdir);
+    if (
+      args.canaryWaitMs > 0 &&
+      localConfigText(deps.localConfig, 'zmproxy_canary_server').trim() === ''
+    ) {
+      throw new ProxyConfError('E_USAGE', '--canary-wait needs a canary proxy', {
+        hint: 'zmlocalconfig -e zmproxy_canary_server=<server name of the canary proxy> (the same on every proxy)',
+      });
+    }
+    const fleet: FleetContext = { identity: undefined, localConfig: deps.localConfig };
     const render = async () => {
+      fleet.identity = undefined;
+      const passDeps = await loadDeps();
+      fleet.localConfig = passDeps.localConfig;
+      // Read before the directory: the label never claims a newer revision than was rendered.
+      const revision =
+        fleet.probed !== undefined
+          ? fleet.probed.revision
+          : await readRevision(args, passDeps.localConfig);
+      fleet.probed = undefined;
       const generation = await guardCertificates(
-        await generate(options, { ...deps, templates: createTemplateStore() }),
+        await generate(options, { ...passDeps, templates: createTemplateStore() }),
         args.force,
       );
       await assertNginxCanResolve(generation.files, resolveLikeNginx);
-      return generation;
+      const identified = withFleetIdentity(generation, revision);
+      fleet.identity = identified.identity;
+      return identified;
     };
-    return args.watch ? runWatchMode(args, render, io) : runApplyOnce(args, render, io);
+    return args.watch
+      ? runWatchMode(args, render, io, fleet)
+      : runApplyOnce(args, render, io, fleet);
   }
   // One live tree: on a work directory --apply manages, nginx serves conf/nginx/current.
   const live = resolvePaths({ workdir: args.workdir, generationLayout: true }).liveDir;
@@ -458,6 +494,17 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, true), null, 2)}\n`);
   else io.stdout(writeSummary(generation, changes));
   return EXIT.ok;
+}
+
+/** The contextCSN revision of an LDAP directory (undefined for LDIF: the directory hash stands in). */
+async function readRevision(args: Args, localConfig: LocalConfig): Promise<string | undefined> {
+  if (args.source !== undefined && parseSourceSpec(args.source).kind === 'ldif') return undefined;
+  const ldap = await resolveLdapOptions(args.source, {
+    localConfig,
+    bindDn: args.bindDn,
+    bindPasswordFile: args.bindPasswordFile,
+  });
+  return readContextCsnRevision(ldap);
 }
 
 /**
@@ -531,8 +578,16 @@ function summary(generation: Generation, changes: readonly FileChange[], written
   };
 }
 
+/** What the render of --apply/--watch learnt last, for the status file and the canary. */
+interface FleetContext {
+  identity: FleetIdentity | undefined;
+  localConfig: LocalConfig;
+  /** The revision the --watch probe just read (used once, by the pass it triggers). */
+  probed?: { revision: string | undefined } | undefined;
+}
+
 /** The adapters and options of the rewrite loop, built from the flags. */
-function applyContext(args: Args, render: () => Promise<Generation>) {
+function applyContext(args: Args, render: () => Promise<Generation>, fleet: FleetContext) {
   const paths = resolvePaths({
     workdir: args.workdir,
     configPrefix: args.prefix,
@@ -565,17 +620,43 @@ function applyContext(args: Args, render: () => Promise<Generation>) {
     keep: args.keep,
     confirmTimeoutMs: args.reloadTimeoutMs,
     noReload: args.noReload,
+    canary:
+      args.canaryWaitMs > 0
+        ? canaryGateFor({
+            canary: () => localConfigText(fleet.localConfig, 'zmproxy_canary_server'),
+            resolver: () => createHostResolver(args),
+            waitMs: args.canaryWaitMs,
+            pollMs: Math.max(1000, args.intervalMs),
+            now: () => Date.now(),
+          })
+        : undefined,
   };
-  return { deps, options, state };
+  const record = async (result: ApplyResult): Promise<void> => {
+    try {
+      await recordRunStatus(paths.confDir, result, fleet.identity, Date.now());
+    } catch (error) {
+      result.warnings.push({
+        code: 'W_STATUS_FILE_UNWRITABLE',
+        message: `cannot write the fleet status file: ${error instanceof Error ? error.message : String(error)}`,
+        hint: 'check the free space and permissions of the workdir',
+      });
+    }
+  };
+  const fleetMetrics = () => fleetMetricsText(paths.confDir, deps.generations);
+  return { deps, options, state, record, fleetMetrics };
 }
 
 async function writeMetricsFile(
   file: string | undefined,
   state: ApplyStateStore,
   daemon: boolean,
+  fleetMetrics: () => Promise<string>,
 ): Promise<void> {
   if (file === undefined) return;
-  await writeTextAtomic(file, formatApplyMetrics(await state.read(), { daemon }));
+  await writeTextAtomic(
+    file,
+    formatApplyMetrics(await state.read(), { daemon }) + (await fleetMetrics()),
+  );
 }
 
 /** `--apply`: one run; prints what happened; the exit code says how it ended (APPLY_EXIT). */
@@ -583,10 +664,12 @@ async function runApplyOnce(
   args: Args,
   render: () => Promise<Generation>,
   io: CliIo,
+  fleet: FleetContext,
 ): Promise<number> {
-  const { deps, options, state } = applyContext(args, render);
+  const { deps, options, state, record, fleetMetrics } = applyContext(args, render, fleet);
   const result = await runApply(options, deps);
-  await writeMetricsFile(args.metricsFile, state, false);
+  await record(result);
+  await writeMetricsFile(args.metricsFile, state, false, fleetMetrics);
   if (args.json) {
     io.stdout(`${JSON.stringify(applyLogLine(result))}\n`);
   } else {
@@ -594,7 +677,10 @@ async function runApplyOnce(
     if (args.verbose || (await warningsChanged(args.workdir, result.warnings)))
       printWarnings(result.warnings, io);
     const failed = APPLY_EXIT[result.outcome] !== 0 && APPLY_EXIT[result.outcome] !== 10;
-    if (failed && result.error !== undefined) {
+    if (result.outcome === 'canary-pending') {
+      // Not a failure, but cron sends stdout to /dev/null: say why nothing was published.
+      io.stderr(`${result.message}\n`);
+    } else if (failed && result.error !== undefined) {
       reportError(result.error, io, args.debug);
     } else {
       (failed ? io.stderr : io.stdout)(`${failed ? 'error: ' : ''}${result.message}\n`);
@@ -660,8 +746,9 @@ async function runWatchMode(
   args: Args,
   render: () => Promise<Generation>,
   io: CliIo,
+  fleet: FleetContext,
 ): Promise<number> {
-  const { deps, options, state } = applyContext(args, render);
+  const { deps, options, state, record, fleetMetrics } = applyContext(args, render, fleet);
   const stop = new AbortController();
   const onStop = (): void => stop.abort();
   let force: (() => void) | undefined;
@@ -669,30 +756,38 @@ async function runWatchMode(
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
   process.on('SIGHUP', onHup);
-  let metricsText = formatApplyMetrics(await state.read(), { daemon: true });
+  let metricsText =
+    formatApplyMetrics(await state.read(), { daemon: true }) + (await fleetMetrics());
   const server =
     args.metricsListen === undefined
       ? undefined
       : await startMetricsServer(args.metricsListen, () => metricsText);
   const source = args.source === undefined ? undefined : parseSourceSpec(args.source);
   const localConfigFile = localConfigFileFor(args.workdir, args.localconfig, args.source);
-  const ldap =
-    source?.kind === 'ldif'
-      ? undefined
-      : await resolveLdapOptions(args.source, {
-          localConfig: await loadLocalConfig(localConfigFile),
-          bindDn: args.bindDn,
-          bindPasswordFile: args.bindPasswordFile,
-        });
-  const fingerprint = createInputFingerprint({
-    files: [
-      ...(source?.kind === 'ldif' ? source.files : []),
-      ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
-    ],
-    // A glob's folder: an export added there is a change.
-    dirs: [args.templateDir, ...(source?.kind === 'ldif' ? ldifGlobDirs(source.files) : [])],
-    ldap,
-  });
+  // Each poll reads localconfig again: ldap_url and the credentials may have been edited.
+  const fingerprint = async (): Promise<string> => {
+    fleet.probed = undefined;
+    const ldap =
+      source?.kind === 'ldif'
+        ? undefined
+        : await resolveLdapOptions(args.source, {
+            localConfig: await loadLocalConfig(localConfigFile),
+            bindDn: args.bindDn,
+            bindPasswordFile: args.bindPasswordFile,
+          });
+    return createInputFingerprint({
+      files: [
+        ...(source?.kind === 'ldif' ? source.files : []),
+        ...[localConfigFile, args.hosts].filter((file): file is string => file !== undefined),
+      ],
+      // A glob's folder: an export added there is a change.
+      dirs: [args.templateDir, ...(source?.kind === 'ldif' ? ldifGlobDirs(source.files) : [])],
+      ldap,
+      onRevision: (revision) => {
+        fleet.probed = { revision };
+      },
+    })();
+  };
   io.stdout(
     `${JSON.stringify({ time: new Date().toISOString(), event: 'start', pid: process.pid, workdir: args.workdir })}\n`,
   );
@@ -706,7 +801,8 @@ async function runWatchMode(
       {
         pass: () =>
           runApply(
-            { ...options, splaySeconds: 0, deferInsteadOfWait: true, signal: stop.signal },
+            // --splay spreads a fleet's passes after one directory change (0: none).
+            { ...options, deferInsteadOfWait: true, signal: stop.signal },
             deps,
           ),
         fingerprint,
@@ -715,10 +811,11 @@ async function runWatchMode(
         onForce: (trigger) => {
           force = trigger;
         },
-        afterPass: async () => {
+        afterPass: async (result) => {
+          await record(result);
           const current = await state.read();
-          metricsText = formatApplyMetrics(current, { daemon: true });
-          await writeMetricsFile(args.metricsFile, state, true);
+          metricsText = formatApplyMetrics(current, { daemon: true }) + (await fleetMetrics());
+          await writeMetricsFile(args.metricsFile, state, true, fleetMetrics);
         },
       },
     );

@@ -31,6 +31,7 @@ import type { FlagTable } from './shared/parse-command-args.js';
 import { DIRECTORY_FLAGS, parseFlags, usageError } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 import { defaultConfFile, expandNginxConf } from './zmproxyconf.js';
+import { collectCtlStatus } from './ctl-status-json.js';
 
 /** Dependencies of {@link run}, replaceable in tests. */
 export interface ZmproxyctlDeps {
@@ -55,6 +56,7 @@ type Command = (typeof COMMANDS)[number];
 
 const USAGE = `usage: zmproxyctl start|stop|restart|reload|status [-w DIR] [--nginx PATH] [--no-lookup]
        zmproxyctl help                         this text (also -h, --help)
+       zmproxyctl status --json                the served generation's server, revision, config hash
        zmproxyctl start|restart norewrite      start without regenerating first
        zmproxyctl start-lookup|stop-lookup     the local lookup service alone
        zmproxyctl setup -w DIR [--server NAME] [--ldap-url URL] [--bind-dn DN]
@@ -91,6 +93,7 @@ interface Args {
   bindDn: string | undefined;
   bindPasswordFile: string | undefined;
   nginxUser: string | undefined;
+  json: boolean;
 }
 
 const ZMPROXY_BIN = fileURLToPath(new URL('../../bin/zmproxy.js', import.meta.url));
@@ -156,6 +159,7 @@ const CTL_FLAGS = {
   'bind-dn': DIRECTORY_FLAGS['bind-dn'],
   'bind-password-file': DIRECTORY_FLAGS['bind-password-file'],
   'nginx-user': { type: 'string' },
+  json: { type: 'boolean' },
 } as const satisfies FlagTable;
 
 const PROGRAM = 'zmproxyctl';
@@ -178,6 +182,8 @@ function parseArgs(argv: readonly string[], io: CliIo): Args | number {
   if (extra !== undefined) throw usageError(`unexpected argument ${extra}`, PROGRAM);
   const seconds = Number(values.timeout);
   if (!(seconds > 0)) throw usageError('--timeout needs a positive number of seconds', PROGRAM);
+  if (values.json === true && command !== 'status')
+    throw usageError('--json goes with status only', PROGRAM);
   return {
     command,
     workdir: resolve(values.workdir ?? '/opt/zimbra'),
@@ -190,6 +196,7 @@ function parseArgs(argv: readonly string[], io: CliIo): Args | number {
     bindDn: values['bind-dn'],
     bindPasswordFile: values['bind-password-file'],
     nginxUser: values['nginx-user'],
+    json: values.json === true,
   };
 }
 
@@ -509,6 +516,13 @@ function controller(args: Args, io: CliIo, deps: ZmproxyctlDeps) {
     },
     async status(): Promise<number> {
       const pid = nginxPid();
+      if (args.json) {
+        const live = conf();
+        const served = /\/generations\/([^/]+)\//.exec(existsSync(live) ? realpathSync(live) : '');
+        const status = await collectCtlStatus(args.workdir, pid, served?.[1]);
+        io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+        return pid === undefined ? EXIT.error : EXIT.ok;
+      }
       io.stdout(pid === undefined ? 'proxy is not running.\n' : `proxy is running (pid ${pid}).\n`);
       const live = conf();
       const generation = /\/generations\/([^/]+)\//.exec(

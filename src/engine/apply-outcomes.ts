@@ -18,6 +18,7 @@ export type ApplyOutcome =
   | 'rollback-failed'
   | 'directory-unavailable'
   | 'locked'
+  | 'canary-pending'
   | 'error';
 
 /** The state file's failure counters an outcome can increment. */
@@ -128,6 +129,13 @@ export const APPLY_OUTCOME_RULES: Readonly<Record<ApplyOutcome, OutcomeRule>> = 
     success: true,
     retry: 'poll',
     text: 'nothing changed, but nginx served another generation than current (an interrupted run, a reload behind the tool): reloaded, current confirmed served',
+  },
+  'canary-pending': {
+    exit: 18,
+    exitText: 'waiting for the canary (old kept)',
+    success: false,
+    retry: 'retry-at',
+    text: 'a new revision waits until the canary proxy has served it for --canary-wait seconds; the old generation is kept',
   },
   error: {
     exit: 1,

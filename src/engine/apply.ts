@@ -25,6 +25,9 @@ import type { ApplyOutcome } from './apply-outcomes.js';
 import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
 import { changedPaths } from '../plan/plan-changes.js';
 import type { Generation } from './generate.js';
+import type { FleetIdentity } from './fleet-identity.js';
+import type { CanaryGate } from './canary.js';
+import { fleetStatusFile, markerSafeIdentity } from './fleet-identity.js';
 
 export type { ApplyOutcome } from './apply-outcomes.js';
 
@@ -67,6 +70,8 @@ export interface ApplyOptions {
   noReload?: boolean;
   /** Cuts waits short (SIGTERM in the daemon). */
   signal?: AbortSignal | undefined;
+  /** `--canary-wait`: publish a new revision only once the canary serves it (engine/canary.ts). */
+  canary?: CanaryGate | undefined;
 }
 
 /** The adapters {@link runApply} uses. */
@@ -207,8 +212,30 @@ export function computeChangedPaths(
 
 const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]):(\d{1,5})$/;
 
-/** The marker include: a loopback-only server answering the generation id. */
-export function renderGenerationMarker(id: string, listen: string): string {
+/**
+ * The marker include: a loopback-only server answering the generation id (`/zmproxy-generation`,
+ * the body the reload confirmation reads), and with a fleet identity also who and what it serves
+ * (`/zmproxy-generation.json`, X-Zmproxy-* headers) and the last run's status file
+ * (`/zmproxy-status.json`, read from disk on each request: it changes without a reload).
+ */
+export function renderGenerationMarker(
+  id: string,
+  listen: string,
+  fleet?: { identity: FleetIdentity; statusFile: string; publishedAt: number },
+): string {
+  const identity = fleet === undefined ? undefined : markerSafeIdentity(fleet.identity);
+  const json =
+    identity === undefined || fleet === undefined
+      ? undefined
+      : `{\\"generation\\":\\"${id}\\",\\"server\\":\\"${identity.server}\\",\\"revision\\":\\"${identity.revision}\\",\\"configHash\\":\\"${identity.directoryHash}\\",\\"publishedAt\\":${fleet.publishedAt}}`;
+  const headers =
+    identity === undefined
+      ? []
+      : [
+          `        add_header    X-Zmproxy-Server "${identity.server}";`,
+          `        add_header    X-Zmproxy-Revision "${identity.revision}";`,
+          `        add_header    X-Zmproxy-Config-Hash "${identity.directoryHash}";`,
+        ];
   return [
     '# Written by zmproxyconfgen --apply: which generation nginx serves.',
     'server {',
@@ -219,8 +246,21 @@ export function renderGenerationMarker(id: string, listen: string): string {
     '    deny        all;',
     '    location = /zmproxy-generation {',
     '        default_type  text/plain;',
+    ...headers,
     `        return        200 "${id}\\n";`,
     '    }',
+    ...(json === undefined || fleet === undefined
+      ? []
+      : [
+          '    location = /zmproxy-generation.json {',
+          '        default_type  application/json;',
+          `        return        200 "${json}\\n";`,
+          '    }',
+          '    location = /zmproxy-status.json {',
+          '        default_type  application/json;',
+          `        alias         "${fleet.statusFile}";`,
+          '    }',
+        ]),
     '    location / {',
     '        return  404;',
     '    }',
@@ -427,6 +467,25 @@ async function runLocked(
   const { generation, files, hash, counts } = rendered;
   const warnings = generation.warnings;
 
+  // Rollout control (engine/canary.ts): hold a new revision until the canary serves it.
+  if (options.canary !== undefined && generation.identity !== undefined) {
+    const held = await options.canary.check(generation.identity);
+    if (held !== undefined) {
+      return {
+        ...base,
+        outcome: 'canary-pending',
+        generation: previous,
+        previous,
+        hash,
+        changed,
+        details: held.details,
+        message: `${held.message}; generation ${previous ?? '(none)'} still served`,
+        warnings,
+        retryAt: held.retryAt,
+      };
+    }
+  }
+
   const reasons = checkGuard(previousMeta?.counts, counts, options.maxShrink ?? 0.5);
   if (reasons.length > 0 && options.force !== true) {
     return {
@@ -468,8 +527,21 @@ async function runLocked(
     server: generation.server,
     counts,
     markerListen,
+    // Fleet identity (engine/fleet-identity.ts): who serves which directory revision.
+    revision: generation.identity?.revision,
+    directoryHash: generation.identity?.directoryHash,
   };
-  const marker = renderGenerationMarker(id, markerListen ?? '127.0.0.1:7078');
+  const marker = renderGenerationMarker(
+    id,
+    markerListen ?? '127.0.0.1:7078',
+    generation.identity === undefined
+      ? undefined
+      : {
+          identity: generation.identity,
+          statusFile: fleetStatusFile(generation.paths.confDir),
+          publishedAt: meta.createdAt,
+        },
+  );
   // A generation nginx -t refused stays on disk for inspection until the next one is staged.
   for (const old of ids) {
     if (old !== previous && Number(old) > Number(previous ?? 0)) await generations.remove(old);

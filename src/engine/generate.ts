@@ -9,6 +9,7 @@ import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
 import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { resolvePaths } from '../model/paths.js';
 import type { DirectorySnapshot } from '../model/snapshot.js';
+import type { FleetIdentity } from './fleet-identity.js';
 import { PROXY_CONFIG_KINDS } from '../model/snapshot.js';
 import { entryName } from '../model/snapshot.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
@@ -88,6 +89,8 @@ export interface Generation {
   server: string;
   paths: ResolvedPaths;
   snapshot: DirectorySnapshot;
+  /** Server, directory revision and directory config hash (set by --apply's render). */
+  identity?: FleetIdentity | undefined;
 }
 
 /** Variables only: the first half of a generation (`-D`). */

@@ -5,12 +5,17 @@
  * every `fullIntervalMs` anyway (DNS answers and anything the fingerprint cannot see). A pass
  * renders everything and compares the generation hash, so the fingerprint only decides when.
  * A failing pass keeps the last good generation and is retried with exponential backoff; when
- * the inputs change after a failure (the admin fixed the value), the backoff starts over and the
- * pass runs at the next poll.
+ * the inputs change after a failure (the admin fixed the value), or the probe answers again after
+ * failing (LDAP is back), the backoff starts over and the pass runs at the next poll; the probe
+ * runs every interval even during the backoff, so that costs at most one interval.
  */
 import type { Clock } from '../ports.js';
 import type { ApplyResult } from './apply.js';
 import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
+import { describeRun, failureProblems, failureReason } from './run-status.js';
+
+/** What a failing pass "saw" when the probe itself failed (LDAP down). */
+const PROBE_FAILED = '\0probe-failed';
 
 /** Options of {@link runWatch}. */
 export interface WatchOptions {
@@ -60,8 +65,13 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
   let lastFullAt = -Infinity;
   let failures = 0;
   let retryAt: number | undefined;
-  /** The fingerprint the last failing pass saw; a different one means the inputs were edited. */
+  /**
+   * The fingerprint the last failing pass saw (PROBE_FAILED when the probe failed too); a
+   * different one means the inputs were edited, or the directory came back.
+   */
   let failedFingerprint: string | undefined;
+  /** The probe failed since the last failing pass: its first success is a change too. */
+  let probeFailedSinceFailure = false;
   let pass = 0;
   while (!options.signal.aborted) {
     let fingerprint: string | undefined;
@@ -72,17 +82,19 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
       probeError = error instanceof Error ? error.message : String(error);
     }
     const now = clock.now();
+    let delay = interval;
+    if (probeError !== undefined && failedFingerprint !== undefined) probeFailedSinceFailure = true;
+    const editedSinceFailure =
+      failedFingerprint !== undefined &&
+      fingerprint !== undefined &&
+      (fingerprint !== failedFingerprint || probeFailedSinceFailure);
     const due =
       forced ||
       probeError !== undefined ||
       fingerprint !== lastFingerprint ||
       (retryAt !== undefined && now >= retryAt) ||
-      now - lastFullAt >= fullInterval;
-    let delay = interval;
-    const editedSinceFailure =
-      failedFingerprint !== undefined &&
-      fingerprint !== undefined &&
-      fingerprint !== failedFingerprint;
+      now - lastFullAt >= fullInterval ||
+      editedSinceFailure;
     if (editedSinceFailure) failures = 0;
     if (due && (retryAt === undefined || now >= retryAt || forced || editedSinceFailure)) {
       const reason = forced
@@ -108,8 +120,11 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
         hash: result.hash,
         changed: result.changed.length,
         durations: result.durations,
-        message: result.message,
-        ...(result.details.length > 0 ? { details: result.details.slice(0, 20) } : {}),
+        // Every problem of a failed render, not only "1 problem found".
+        message: describeRun(result),
+        ...(APPLY_OUTCOME_RULES[result.outcome].success ? {} : { failure: failureReason(result) }),
+        ...(failureProblems(result).length > 0 ? { problems: failureProblems(result) } : {}),
+        ...(result.details.length > 0 ? { details: result.details } : {}),
         ...(probeError !== undefined ? { probeError } : {}),
       });
       try {
@@ -129,15 +144,18 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps): Promise<
         retryAt = clock.now() + backoff;
         // Keep polling meanwhile: an edit of the inputs ends the backoff.
         delay = Math.min(interval, backoff);
-        failedFingerprint = fingerprint;
+        failedFingerprint = fingerprint ?? PROBE_FAILED;
+        probeFailedSinceFailure = probeError !== undefined;
       } else if (APPLY_OUTCOME_RULES[result.outcome].retry === 'retry-at') {
         failures = 0;
         failedFingerprint = undefined;
+        probeFailedSinceFailure = false;
         retryAt = result.retryAt ?? clock.now() + interval;
         delay = Math.max(0, Math.min(interval, retryAt - clock.now()));
       } else {
         failures = 0;
         failedFingerprint = undefined;
+        probeFailedSinceFailure = false;
         retryAt = undefined;
         lastFingerprint = fingerprint;
       }

@@ -33,6 +33,13 @@ export const LOCALCONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   zmproxy_nginx_stream_module: '/usr/lib/nginx/modules/ngx_stream_module.so',
   /** CA bundle (PEM) that signs the mailbox servers' IMAPS/POP3S certificates; empty: no verification. */
   zmproxy_mail_upstream_ca_file: '',
+  /**
+   * The one address this proxy's listen lines bind to; empty: every address. A loopback address
+   * also moves the internal listeners (marker, auth_http, local lookup) to it (src/vars/bind-address.ts).
+   */
+  zmproxy_bind_address: '',
+  /** Server name of the canary proxy `--canary-wait` waits for (src/engine/canary.ts); empty: none. */
+  zmproxy_canary_server: '',
   /** Loopback address:port of nginx's own auth_http server, which proxies to the lookup handlers. */
   zmproxy_auth_http_listen: '127.0.0.1:7079',
   /**

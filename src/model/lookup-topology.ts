@@ -171,7 +171,13 @@ export function readLookupTopology(read: LookupKeyReader): {
     return { topology: { ...common, kind: 'remote', servers: endpoints }, problems };
   }
 
-  const address = read(LOOKUP_LC.bindAddress).trim() || '127.0.0.1';
+  let address = read(LOOKUP_LC.bindAddress).trim() || '127.0.0.1';
+  // Left at its default, the local service follows a loopback zmproxy_bind_address, so that
+  // proxies on 127.0.0.11, 127.0.0.12, … of one host each have their own.
+  const proxyBind = read('zmproxy_bind_address').trim();
+  if (address === '127.0.0.1' && proxyBind !== '' && isLoopbackAddress(proxyBind)) {
+    address = proxyBind;
+  }
   const portText = read(LOOKUP_LC.port).trim() || String(DEFAULT_LOOKUP_PORT);
   const port = parsePort(portText);
   if (port === undefined) {

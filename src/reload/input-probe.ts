@@ -20,6 +20,11 @@ export interface InputFingerprintOptions {
   dirs: readonly string[];
   /** The LDAP directory, when the source is LDAP. */
   ldap?: LdapSourceOptions | undefined;
+  /**
+   * Told the directory revision each probe of LDAP saw (`csn:…`, or undefined without
+   * contextCSN), so that the pass that follows need not ask again.
+   */
+  onRevision?: ((revision: string | undefined) => void) | undefined;
 }
 
 /** Creates the fingerprint function; it throws E_LDAP_CONNECT when LDAP cannot be asked. */
@@ -36,7 +41,11 @@ export function createInputFingerprint(options: InputFingerprintOptions): () => 
       }
       for (const name of names) hash.update(`${name}\0${await statLine(join(dir, name))}\n`);
     }
-    if (options.ldap !== undefined) hash.update(await ldapFingerprint(options.ldap));
+    if (options.ldap !== undefined) {
+      const part = await ldapFingerprint(options.ldap);
+      options.onRevision?.(part.startsWith('csn:') ? part : undefined);
+      hash.update(part);
+    }
     return hash.digest('hex').slice(0, 16);
   };
 }
@@ -54,32 +63,9 @@ const ENTRIES =
   '(|(objectClass=zimbraGlobalConfig)(objectClass=zimbraServer)(objectClass=zimbraDomain))';
 
 async function ldapFingerprint(options: LdapSourceOptions): Promise<string> {
-  let client: Client;
-  try {
-    // The same connection path as the generator: TLS verified against the URL's host.
-    client = await connectLdap(resolveLdapSourceOptions(options), {
-      bind: { dn: options.bindDn, password: options.bindPassword },
-    });
-  } catch (error) {
-    throw cannotAsk(error);
-  }
-  try {
-    const root = await client.search('', {
-      scope: 'base',
-      filter: '(objectClass=*)',
-      attributes: ['namingContexts'],
-    });
-    const contexts = root.searchEntries.flatMap((entry) => toStrings(entry['namingContexts']));
-    const csns: string[] = [];
-    for (const base of contexts) {
-      const found = await client.search(base, {
-        scope: 'base',
-        filter: '(objectClass=*)',
-        attributes: ['contextCSN'],
-      });
-      csns.push(...found.searchEntries.flatMap((entry) => toStrings(entry['contextCSN'])));
-    }
-    if (csns.length > 0) return `csn:${csns.sort().join(',')}`;
+  return withLdap(options, async (client) => {
+    const { contexts, csn } = await readContextCsn(client);
+    if (csn !== undefined) return csn;
     let count = 0;
     let newest = '';
     for (const base of contexts.length > 0 ? contexts : ['']) {
@@ -101,11 +87,51 @@ async function ldapFingerprint(options: LdapSourceOptions): Promise<string> {
       }
     }
     return `entries:${count}:${newest}`;
+  });
+}
+
+/** Connects and binds as the generator does (TLS verified against the URL's host), runs `use`. */
+async function withLdap<T>(
+  options: LdapSourceOptions,
+  use: (client: Client) => Promise<T>,
+): Promise<T> {
+  let client: Client;
+  try {
+    client = await connectLdap(resolveLdapSourceOptions(options), {
+      bind: { dn: options.bindDn, password: options.bindPassword },
+    });
+  } catch (error) {
+    throw cannotAsk(error);
+  }
+  try {
+    return await use(client);
   } catch (error) {
     throw cannotAsk(error);
   } finally {
     await client.unbind().catch(() => undefined);
   }
+}
+
+/** The naming contexts and `csn:<contextCSN,…>` of them (undefined without syncprov). */
+async function readContextCsn(
+  client: Client,
+): Promise<{ contexts: string[]; csn: string | undefined }> {
+  const root = await client.search('', {
+    scope: 'base',
+    filter: '(objectClass=*)',
+    attributes: ['namingContexts'],
+  });
+  const contexts = root.searchEntries.flatMap((entry) => toStrings(entry['namingContexts']));
+  const csns: string[] = [];
+  for (const base of contexts) {
+    const found = await client.search(base, {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ['contextCSN'],
+    });
+    csns.push(...found.searchEntries.flatMap((entry) => toStrings(entry['contextCSN'])));
+  }
+  return { contexts, csn: csns.length > 0 ? `csn:${csns.sort().join(',')}` : undefined };
 }
 
 function cannotAsk(error: unknown): ProxyConfError {
@@ -132,4 +158,19 @@ function toStrings(value: unknown): string[] {
  */
 export function readDirectoryRevision(ldap: LdapSourceOptions): Promise<string> {
   return ldapFingerprint(ldap);
+}
+
+/**
+ * The directory revision for the fleet view: `csn:<contextCSN,…>` of the naming contexts (what
+ * every replica of one directory agrees on once in sync), or undefined when the server keeps no
+ * contextCSN (no syncprov) or cannot be asked (the render that follows reports why).
+ */
+export async function readContextCsnRevision(
+  options: LdapSourceOptions,
+): Promise<string | undefined> {
+  try {
+    return await withLdap(options, async (client) => (await readContextCsn(client)).csn);
+  } catch {
+    return undefined;
+  }
 }

@@ -12,6 +12,13 @@
  * - web: `auth_request` asks `stock.route.path` on the same upstream which mailbox server holds
  *   the user, and falls back to the round-robin upstream group when the answer names none.
  */
+import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
+import {
+  BIND_ADDRESS_KEY,
+  computeBindAddress,
+  computeBindPrefix,
+  internalListenHost,
+} from './bind-address.js';
 import {
   controlCharacterReason,
   escapeNginxString,
@@ -53,6 +60,8 @@ export function computeLookupTlsVerify(ctx: VarContext): boolean {
 
 /** Default of `stock.generation.listen`: where nginx serves the generation marker. */
 export const STOCK_GENERATION_LISTEN = '127.0.0.1:7078';
+/** Port of the generation marker (on the bind address when that is loopback). */
+export const STOCK_GENERATION_PORT = 7078;
 
 // The lookup paths are part of the nginx↔lookup contract (lookup/protocol.ts).
 export { STOCK_LOOKUP_PATH, STOCK_ROUTE_PATH };
@@ -174,7 +183,11 @@ function formatLookupServers(ctx: VarContext): string {
 /** `host:port` where nginx listens on loopback for its own `auth_http` requests. */
 function computeAuthListen(ctx: VarContext): string {
   const key = STOCK_LC.authListen;
-  const value = ctx.lc.text(key);
+  let value = ctx.lc.text(key);
+  // Left at its default, it follows a loopback zmproxy_bind_address (proxies sharing a host).
+  if (value === LOCALCONFIG_DEFAULTS[key]) {
+    value = `${internalListenHost(computeBindAddress(ctx))}:${value.split(':').pop() ?? '7079'}`;
+  }
   const match = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]):(\d{1,5})$/.exec(value);
   const port = Number(match?.[2] ?? 0);
   if (match !== null && port > 0 && port <= 65_535) return value;
@@ -513,12 +526,17 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     'The generation marker include, written by zmproxyconfgen --apply into each generation directory',
     (ctx) => ctx.paths.generationMarkerFile,
   ),
-  constVar(
-    'stock.generation.listen',
-    'stock',
-    'Loopback address:port where nginx answers GET /zmproxy-generation with the generation id it serves (--apply)',
-    STOCK_GENERATION_LISTEN,
-  ),
+  customVar({
+    name: 'stock.generation.listen',
+    area: 'stock',
+    description:
+      'Loopback address:port where nginx answers GET /zmproxy-generation (the generation id), /zmproxy-generation.json and /zmproxy-status.json (--apply): port 7078 on localconfig zmproxy_bind_address when that is a loopback address, else on 127.0.0.1',
+    attribute: BIND_ADDRESS_KEY,
+    type: 'string',
+    source: 'localconfig',
+    defaultText: STOCK_GENERATION_LISTEN,
+    compute: (ctx) => `${internalListenHost(computeBindAddress(ctx))}:${STOCK_GENERATION_PORT}`,
+  }),
   // Process
   customVar({
     name: 'stock.mail.module',
@@ -563,7 +581,19 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     type: 'enabler',
     source: 'server',
     defaultText: '',
-    compute: (ctx) => enabler(ctx.ipMode !== 'ipv6'),
+    // With localconfig zmproxy_bind_address set this is the one listen line, on that address.
+    compute: (ctx) => enabler(ctx.ipMode !== 'ipv6' || computeBindAddress(ctx) !== ''),
+  }),
+  customVar({
+    name: 'stock.bind.prefix',
+    area: 'stock',
+    description:
+      "What the stock listen lines put before the port: empty (every address), or localconfig zmproxy_bind_address as 'ADDR:' / '[ADDR]:'",
+    attribute: BIND_ADDRESS_KEY,
+    type: 'string',
+    source: 'localconfig',
+    defaultText: '',
+    compute: computeBindPrefix,
   }),
   customVar({
     name: 'stock.ipv6.enabled',
@@ -573,7 +603,7 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     type: 'enabler',
     source: 'server',
     defaultText: '',
-    compute: (ctx) => enabler(ctx.ipMode !== 'ipv4'),
+    compute: (ctx) => enabler(ctx.ipMode !== 'ipv4' && computeBindAddress(ctx) === ''),
   }),
   customVar({
     name: 'stock.sni.enabled',
@@ -607,7 +637,7 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     attribute: STOCK_LC.authListen,
     type: 'string',
     source: 'localconfig',
-    defaultText: '127.0.0.1:7079',
+    defaultText: '127.0.0.1:7079 (on zmproxy_bind_address when that is loopback)',
     compute: computeAuthListen,
   }),
   constVar(

@@ -338,7 +338,11 @@ describe('zmproxyconfgen --apply arguments', () => {
     );
     expect(out.stderr).toMatch(/^error: /m);
     expect(code).toBe(15);
-    expect(readdirSync(join(work, 'conf/nginx')).sort()).toEqual(['zmproxy-apply-state.json']);
+    // The run's state and its status for the fleet view (last error); no generation.
+    expect(readdirSync(join(work, 'conf/nginx')).sort()).toEqual([
+      'zmproxy-apply-state.json',
+      'zmproxy-status.json',
+    ]);
   });
 
   it('refuses a zmproxy_nginx_mail_module that root does not own alone, and writes nothing', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApplyOutcome, ApplyResult } from '../../../src/engine/apply.js';
 import { runWatch } from '../../../src/engine/watch.js';
+import { ProblemsError, ProxyConfError } from '../../../src/errors.js';
 
 function result(outcome: ApplyOutcome, extra: Partial<ApplyResult> = {}): ApplyResult {
   return {
@@ -24,7 +25,12 @@ async function watch(options: {
 }) {
   let now = 0;
   const stop = new AbortController();
-  const passes: { at: number; reason: unknown; outcome: unknown }[] = [];
+  const passes: {
+    at: number;
+    reason: unknown;
+    outcome: unknown;
+    line: Record<string, unknown>;
+  }[] = [];
   let trigger: (() => void) | undefined;
   const forces = [...(options.force ?? [])];
   await runWatch(
@@ -53,7 +59,8 @@ async function watch(options: {
           return Promise.resolve();
         },
       },
-      log: (line) => passes.push({ at: now, reason: line['reason'], outcome: line['outcome'] }),
+      log: (line) =>
+        passes.push({ at: now, reason: line['reason'], outcome: line['outcome'], line }),
       onForce: (fn) => {
         trigger = fn;
       },
@@ -139,5 +146,63 @@ describe('runWatch', () => {
       [15_000, 'retry', 'validation-failed'],
       [21_000, 'inputs-changed', 'reloaded'],
     ]);
+  });
+
+  it('catches LDAP coming back within one interval, however long the backoff grew', async () => {
+    // LDAP is down from 2 s to 32.5 s: the probe throws, passes find the directory unavailable.
+    const down = (now: number): boolean => now >= 2000 && now < 32_500;
+    const passes = await watch({
+      outcomes: (_n, now) =>
+        down(now)
+          ? result('directory-unavailable', {
+              error: new ProxyConfError('E_LDAP_CONNECT', 'connect ECONNREFUSED'),
+            })
+          : result('unchanged'),
+      fingerprint: (now) => (down(now) ? new Error('connect ECONNREFUSED') : 'same'),
+      until: 40_000,
+    });
+    const back = passes.find((p) => p.at >= 32_500);
+    expect(back).toMatchObject({ at: 33_000, outcome: 'unchanged' });
+    // The backoff had grown past one interval meanwhile (8 s cap): passes got rarer.
+    const failing = passes.filter((p) => p.outcome === 'directory-unavailable').map((p) => p.at);
+    expect(failing.at(-1)! - failing.at(-2)!).toBe(8000);
+  });
+
+  it('catches the directory coming back even when its fingerprint is the one that failed', async () => {
+    // A pass fails reading LDAP while the probe still answered; then the probe fails too; when
+    // LDAP is back the fingerprint is unchanged, and the pass still runs at the next poll.
+    const passes = await watch({
+      outcomes: (_n, now) =>
+        now < 25_200
+          ? result('directory-unavailable', {
+              error: new ProxyConfError('E_LDAP_CONNECT', 'connect ECONNREFUSED'),
+            })
+          : result('unchanged'),
+      fingerprint: (now) =>
+        now > 500 && now < 25_200 ? new Error('connect ECONNREFUSED') : 'same',
+      until: 30_000,
+    });
+    expect(passes.find((p) => p.at >= 25_200)).toMatchObject({ at: 26_000, outcome: 'unchanged' });
+  });
+
+  it('logs every problem of a failed render and its reason, not only their number', async () => {
+    const problems = [
+      { subject: 'zimbraMailProxyPort', entry: 'server a', message: 'not a port', value: 'x' },
+      { subject: 'zimbraImapProxyBindPort', entry: 'server a', message: 'not a port', value: 'y' },
+    ];
+    const error = new ProblemsError(problems);
+    const passes = await watch({
+      outcomes: () => result('error', { error, message: error.message }),
+      fingerprint: () => 'a',
+      until: 500,
+    });
+    const line = passes[0]!.line;
+    expect(line['failure']).toBe('E_ATTR_INVALID');
+    expect(line['problems']).toEqual([
+      'zimbraMailProxyPort on server a: not a port (got "x")',
+      'zimbraImapProxyBindPort on server a: not a port (got "y")',
+    ]);
+    expect(line['message']).toContain('2 problems found: zimbraMailProxyPort on server a');
+    expect(line['message']).toContain('zimbraImapProxyBindPort');
   });
 });
