@@ -15,7 +15,7 @@ import { formatProblem, ProblemsError, ProxyConfError } from '../errors.js';
 import type { Generation } from '../engine/generate.js';
 import { computeGenerationVariables, generate } from '../engine/generate.js';
 import type { FileChange } from '../plan/plan-changes.js';
-import { formatDiff, planChanges } from '../plan/plan-changes.js';
+import { FLAT_MANIFEST_FILE, formatDiff, planChanges } from '../plan/plan-changes.js';
 import { formatDefinitions, parseOverrides } from '../vars/registry.js';
 import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
@@ -23,6 +23,10 @@ import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engi
 import { computeGenerationFiles, runApply } from '../engine/apply.js';
 import { APPLY_OUTCOME_RULES, applyExitSummary } from '../engine/apply-outcomes.js';
 import { checkGenerationCertificates } from '../engine/certificate-guard.js';
+import {
+  certificateFactsPath,
+  createCertificateFactsFile,
+} from '../writer/certificate-facts-file.js';
 import { assertNginxCanResolve } from '../engine/nginx-names.js';
 import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
@@ -496,7 +500,12 @@ async function execute(args: Args, io: CliIo): Promise<number> {
         })),
       }
     : rendered;
-  const current = await files.readMany(generation.files.map((file) => file.path));
+  // The flat tree keeps a manifest of what it wrote: an unchanged file is not read back.
+  const manifest = managed ? undefined : `${generation.paths.confDir}/${FLAT_MANIFEST_FILE}`;
+  const current =
+    manifest !== undefined && files.readPlanned !== undefined
+      ? await files.readPlanned(generation.files, manifest)
+      : await files.readMany(generation.files.map((file) => file.path));
   const changes = planChanges(generation.files, current);
   const differs = changes.some((change) => change.status !== 'unchanged');
   if (!args.json) printWarnings(generation.warnings, io);
@@ -516,6 +525,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   const toWrite = changes.filter((change) => change.status !== 'unchanged');
   if (args.verbose) for (const change of toWrite) io.stderr(`writing ${change.path}\n`);
   await files.writeMany(toWrite);
+  if (manifest !== undefined) await files.recordPlanned?.(generation.files, manifest);
   if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, true), null, 2)}\n`);
   else io.stdout(writeSummary(generation, changes));
   return EXIT.ok;
@@ -527,8 +537,11 @@ async function execute(args: Args, io: CliIo): Promise<number> {
  * and names that do not cover the domain's virtual hosts become warnings.
  */
 async function guardCertificates(generation: Generation, force: boolean): Promise<Generation> {
-  const verdict = await checkGenerationCertificates(generation, Date.now(), (path) =>
-    readFile(path, 'utf8'),
+  const verdict = await checkGenerationCertificates(
+    generation,
+    Date.now(),
+    (path) => readFile(path, 'utf8'),
+    createCertificateFactsFile(certificateFactsPath(generation.paths.workdir)),
   );
   const refusals = verdict.refusals.map((message) => ({
     message: force ? `${message} (published anyway: --force)` : message,

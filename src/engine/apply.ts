@@ -23,6 +23,7 @@ import type {
 } from '../ports.js';
 import type { ApplyOutcome } from './apply-outcomes.js';
 import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
+import type { DiskFile } from '../plan/plan-changes.js';
 import { changedPaths } from '../plan/plan-changes.js';
 import type { Generation } from './generate.js';
 
@@ -200,7 +201,7 @@ export function computeGenerationHash(files: readonly GenerationFile[]): string 
 /** The paths that differ between two file sets (created, changed or removed): see changedPaths. */
 export function computeChangedPaths(
   next: readonly GenerationFile[],
-  current: ReadonlyMap<string, { content: string; mode: number }>,
+  current: ReadonlyMap<string, DiskFile>,
 ): string[] {
   return changedPaths(next, current);
 }
@@ -379,7 +380,7 @@ async function runLocked(
   const previousMeta = previous === undefined ? undefined : await generations.readMeta(previous);
   let current =
     previous === undefined
-      ? new Map<string, { content: string; mode: number }>()
+      ? new Map<string, DiskFile>()
       : await generations.readFiles(previous);
   let changed = computeChangedPaths(rendered.files, current);
   const pidFile = rendered.generation.vars.get('main.pidfile') ?? '';
