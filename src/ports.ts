@@ -8,8 +8,12 @@ import type { DiskFile } from './plan/plan-changes.js';
 export interface DirectorySource {
   /** A short description for messages, e.g. `ldif:fixtures/example/directory.ldif`. */
   readonly description: string;
-  /** The directory's entries of these kinds (default: every kind); the other lists are empty. */
-  load(kinds?: readonly EntryKind[]): Promise<DirectorySnapshot>;
+  /**
+   * The directory's entries of these kinds (default: every kind); the other lists are empty.
+   * With `attributes`, each entry holds only those (names compared case-insensitively; an LDAP
+   * search asks the server for them alone).
+   */
+  load(kinds?: readonly EntryKind[], attributes?: readonly string[]): Promise<DirectorySnapshot>;
 }
 
 /** Reads the templates of a directory. */

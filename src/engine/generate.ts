@@ -3,6 +3,7 @@
  * the caller compares the plan with disk and writes (or shows a diff, or checks).
  */
 import type { Problem, Warning } from '../errors.js';
+import { ATTRIBUTE_CATALOG } from '../model/attribute-catalog.js';
 import { ProblemsError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
@@ -33,6 +34,19 @@ import { computeStockWebSites } from '../vars/stock-sites.js';
 import { computeStockMailTls } from '../vars/stock-mail-tls.js';
 import type { StockMailTls } from '../vars/stock-mail-tls.js';
 import { computeDomainCertFiles } from './domain-certs.js';
+
+/**
+ * The attributes a generation reads: every attribute of the catalog (the one list of what zmproxy
+ * reads, src/model/attribute-catalog.ts) and the structural ones entries are named and classified
+ * by. The directory source loads nothing else (a global config holds hundreds more).
+ */
+export const PROXY_CONFIG_ATTRIBUTES: readonly string[] = [
+  'objectClass',
+  'cn',
+  'uid',
+  'dc',
+  ...ATTRIBUTE_CATALOG.map((spec) => spec.name),
+];
 
 /** Options of {@link generate}. */
 export interface GenerateOptions {
@@ -99,7 +113,7 @@ export async function computeGenerationVariables(
   }
 > {
   const paths = resolvePaths(options.paths);
-  const snapshot = await deps.source.load(PROXY_CONFIG_KINDS);
+  const snapshot = await deps.source.load(PROXY_CONFIG_KINDS, PROXY_CONFIG_ATTRIBUTES);
   const facts = { dhparamExists: await deps.files.exists(paths.dhparamFile) };
   const { ctx, problems, warnings, serverSource } = await buildVarContext(
     { snapshot, serverName: options.serverName, localConfig: deps.localConfig, paths, facts },

@@ -94,10 +94,13 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
 
   return {
     description: resolved.urls.join(' '),
-    async load(kinds?: readonly EntryKind[]): Promise<DirectorySnapshot> {
+    async load(
+      kinds?: readonly EntryKind[],
+      attributes?: readonly string[],
+    ): Promise<DirectorySnapshot> {
       const client = await connected();
       try {
-        return await readSnapshot(client, resolved, kinds);
+        return await readSnapshot(client, resolved, kinds, attributes);
       } catch (error) {
         throw translateOperationError(error, 'read the directory', resolved);
       }
@@ -148,13 +151,15 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
 
 /**
  * Reads the Zimbra entries of these kinds (default: all) of every naming context into one
- * snapshot; one search per context, its filter naming only the wanted object classes, so the
- * server never sends the accounts to a job that does not need them.
+ * snapshot; one search per context, its filter naming only the wanted object classes (and its
+ * attribute list only the wanted attributes, when given), so the server never sends the accounts
+ * to a job that does not need them.
  */
 async function readSnapshot(
   client: Client,
   options: ResolvedLdapSourceOptions,
   kinds?: readonly EntryKind[],
+  attributes?: readonly string[],
 ): Promise<DirectorySnapshot> {
   const filter = objectClassFilter(kinds);
   const bases = await namingContexts(client);
@@ -164,6 +169,8 @@ async function readSnapshot(
     const { searchEntries } = await client.search(base, {
       scope: 'sub',
       filter,
+      // Only what the job reads: a global config carries hundreds of attributes it does not.
+      ...(attributes === undefined ? {} : { attributes: [...attributes] }),
       paged: { pageSize: options.pageSize },
     });
     for (const entry of searchEntries) {
