@@ -1,6 +1,6 @@
 /** FileStore on node:fs: atomic writes with the mode set before the file becomes visible. */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { ProxyConfError } from '../errors.js';
@@ -111,23 +111,22 @@ export async function writeFilesAtomic(
   await mapConcurrent(dirs, concurrency, refuseLinkedDirectory);
   for (const dir of dirs) await makeDirectory(dir);
   const temps: string[] = [];
+  // One random tag per batch, a counter per file: 20 000 randomBytes calls cost ~0.3 s.
+  const tag = randomBytes(6).toString('hex');
   try {
-    for (const file of files) {
-      const temp = tempPathOf(file.path);
+    for (const [index, file] of files.entries()) {
+      const temp = join(dirname(file.path), `.${basename(file.path)}.${tag}-${index}.tmp`);
       temps.push(temp);
       writeUnsynced(temp, file);
     }
     await syncWrittenFileSystem(dirs[0] ?? '.');
-    for (const [index, file] of files.entries()) await renameInto(temps[index] ?? '', file.path);
+    for (const [index, file] of files.entries()) renameInto(temps[index] ?? '', file.path);
   } catch (error) {
     await Promise.all(temps.map((temp) => unlink(temp).catch(() => undefined)));
     throw error;
   }
   await mapConcurrent(dirs, concurrency, syncWrittenDirectory);
 }
-
-const tempPathOf = (path: string): string =>
-  join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 
 async function makeDirectory(dir: string): Promise<void> {
   try {
@@ -154,9 +153,10 @@ function writeUnsynced(
   }
 }
 
-async function renameInto(temp: string, path: string): Promise<void> {
+/** Synchronous, as the writes: 20 000 renames through the thread pool cost several times more. */
+function renameInto(temp: string, path: string): void {
   try {
-    await rename(temp, path);
+    renameSync(temp, path);
   } catch (error) {
     throw new ProxyConfError('E_WRITE', `cannot write ${path}: ${(error as Error).message}`, {
       cause: error,
