@@ -1,8 +1,8 @@
 /**
  * Manifests: what zmproxy wrote (each file's content hash, mode, size, mtime and inode), so that
  * a later run compares hashes instead of reading 20 000 files back. A record vouches for a file
- * only while the file's size, mtime, inode and mode are still the recorded ones (the test git's
- * index makes): a file changed behind zmproxy's back is read again. A missing or damaged manifest
+ * only while the file's size, mtime, inode and mode are still the recorded ones (the check
+ * git's index uses): a file changed behind zmproxy's back is read again. A missing or damaged manifest
  * vouches for nothing.
  */
 import { lstatSync, readFileSync } from 'node:fs';
