@@ -33,6 +33,8 @@ import type { StockWebSites } from '../vars/stock-sites.js';
 import { computeStockWebSites } from '../vars/stock-sites.js';
 import { computeStockMailTls } from '../vars/stock-mail-tls.js';
 import type { StockMailTls } from '../vars/stock-mail-tls.js';
+import type { StockMailVip } from '../vars/stock.js';
+import { computeStockMailVips } from '../vars/stock.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
 /**
@@ -110,6 +112,8 @@ export async function computeGenerationVariables(
     web: StockWebSites;
     /** The stock set's mail TLS chain, for its Handlebars templates. */
     mailTls: StockMailTls;
+    /** The stock set's mail servers on virtual IP addresses, for its Handlebars templates. */
+    mailVips: readonly StockMailVip[];
   }
 > {
   const paths = resolvePaths(options.paths);
@@ -126,6 +130,7 @@ export async function computeGenerationVariables(
   const caBundle = computeClientCaBundle(ctx);
   const web = computeStockWebSites(ctx);
   const mailTls = computeStockMailTls(ctx);
+  const mailVips = computeStockMailVips(ctx);
   const extraFiles: PlannedFile[] = [];
   if (options.domainCerts ?? true)
     extraFiles.push(...computeDomainCertFiles(snapshot, paths, ctx.problem));
@@ -165,6 +170,7 @@ export async function computeGenerationVariables(
     stockWarnings: computeStockWarnings(ctx),
     web,
     mailTls,
+    mailVips,
     render: {
       domains,
       servers,
@@ -193,6 +199,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
         servers: computed.render.servers,
         web: computed.web,
         mailTls: computed.mailTls,
+        mailVips: computed.mailVips,
       },
     },
     {
