@@ -488,6 +488,8 @@ async function execute(args: Args, io: CliIo): Promise<number> {
       { ...deps, templates: createTemplateStore() },
     ),
     args.force || comparing,
+    // --diff, --check and -n write nothing, the certificate facts cache included.
+    !comparing,
   );
   // The served generation's files sit below the live link, relative as the layout makes them.
   const relative = managed ? computeGenerationFiles(rendered) : [];
@@ -536,12 +538,18 @@ async function execute(args: Args, io: CliIo): Promise<number> {
  * or a key that is not its own, stops the run (nothing written) unless `force`; expiring ones
  * and names that do not cover the domain's virtual hosts become warnings.
  */
-async function guardCertificates(generation: Generation, force: boolean): Promise<Generation> {
+async function guardCertificates(
+  generation: Generation,
+  force: boolean,
+  keepFacts = true,
+): Promise<Generation> {
+  const facts = createCertificateFactsFile(certificateFactsPath(generation.paths.workdir));
   const verdict = await checkGenerationCertificates(
     generation,
     Date.now(),
     (path) => readFile(path, 'utf8'),
-    createCertificateFactsFile(certificateFactsPath(generation.paths.workdir)),
+    // A run that writes nothing still reads the kept facts, and keeps none.
+    keepFacts ? facts : { load: () => facts.load(), save: () => Promise.resolve() },
   );
   const refusals = verdict.refusals.map((message) => ({
     message: force ? `${message} (published anyway: --force)` : message,
