@@ -4,12 +4,17 @@
 //   - cold render (empty work directory) and peak RSS,
 //   - a no-change run, and a run after one domain gained a virtual host name,
 //   - `nginx -t` of the result (certificate map, the default above the threshold) and, at the
-//     smallest size, of the static shape (a server block per name, forced by localconfig).
+//     smallest size, of the static shape (a server block per name, forced by localconfig),
+//   - with nginx started by `zmproxyctl start` on an --apply work directory: change → confirmed
+//     served (BENCH_APPLY_RUNS, default 5, runs of `zmproxyconfgen --apply` each adding a virtual
+//     host name, timed until a handshake with that name gets the domain's certificate; p50) and
+//     the reload (signal → marker answers the new generation, from the runs' durations; p50).
 // At the smallest size, nginx is started on loopback ports with each shape and a Node TLS client
 // measures full and resumed handshakes per second (names taken in turn, 5 s each, 16 in flight).
 // Names resolve from a private /etc/hosts to 127.0.x.y (unshare --mount, as root); nothing leaves
 // the loopback interface.
 import { spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import {
   chmodSync,
@@ -29,6 +34,7 @@ import { syntheticDirectory } from './synthetic-directory.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SIZES = (process.env.BENCH_DOMAINS ?? '1000,10000').split(',').map(Number);
 const HANDSHAKE_SECONDS = Number(process.env.BENCH_HANDSHAKE_SECONDS ?? 5);
+const APPLY_RUNS = Number(process.env.BENCH_APPLY_RUNS ?? 5);
 const NGINX = '/usr/sbin/nginx';
 const cli = join(ROOT, 'dist/cli/zmproxyconfgen.js');
 
@@ -86,6 +92,140 @@ function directory(domains) {
     })
     .join('\n');
   return { ldif: edited, hosts: `127.0.0.1 localhost\n${loopbackHosts}\n` };
+}
+
+/** Runs `command` in a private mount namespace where /etc/hosts is `hosts`; nginx started there stays in it. */
+function inHosts(hosts, command, args, options = {}) {
+  return timed(
+    'unshare',
+    [
+      '--mount',
+      'sh',
+      '-c',
+      'mount --bind "$1" /etc/hosts && shift && exec "$@"',
+      'sh',
+      hosts,
+      command,
+      ...args,
+    ],
+    { ...options },
+  );
+}
+
+/** The certificate's fingerprint nginx presents for `servername` (undefined: no handshake). */
+function servedFingerprint(port, servername) {
+  return new Promise((resolve) => {
+    const socket = connect(
+      { host: '127.0.0.1', port, servername, rejectUnauthorized: false },
+      () => {
+        const cert = socket.getPeerX509Certificate();
+        socket.destroy();
+        resolve(cert?.fingerprint256);
+      },
+    );
+    socket.on('error', () => resolve(undefined));
+  });
+}
+
+/** An empty work directory as zmproxyctl expects it: default certificate, log and data directories. */
+function prepareWork(work) {
+  mkdirSync(join(work, 'conf'), { recursive: true });
+  writeSelfSignedCertificate(
+    join(work, 'conf/nginx.crt'),
+    join(work, 'conf/nginx.key'),
+    'default.bench.test',
+    { rsa: true },
+  );
+  // With the certificate map the workers load the default key too (docs/certificates.md).
+  chownSync(join(work, 'conf/nginx.key'), -1, 65534);
+  chmodSync(join(work, 'conf/nginx.key'), 0o640);
+  for (const sub of ['log', 'data/tmp/nginx', 'data/nginx/html'])
+    mkdirSync(join(work, sub), { recursive: true });
+}
+
+/**
+ * change → confirmed served, `runs` times: each run adds a virtual host name to domain d2 and
+ * runs `zmproxyconfgen --apply` (which returns once nginx's marker answers the new generation);
+ * the clock stops when a handshake with the new name gets the domain's certificate, not the
+ * default one. nginx runs in the private hosts namespace (the mailbox names resolve there).
+ */
+async function changeToServed({ dir, ldif, hosts, args, https, marker, runs }) {
+  const work = join(dir, 'apply');
+  prepareWork(work);
+  const ldifPath = join(dir, 'apply.ldif');
+  writeFileSync(ldifPath, ldif);
+  const applyArgs = [
+    ...args.map((arg) => (arg.startsWith('ldif:') ? `ldif:${ldifPath}` : arg)),
+    '-c',
+    `stock.generation.listen=127.0.0.1:${marker}`,
+    '--nginx',
+    NGINX,
+    '--min-reload-interval',
+    '0',
+  ].map((arg, index, all) => (all[index - 1] === '-w' ? work : arg));
+  const confgenBin = join(ROOT, 'bin/zmproxyconfgen.js');
+  const ctlBin = join(ROOT, 'bin/zmproxyctl.js');
+  const apply = () => {
+    const result = inHosts(
+      hosts,
+      process.execPath,
+      [confgenBin, ...applyArgs, '--apply', '--json'],
+      {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
+    const line = result.stdout.trim().split('\n').pop() ?? '{}';
+    return {
+      ms: result.ms,
+      status: result.status,
+      result: JSON.parse(line),
+      stderr: result.stderr,
+    };
+  };
+  const first = apply();
+  if (first.status !== 10)
+    throw new Error(`first --apply: ${first.status}: ${first.stderr.slice(-2000)}`);
+  const start = inHosts(
+    hosts,
+    process.execPath,
+    [ctlBin, 'start', 'norewrite', '-w', work, '--nginx', NGINX, '--no-lookup'],
+    { encoding: 'utf8' },
+  );
+  if (start.status !== 0) throw new Error(`zmproxyctl start: ${start.stderr}`);
+  const fallback = new X509Certificate(readFileSync(join(work, 'conf/nginx.crt'))).fingerprint256;
+  const served = [];
+  const reloads = [];
+  try {
+    let text = ldif;
+    for (let run = 1; run <= runs; run++) {
+      const name = `served${run}.d2.bench.test`;
+      text = text.replace(
+        /^(zimbraDomainName: d2\.bench\.test)$/m,
+        `$1\nzimbraVirtualHostname: ${name}`,
+      );
+      writeFileSync(ldifPath, text);
+      const started = process.hrtime.bigint();
+      const result = apply();
+      if (result.status !== 10)
+        throw new Error(`--apply: ${result.status} ${JSON.stringify(result.result)}`);
+      for (let i = 0; ; i++) {
+        const got = await servedFingerprint(https, name);
+        if (got !== undefined && got !== fallback) break;
+        if (i > 600) throw new Error(`${name} not served`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      served.push(Number(process.hrtime.bigint() - started) / 1e6);
+      reloads.push((result.result.durations?.reload ?? 0) * 1000);
+      if (process.env.BENCH_VERBOSE)
+        log(
+          `apply run ${run}: ${Math.round(served.at(-1))} ms ${JSON.stringify(result.result.durations)}`,
+        );
+    }
+  } finally {
+    inHosts(hosts, process.execPath, [ctlBin, 'stop', '-w', work, '--nginx', NGINX, '--no-lookup']);
+  }
+  return { served: median(served), reload: median(reloads) };
 }
 
 function runNginxTest(work) {
@@ -213,22 +353,11 @@ for (const [index, domains] of SIZES.entries()) {
   try {
     log(`${domains} domains`);
     const { ldif, hosts } = directory(domains);
-    const [http, https, auth] = await freePorts(3);
+    const [http, https, auth, marker] = await freePorts(4);
     writeFileSync(join(dir, 'dir.ldif'), ldif);
     const work = join(dir, 'work');
-    mkdirSync(join(work, 'conf'), { recursive: true });
+    prepareWork(work);
     writeFileSync(join(work, 'hosts'), hosts);
-    writeSelfSignedCertificate(
-      join(work, 'conf/nginx.crt'),
-      join(work, 'conf/nginx.key'),
-      'default.bench.test',
-      { rsa: true },
-    );
-    // With the certificate map the workers load the default key too (docs/certificates.md).
-    chownSync(join(work, 'conf/nginx.key'), -1, 65534);
-    chmodSync(join(work, 'conf/nginx.key'), 0o640);
-    for (const sub of ['log', 'data/tmp/nginx', 'data/nginx/html'])
-      mkdirSync(join(work, sub), { recursive: true });
     const localconfig = (selection) =>
       `<localconfig><key name="zimbra_server_hostname"><value>proxy.bench.test</value></key>` +
       `<key name="zmproxy_auth_http_listen"><value>127.0.0.1:${auth}</value></key>` +
@@ -275,6 +404,20 @@ for (const [index, domains] of SIZES.entries()) {
       'one-domain change ms': Math.round(changed.ms),
       'nginx -t (map) ms': Math.round(nginxTestMap),
     };
+    if (APPLY_RUNS > 0) {
+      log(`change → confirmed served, ${APPLY_RUNS} runs`);
+      const applied = await changeToServed({
+        dir,
+        ldif,
+        hosts: join(work, 'hosts'),
+        args: args('auto'),
+        https,
+        marker,
+        runs: APPLY_RUNS,
+      });
+      row['reload ms (p50)'] = Math.round(applied.reload);
+      row['change → served ms (p50)'] = Math.round(applied.served);
+    }
     // Handshakes (and the static shape's nginx -t) at the smallest size only; BENCH_HANDSHAKES=0 skips.
     if (index === 0 && process.env.BENCH_HANDSHAKES !== '0') {
       const names = readFileSync(join(dir, 'dir.ldif'), 'utf8')

@@ -2,13 +2,18 @@
 import type { DnsTable } from './model/dns.js';
 import type { DirectorySnapshot, EntryKind } from './model/snapshot.js';
 import type { TemplateSource } from './render/types.js';
+import type { DiskFile } from './plan/plan-changes.js';
 
 /** Where the directory comes from (LDIF files, LDAP). */
 export interface DirectorySource {
   /** A short description for messages, e.g. `ldif:fixtures/example/directory.ldif`. */
   readonly description: string;
-  /** The directory's entries of these kinds (default: every kind); the other lists are empty. */
-  load(kinds?: readonly EntryKind[]): Promise<DirectorySnapshot>;
+  /**
+   * The directory's entries of these kinds (default: every kind); the other lists are empty.
+   * With `attributes`, each entry holds only those (names compared case-insensitively; an LDAP
+   * search asks the server for them alone).
+   */
+  load(kinds?: readonly EntryKind[], attributes?: readonly string[]): Promise<DirectorySnapshot>;
 }
 
 /** Reads the templates of a directory. */
@@ -30,6 +35,20 @@ export interface FileStore {
     files: readonly { path: string; content: string; mode: number; gid?: number | undefined }[],
   ): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /**
+   * Each planned file's current text, as readMany, except that a file the manifest at
+   * `manifestPath` vouches for (unchanged since it was written, same content hash as planned) is
+   * not read: its planned text is returned. Optional: without it, callers use readMany.
+   */
+  readPlanned?(
+    planned: readonly { path: string; content: string }[],
+    manifestPath: string,
+  ): Promise<Map<string, string | undefined>>;
+  /** Records every planned file in the manifest after writeMany (skipped when nothing changed). */
+  recordPlanned?(
+    planned: readonly { path: string; content: string }[],
+    manifestPath: string,
+  ): Promise<void>;
 }
 
 /** Resolves host names to addresses. */
@@ -146,8 +165,11 @@ export interface GenerationStore {
   /** Every generation id on disk, in ascending order. */
   list(): Promise<string[]>;
   readMeta(id: string): Promise<GenerationMeta | undefined>;
-  /** Every file of a generation (marker and meta excluded), by relative path. */
-  readFiles(id: string): Promise<Map<string, { content: string; mode: number }>>;
+  /**
+   * Every file of a generation (its own marker, meta and manifest excluded), by relative path:
+   * its text, or only its content hash where the generation's manifest vouches for the file.
+   */
+  readFiles(id: string): Promise<Map<string, DiskFile & { mode: number }>>;
   /**
    * Writes a complete generation directory (files, marker, meta), fsynced, invisible to nginx
    * until {@link GenerationStore.switchTo}; returns the absolute path of its main file.

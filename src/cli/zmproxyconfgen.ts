@@ -13,7 +13,7 @@ import { formatProblem, formatWarning, ProblemsError, ProxyConfError } from '../
 import type { Generation } from '../engine/generate.js';
 import { computeGenerationVariables, generate } from '../engine/generate.js';
 import type { FileChange } from '../plan/plan-changes.js';
-import { formatDiff, planChanges } from '../plan/plan-changes.js';
+import { FLAT_MANIFEST_FILE, formatDiff, planChanges } from '../plan/plan-changes.js';
 import { formatDefinitions, parseOverrides } from '../vars/registry.js';
 import { createFileStore } from '../writer/file-store.js';
 import { createTemplateStore } from '../writer/template-store.js';
@@ -21,6 +21,10 @@ import type { ApplyDeps, ApplyOptions, ApplyOutcome, ApplyResult } from '../engi
 import { computeGenerationFiles, runApply } from '../engine/apply.js';
 import { APPLY_OUTCOME_RULES, applyExitSummary } from '../engine/apply-outcomes.js';
 import { checkGenerationCertificates } from '../engine/certificate-guard.js';
+import {
+  certificateFactsPath,
+  createCertificateFactsFile,
+} from '../writer/certificate-facts-file.js';
 import { assertNginxCanResolve } from '../engine/nginx-names.js';
 import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
@@ -459,6 +463,8 @@ async function execute(args: Args, io: CliIo): Promise<number> {
       { ...deps, templates: createTemplateStore() },
     ),
     args.force || comparing,
+    // --diff, --check and -n write nothing, the certificate facts cache included.
+    !comparing,
   );
   // The served generation's files sit below the live link, relative as the layout makes them.
   const relative = managed ? computeGenerationFiles(rendered) : [];
@@ -471,7 +477,12 @@ async function execute(args: Args, io: CliIo): Promise<number> {
         })),
       }
     : rendered;
-  const current = await files.readMany(generation.files.map((file) => file.path));
+  // The flat tree keeps a manifest of what it wrote: an unchanged file is not read back.
+  const manifest = managed ? undefined : `${generation.paths.confDir}/${FLAT_MANIFEST_FILE}`;
+  const current =
+    manifest !== undefined && files.readPlanned !== undefined
+      ? await files.readPlanned(generation.files, manifest)
+      : await files.readMany(generation.files.map((file) => file.path));
   const changes = planChanges(generation.files, current);
   const differs = changes.some((change) => change.status !== 'unchanged');
   if (!args.json) printWarnings(generation.warnings, io);
@@ -491,6 +502,7 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   const toWrite = changes.filter((change) => change.status !== 'unchanged');
   if (args.verbose) for (const change of toWrite) io.stderr(`writing ${change.path}\n`);
   await files.writeMany(toWrite);
+  if (manifest !== undefined) await files.recordPlanned?.(generation.files, manifest);
   if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, true), null, 2)}\n`);
   else io.stdout(writeSummary(generation, changes));
   return EXIT.ok;
@@ -512,9 +524,18 @@ async function readRevision(args: Args, localConfig: LocalConfig): Promise<strin
  * or a key that is not its own, stops the run (nothing written) unless `force`; expiring ones
  * and names that do not cover the domain's virtual hosts become warnings.
  */
-async function guardCertificates(generation: Generation, force: boolean): Promise<Generation> {
-  const verdict = await checkGenerationCertificates(generation, Date.now(), (path) =>
-    readFile(path, 'utf8'),
+async function guardCertificates(
+  generation: Generation,
+  force: boolean,
+  keepFacts = true,
+): Promise<Generation> {
+  const facts = createCertificateFactsFile(certificateFactsPath(generation.paths.workdir));
+  const verdict = await checkGenerationCertificates(
+    generation,
+    Date.now(),
+    (path) => readFile(path, 'utf8'),
+    // A run that writes nothing still reads the kept facts, and keeps none.
+    keepFacts ? facts : { load: () => facts.load(), save: () => Promise.resolve() },
   );
   const refusals = verdict.refusals.map((message) => ({
     code: 'W_CERT_FORCED' as const,

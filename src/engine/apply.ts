@@ -23,13 +23,17 @@ import type {
 } from '../ports.js';
 import type { ApplyOutcome } from './apply-outcomes.js';
 import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
+import type { DiskFile } from '../plan/plan-changes.js';
 import { changedPaths } from '../plan/plan-changes.js';
 import type { Generation } from './generate.js';
+import type { Confirmation, ReloadTarget } from './apply-reload.js';
 import type { FleetIdentity } from './fleet-identity.js';
 import type { CanaryGate } from './canary.js';
 import { fleetStatusFile, markerSafeIdentity } from './fleet-identity.js';
+import { pruneGenerations, reloadAndConfirm } from './apply-reload.js';
 
 export type { ApplyOutcome } from './apply-outcomes.js';
+export { confirmTimeout } from './apply-reload.js';
 
 /** Options of {@link runApply}. */
 export interface ApplyOptions {
@@ -205,7 +209,7 @@ export function computeGenerationHash(files: readonly GenerationFile[]): string 
 /** The paths that differ between two file sets (created, changed or removed): see changedPaths. */
 export function computeChangedPaths(
   next: readonly GenerationFile[],
-  current: ReadonlyMap<string, { content: string; mode: number }>,
+  current: ReadonlyMap<string, DiskFile>,
 ): string[] {
   return changedPaths(next, current);
 }
@@ -278,6 +282,99 @@ function includesMarker(files: readonly GenerationFile[]): boolean {
   return files.some((file) => include.test(file.content));
 }
 
+/**
+ * One run of the rewrite loop, as a sequence of named steps: lock → render → compare → guard →
+ * publish → state. Each step takes what the ones before it produced and either hands on its
+ * own product or ends the run with a result. Never throws for what it can report as an outcome.
+ */
+export async function runApply(options: ApplyOptions, deps: ApplyDeps): Promise<ApplyResult> {
+  const started = deps.clock.now();
+  const lock = await lockStep(options, deps);
+  if ('outcome' in lock) return finish(lock, deps.clock.now() - started);
+  const state = await readState(deps.state);
+  let result: ApplyResult;
+  try {
+    result = await runSteps(options, deps, state);
+  } catch (error) {
+    result = errorResult(error);
+  }
+  // The lock is released only after the state is written: the state belongs to the holder.
+  try {
+    return await stateStep(deps, state, finish(result, deps.clock.now() - started));
+  } finally {
+    await lock.release();
+  }
+}
+
+/** render → compare → guard → publish, under the lock. */
+async function runSteps(
+  options: ApplyOptions,
+  deps: ApplyDeps,
+  state: ApplyState,
+): Promise<ApplyResult> {
+  const run: RunContext = { durations: {}, details: [] };
+  const rendered = await renderStep(deps, run);
+  if ('outcome' in rendered) return rendered;
+  const compared = await compareStep(options, deps, run, state, rendered);
+  if ('outcome' in compared) return compared;
+  const { previous } = compared;
+  if (compared.changed.length === 0 && previous !== undefined) {
+    // Nothing to publish: keep the live generation (and make sure nginx serves it).
+    return await resyncStep(options, deps, run, { ...compared, previous }, state.lastTestMs);
+  }
+  const guarded = guardStep(options, run, compared);
+  if ('outcome' in guarded) return guarded;
+  const released = await canaryStep(options, run, guarded);
+  if (released !== undefined) return released;
+  return await publishStep(options, deps, run, guarded);
+}
+
+/** What every step of one run shares: the phase durations and the result's details. */
+interface RunContext {
+  durations: Record<string, number>;
+  details: string[];
+}
+
+/** The total duration, on every result. */
+function finish(result: ApplyResult, totalMs: number): ApplyResult {
+  result.durations['total'] = seconds(totalMs);
+  return result;
+}
+
+function errorResult(error: unknown): ApplyResult {
+  return {
+    outcome: 'error',
+    changed: [],
+    message: error instanceof Error ? error.message : String(error),
+    details: [],
+    durations: {},
+    warnings: [],
+    error,
+  };
+}
+
+// ---- lock ---------------------------------------------------------------------------------
+
+/** The splay delay, then the run lock: its release, or the `locked` result. */
+async function lockStep(
+  options: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<{ release: () => Promise<void> } | ApplyResult> {
+  const { clock } = deps;
+  const splay = Math.max(0, options.splaySeconds ?? 0);
+  if (splay > 0) await clock.sleep((deps.random ?? Math.random)() * splay * 1000, options.signal);
+  const lock = await deps.lock.acquire(options.lockWaitMs ?? 0);
+  if (!('holder' in lock)) return lock;
+  return {
+    outcome: 'locked',
+    changed: [],
+    message: `another run holds the lock (${lock.holder})`,
+    details: [],
+    durations: {},
+    warnings: [],
+  };
+}
+
 /** Reads the state, tolerating a missing or damaged file (counters restart at 0). */
 async function readState(store: ApplyStateStore): Promise<ApplyState> {
   try {
@@ -287,53 +384,422 @@ async function readState(store: ApplyStateStore): Promise<ApplyState> {
   }
 }
 
-/** One run of the rewrite loop. Never throws for what it can report as an outcome. */
-export async function runApply(options: ApplyOptions, deps: ApplyDeps): Promise<ApplyResult> {
-  const { clock } = deps;
-  const started = clock.now();
-  const splay = Math.max(0, options.splaySeconds ?? 0);
-  if (splay > 0) await clock.sleep((deps.random ?? Math.random)() * splay * 1000, options.signal);
+// ---- render -------------------------------------------------------------------------------
 
-  const lock = await deps.lock.acquire(options.lockWaitMs ?? 0);
-  if ('holder' in lock) {
-    return {
-      outcome: 'locked',
-      changed: [],
-      message: `another run holds the lock (${lock.holder})`,
-      details: [],
-      durations: { total: seconds(clock.now() - started) },
-      warnings: [],
-    };
-  }
-  const state = await readState(deps.state);
-  let result: ApplyResult;
+/** A generation rendered for --apply, with what the later steps need of it. */
+interface Rendered {
+  generation: Generation;
+  files: GenerationFile[];
+  hash: string;
+  counts: Record<string, number>;
+}
+
+/** Renders the generation; a directory that cannot be read or any problem ends the run. */
+async function renderStep(deps: ApplyDeps, run: RunContext): Promise<Rendered | ApplyResult> {
+  const at = deps.clock.now();
   try {
-    result = await runLocked(options, deps, state);
+    const generation = await deps.render();
+    if (!generation.paths.generationLayout) {
+      throw new ProxyConfError('E_INTERNAL', 'apply needs a generation rendered for --apply', {
+        hint: 'render with paths.generationLayout: true',
+      });
+    }
+    const files = computeGenerationFiles(generation);
+    return {
+      generation,
+      files,
+      hash: computeGenerationHash(files),
+      counts: computeGuardCounts(generation.vars),
+    };
   } catch (error) {
-    result = {
-      outcome: 'error',
+    const unavailable = isDirectoryUnavailable(error);
+    return {
+      ...run,
+      outcome: unavailable ? 'directory-unavailable' : 'error',
       changed: [],
       message: error instanceof Error ? error.message : String(error),
-      details: [],
-      durations: {},
+      // Name every problem: "1 problem found" alone tells the admin nothing.
+      details: error instanceof ProblemsError ? error.problems.map(formatProblem) : [],
       warnings: [],
       error,
     };
+  } finally {
+    run.durations['render'] = seconds(deps.clock.now() - at);
   }
-  // The lock is released only after the state is written: the state belongs to the holder.
-  result.durations['total'] = seconds(clock.now() - started);
+}
+
+// ---- compare ------------------------------------------------------------------------------
+
+/** The rendered generation against the one `current` names. */
+interface Compared {
+  rendered: Rendered;
+  /** The generation `current` names, undefined on the first run. */
+  previous: string | undefined;
+  previousMeta: GenerationMeta | undefined;
+  /** Relative paths created, changed or removed. */
+  changed: string[];
+  pidFile: string;
+  logFile: string;
+}
+
+/**
+ * Compares the rendered files with the served generation (by the hashes of its manifest where
+ * it has one). A change found before the minimum reload interval is over waits for it (or ends
+ * the run `deferred`), and is then rendered again so that every change made meanwhile goes into
+ * this one reload.
+ */
+async function compareStep(
+  options: ApplyOptions,
+  deps: ApplyDeps,
+  run: RunContext,
+  state: ApplyState,
+  first: Rendered,
+): Promise<Compared | ApplyResult> {
+  const { clock, generations } = deps;
+  const previous = await generations.current();
+  const previousMeta = previous === undefined ? undefined : await generations.readMeta(previous);
+  const compare = async (rendered: Rendered): Promise<Compared> => {
+    const current =
+      previous === undefined ? new Map<string, DiskFile>() : await generations.readFiles(previous);
+    return {
+      rendered,
+      previous,
+      previousMeta,
+      changed: computeChangedPaths(rendered.files, current),
+      pidFile: rendered.generation.vars.get('main.pidfile') ?? '',
+      logFile: rendered.generation.vars.get('main.logfile') ?? '',
+    };
+  };
+  const compared = await compare(first);
+  const interval = options.minReloadIntervalMs ?? 0;
+  const readyAt = (state.lastReloadAt ?? -Infinity) + interval;
+  // Only a run that publishes something waits; `previous === undefined` always publishes.
+  const publishes = compared.changed.length > 0 || previous === undefined;
+  if (!publishes || interval <= 0 || clock.now() >= readyAt) return compared;
+  if (options.deferInsteadOfWait === true) {
+    return {
+      ...run,
+      outcome: 'deferred',
+      generation: previous,
+      previous,
+      hash: first.hash,
+      changed: compared.changed,
+      message: `${compared.changed.length} file(s) changed; published after the minimum reload interval`,
+      warnings: first.generation.warnings,
+      retryAt: readyAt,
+    };
+  }
+  await clock.sleep(readyAt - clock.now(), options.signal);
+  const again = await renderStep(deps, run);
+  return 'outcome' in again ? again : await compare(again);
+}
+
+/** Nothing changed on disk: still make sure nginx serves `current` (after a kill mid-switch). */
+async function resyncStep(
+  options: ApplyOptions,
+  deps: ApplyDeps,
+  run: RunContext,
+  compared: Compared & { previous: string },
+  testMs: number | undefined,
+): Promise<ApplyResult> {
+  const { rendered, previous, previousMeta } = compared;
+  const unchanged: ApplyResult = {
+    outcome: 'unchanged',
+    generation: previous,
+    previous,
+    hash: rendered.hash,
+    changed: [],
+    details: [],
+    durations: run.durations,
+    message: `nothing changed: generation ${previous} is up to date`,
+    warnings: rendered.generation.warnings,
+  };
+  const listen = previousMeta?.markerListen;
+  if (options.noReload === true || listen === undefined) return unchanged;
+  const pid = await deps.nginx.masterPid(compared.pidFile);
+  if (pid === undefined) return unchanged;
+  const served = await deps.nginx.servedGeneration(listen);
+  // Nothing answers: nginx runs some other configuration; reloading would not fix that.
+  if (served === undefined || served === previous) return unchanged;
+  const at = deps.clock.now();
+  const confirmed = await reloadAndConfirm(options, deps, {
+    pid,
+    id: previous,
+    markerListen: listen,
+    logFile: compared.logFile,
+    testMs,
+  });
+  run.durations['reload'] = seconds(deps.clock.now() - at);
+  if (confirmed.ok) {
+    return {
+      ...unchanged,
+      outcome: 'resynced',
+      message: `nothing changed, but nginx served generation ${served} while ${previous} is current: reloaded, generation ${previous} confirmed served`,
+    };
+  }
+  return {
+    ...unchanged,
+    outcome: 'rollback-failed',
+    details: confirmed.details,
+    message: `nginx serves generation ${served}, and reloading generation ${previous} failed: ${confirmed.reason}`,
+  };
+}
+
+// ---- guard --------------------------------------------------------------------------------
+
+/** A change the sanity guard lets through, with where its marker listens. */
+interface Guarded extends Compared {
+  /** The marker's loopback listen address, undefined when the templates include no marker. */
+  markerListen: string | undefined;
+}
+
+/**
+ * Rollout control (engine/canary.ts): a new revision waits until the canary proxy serves it;
+ * the `canary-pending` result, or undefined to publish.
+ */
+async function canaryStep(
+  options: ApplyOptions,
+  run: RunContext,
+  guarded: Guarded,
+): Promise<ApplyResult | undefined> {
+  const { rendered, previous, changed } = guarded;
+  const identity = rendered.generation.identity;
+  if (options.canary === undefined || identity === undefined) return undefined;
+  const held = await options.canary.check(identity);
+  if (held === undefined) return undefined;
+  return {
+    ...run,
+    outcome: 'canary-pending',
+    generation: previous,
+    previous,
+    hash: rendered.hash,
+    changed,
+    details: held.details,
+    message: `${held.message}; generation ${previous ?? '(none)'} still served`,
+    warnings: rendered.generation.warnings,
+    retryAt: held.retryAt,
+  };
+}
+
+/** Refuses a generation whose guarded lists shrink too much (unless forced). */
+function guardStep(
+  options: ApplyOptions,
+  run: RunContext,
+  compared: Compared,
+): Guarded | ApplyResult {
+  const { rendered, previous, previousMeta, changed } = compared;
+  const reasons = checkGuard(previousMeta?.counts, rendered.counts, options.maxShrink ?? 0.5);
+  if (reasons.length > 0 && options.force !== true) {
+    return {
+      ...run,
+      outcome: 'refused',
+      generation: previous,
+      previous,
+      hash: rendered.hash,
+      changed,
+      details: reasons,
+      message: `refusing to publish: ${reasons.join('; ')}`,
+      warnings: rendered.generation.warnings,
+    };
+  }
+  const markerListen = includesMarker(rendered.files)
+    ? (rendered.generation.vars.get('stock.generation.listen') ?? '')
+    : undefined;
+  if (markerListen !== undefined && !LOOPBACK_LISTEN.test(markerListen)) {
+    throw new ProxyConfError(
+      'E_INPUT',
+      `stock.generation.listen must be a loopback address and port (got "${markerListen}")`,
+      { hint: '-c stock.generation.listen=127.0.0.1:7078' },
+    );
+  }
+  return { ...compared, markerListen };
+}
+
+// ---- publish ------------------------------------------------------------------------------
+
+/**
+ * Stages the generation under a fresh id, tests it with `nginx -t`, switches `current` to it,
+ * reloads and confirms; a reload nginx does not confirm switches back to the previous one.
+ */
+async function publishStep(
+  options: ApplyOptions,
+  deps: ApplyDeps,
+  run: RunContext,
+  guarded: Guarded,
+): Promise<ApplyResult> {
+  const staged = await stageAndTest(deps, run, guarded);
+  if ('outcome' in staged) return staged;
+  const { id, testMs } = staged;
+  const { previous, changed, rendered } = guarded;
+  await deps.generations.switchTo(id);
+  const published = {
+    ...run,
+    generation: id,
+    previous,
+    hash: rendered.hash,
+    changed,
+    warnings: rendered.generation.warnings,
+    testMs,
+  };
+  const pid = options.noReload === true ? undefined : await deps.nginx.masterPid(guarded.pidFile);
+  if (pid === undefined) {
+    await pruneGenerations(deps.generations, id, options.keep ?? 5);
+    return {
+      ...published,
+      outcome: 'published',
+      message:
+        options.noReload === true
+          ? `generation ${id} published, not reloaded (--no-reload)`
+          : `generation ${id} published; nginx is not running, nothing reloaded`,
+    };
+  }
+  const reloadAt = deps.clock.now();
+  const target = { pid, logFile: guarded.logFile, testMs };
+  const confirmed = await reloadAndConfirm(options, deps, {
+    ...target,
+    id,
+    markerListen: guarded.markerListen,
+  });
+  run.durations['reload'] = seconds(deps.clock.now() - reloadAt);
+  if (confirmed.ok) {
+    await pruneGenerations(deps.generations, id, options.keep ?? 5);
+    return {
+      ...published,
+      outcome: 'reloaded',
+      message: `generation ${id} published and served (${changed.length} file(s) changed)`,
+    };
+  }
+  const failed = { ...target, id, markerListen: guarded.markerListen };
+  const result = await rollBack(options, deps, guarded, failed, confirmed);
+  run.durations['reload'] = seconds(deps.clock.now() - reloadAt);
+  return { ...published, ...result };
+}
+
+/** Stages the complete tree under a fresh id and runs `nginx -t` on it. */
+async function stageAndTest(
+  deps: ApplyDeps,
+  run: RunContext,
+  guarded: Guarded,
+): Promise<{ id: string; testMs: number } | ApplyResult> {
+  const { clock, generations, nginx } = deps;
+  const { rendered, previous, changed, markerListen } = guarded;
+  const ids = await generations.list();
+  const id = String(
+    Math.max(
+      0,
+      ...[...ids, previous ?? '0'].map((value) => Number(value)).filter(Number.isFinite),
+    ) + 1,
+  );
+  const meta: GenerationMeta = {
+    id,
+    hash: rendered.hash,
+    createdAt: clock.now(),
+    server: rendered.generation.server,
+    counts: rendered.counts,
+    markerListen,
+    // Fleet identity (engine/fleet-identity.ts): who serves which directory revision.
+    revision: rendered.generation.identity?.revision,
+    directoryHash: rendered.generation.identity?.directoryHash,
+  };
+  const identity = rendered.generation.identity;
+  const marker = renderGenerationMarker(
+    id,
+    markerListen ?? '127.0.0.1:7078',
+    identity === undefined
+      ? undefined
+      : {
+          identity,
+          statusFile: fleetStatusFile(rendered.generation.paths.confDir),
+          publishedAt: meta.createdAt,
+        },
+  );
+  // A generation nginx -t refused stays on disk for inspection until the next one is staged.
+  for (const old of ids) {
+    if (old !== previous && Number(old) > Number(previous ?? 0)) await generations.remove(old);
+  }
+  const mainFile = await generations.stage(id, rendered.files, marker, meta);
+  const validateAt = clock.now();
+  const test = await nginx.test(mainFile);
+  const testMs = clock.now() - validateAt;
+  run.durations['validate'] = seconds(testMs);
+  if (test.ok) return { id, testMs };
+  const kept = mainFile.slice(0, Math.max(0, mainFile.lastIndexOf('/')));
+  return {
+    ...run,
+    outcome: 'validation-failed',
+    generation: previous,
+    previous,
+    hash: rendered.hash,
+    changed,
+    details: test.output === '' ? [] : test.output.split('\n'),
+    message: test.timedOut
+      ? `nginx -t did not finish in time on generation ${id} (kept for inspection in ${kept}); generation ${previous ?? '(none)'} still served`
+      : `nginx -t failed on generation ${id} (kept for inspection in ${kept}); generation ${previous ?? '(none)'} still served`,
+    warnings: rendered.generation.warnings,
+  };
+}
+
+/** The previous generation goes back behind `current` and is reloaded and confirmed. */
+async function rollBack(
+  options: ApplyOptions,
+  deps: ApplyDeps,
+  guarded: Guarded,
+  failed: ReloadTarget,
+  confirmed: Confirmation & { ok: false },
+): Promise<Pick<ApplyResult, 'outcome' | 'generation' | 'details' | 'message'>> {
+  const { previous, previousMeta } = guarded;
+  const { id } = failed;
+  const details = confirmed.details;
+  if (previous === undefined) {
+    return {
+      outcome: 'rollback-failed',
+      generation: id,
+      details,
+      message: `the reload of generation ${id} failed and there is no previous generation to go back to: ${confirmed.reason}`,
+    };
+  }
+  await deps.generations.switchTo(previous);
+  const back = await reloadAndConfirm(options, deps, {
+    ...failed,
+    id: previous,
+    markerListen: previousMeta?.markerListen,
+  });
+  await deps.generations.remove(id);
+  if (back.ok) {
+    return {
+      generation: previous,
+      outcome: 'rolled-back',
+      details,
+      message: `the reload of generation ${id} failed (${confirmed.reason}); generation ${previous} switched back and served`,
+    };
+  }
+  return {
+    generation: previous,
+    outcome: 'rollback-failed',
+    details: [...details, ...back.details],
+    message: `the reload of generation ${id} failed (${confirmed.reason}) and generation ${previous} is not confirmed either (${back.reason})`,
+  };
+}
+
+// ---- state --------------------------------------------------------------------------------
+
+/**
+ * Writes the run's counters and timestamps. A state file that cannot be written (a full disk)
+ * is reported with the result, never thrown: the pass itself is done, the daemon keeps running.
+ */
+async function stateStep(
+  deps: ApplyDeps,
+  state: ApplyState,
+  result: ApplyResult,
+): Promise<ApplyResult> {
   try {
-    await deps.state.write(updateState(state, result, clock.now()));
+    await deps.state.write(updateState(state, result, deps.clock.now()));
   } catch (error) {
-    // The pass itself is done (and published or not); a state file that cannot be written (a
-    // full disk) is reported with the result, never thrown: the daemon keeps running.
     result.warnings.push({
       code: 'W_APPLY_STATE_UNWRITABLE',
       message: `cannot write the apply state: ${error instanceof Error ? error.message : String(error)}`,
       hint: 'check the free space and permissions of the workdir',
     });
-  } finally {
-    await lock.release();
   }
   return result;
 }
@@ -359,438 +825,4 @@ function updateState(state: ApplyState, result: ApplyResult, now: number): Apply
 
 function seconds(ms: number): number {
   return Math.round(ms) / 1000;
-}
-
-interface Rendered {
-  generation: Generation;
-  files: GenerationFile[];
-  hash: string;
-  counts: Record<string, number>;
-}
-
-async function renderOnce(deps: ApplyDeps): Promise<Rendered> {
-  const generation = await deps.render();
-  if (!generation.paths.generationLayout) {
-    throw new ProxyConfError('E_INTERNAL', 'apply needs a generation rendered for --apply', {
-      hint: 'render with paths.generationLayout: true',
-    });
-  }
-  const files = computeGenerationFiles(generation);
-  return {
-    generation,
-    files,
-    hash: computeGenerationHash(files),
-    counts: computeGuardCounts(generation.vars),
-  };
-}
-
-async function runLocked(
-  options: ApplyOptions,
-  deps: ApplyDeps,
-  state: ApplyState,
-): Promise<ApplyResult> {
-  const { clock, generations, nginx } = deps;
-  const durations: Record<string, number> = {};
-  const base = { durations, details: [] as string[] };
-
-  const render = async (): Promise<Rendered | ApplyResult> => {
-    const at = clock.now();
-    try {
-      return await renderOnce(deps);
-    } catch (error) {
-      const unavailable = isDirectoryUnavailable(error);
-      return {
-        ...base,
-        outcome: unavailable ? 'directory-unavailable' : 'error',
-        changed: [],
-        message: error instanceof Error ? error.message : String(error),
-        // Name every problem: "1 problem found" alone tells the admin nothing.
-        details: error instanceof ProblemsError ? error.problems.map(formatProblem) : [],
-        warnings: [],
-        error,
-      };
-    } finally {
-      durations['render'] = seconds(clock.now() - at);
-    }
-  };
-  let rendered = await render();
-  if ('outcome' in rendered) return rendered;
-
-  const previous = await generations.current();
-  const previousMeta = previous === undefined ? undefined : await generations.readMeta(previous);
-  let current =
-    previous === undefined
-      ? new Map<string, { content: string; mode: number }>()
-      : await generations.readFiles(previous);
-  let changed = computeChangedPaths(rendered.files, current);
-  const pidFile = rendered.generation.vars.get('main.pidfile') ?? '';
-  const logFile = rendered.generation.vars.get('main.logfile') ?? '';
-
-  // The minimum interval between reloads: wait (or defer), then render again so that every
-  // change made meanwhile goes into this one reload.
-  const interval = options.minReloadIntervalMs ?? 0;
-  const readyAt = (state.lastReloadAt ?? -Infinity) + interval;
-  // Only a run that publishes something waits; `previous === undefined` always publishes.
-  const publishes = changed.length > 0 || previous === undefined;
-  if (publishes && interval > 0 && clock.now() < readyAt) {
-    if (options.deferInsteadOfWait === true) {
-      return {
-        ...base,
-        outcome: 'deferred',
-        generation: previous,
-        previous,
-        hash: rendered.hash,
-        changed,
-        message: `${changed.length} file(s) changed; published after the minimum reload interval`,
-        warnings: rendered.generation.warnings,
-        retryAt: readyAt,
-      };
-    }
-    await clock.sleep(readyAt - clock.now(), options.signal);
-    rendered = await render();
-    if ('outcome' in rendered) return rendered;
-    current = previous === undefined ? current : await generations.readFiles(previous);
-    changed = computeChangedPaths(rendered.files, current);
-  }
-  // Nothing to publish: keep the live generation (recoverIfStale repairs it if nginx lost it).
-  if (changed.length === 0 && previous !== undefined) {
-    return await recoverIfStale(options, deps, {
-      ...base,
-      rendered: rendered,
-      previous,
-      previousMeta,
-      pidFile,
-      logFile,
-      testMs: state.lastTestMs,
-    });
-  }
-  const { generation, files, hash, counts } = rendered;
-  const warnings = generation.warnings;
-
-  // Rollout control (engine/canary.ts): hold a new revision until the canary serves it.
-  if (options.canary !== undefined && generation.identity !== undefined) {
-    const held = await options.canary.check(generation.identity);
-    if (held !== undefined) {
-      return {
-        ...base,
-        outcome: 'canary-pending',
-        generation: previous,
-        previous,
-        hash,
-        changed,
-        details: held.details,
-        message: `${held.message}; generation ${previous ?? '(none)'} still served`,
-        warnings,
-        retryAt: held.retryAt,
-      };
-    }
-  }
-
-  const reasons = checkGuard(previousMeta?.counts, counts, options.maxShrink ?? 0.5);
-  if (reasons.length > 0 && options.force !== true) {
-    return {
-      ...base,
-      outcome: 'refused',
-      generation: previous,
-      previous,
-      hash,
-      changed,
-      details: reasons,
-      message: `refusing to publish: ${reasons.join('; ')}`,
-      warnings,
-    };
-  }
-
-  const markerListen = includesMarker(files)
-    ? (generation.vars.get('stock.generation.listen') ?? '')
-    : undefined;
-  if (markerListen !== undefined && !LOOPBACK_LISTEN.test(markerListen)) {
-    throw new ProxyConfError(
-      'E_INPUT',
-      `stock.generation.listen must be a loopback address and port (got "${markerListen}")`,
-      { hint: '-c stock.generation.listen=127.0.0.1:7078' },
-    );
-  }
-
-  // Stage the complete tree under a fresh id.
-  const ids = await generations.list();
-  const id = String(
-    Math.max(
-      0,
-      ...[...ids, previous ?? '0'].map((value) => Number(value)).filter(Number.isFinite),
-    ) + 1,
-  );
-  const meta: GenerationMeta = {
-    id,
-    hash,
-    createdAt: clock.now(),
-    server: generation.server,
-    counts,
-    markerListen,
-    // Fleet identity (engine/fleet-identity.ts): who serves which directory revision.
-    revision: generation.identity?.revision,
-    directoryHash: generation.identity?.directoryHash,
-  };
-  const marker = renderGenerationMarker(
-    id,
-    markerListen ?? '127.0.0.1:7078',
-    generation.identity === undefined
-      ? undefined
-      : {
-          identity: generation.identity,
-          statusFile: fleetStatusFile(generation.paths.confDir),
-          publishedAt: meta.createdAt,
-        },
-  );
-  // A generation nginx -t refused stays on disk for inspection until the next one is staged.
-  for (const old of ids) {
-    if (old !== previous && Number(old) > Number(previous ?? 0)) await generations.remove(old);
-  }
-  const mainFile = await generations.stage(id, files, marker, meta);
-
-  const validateAt = clock.now();
-  const test = await nginx.test(mainFile);
-  const testMs = clock.now() - validateAt;
-  durations['validate'] = seconds(testMs);
-  if (!test.ok) {
-    const kept = mainFile.slice(0, Math.max(0, mainFile.lastIndexOf('/')));
-    return {
-      ...base,
-      outcome: 'validation-failed',
-      generation: previous,
-      previous,
-      hash,
-      changed,
-      details: test.output === '' ? [] : test.output.split('\n'),
-      message: test.timedOut
-        ? `nginx -t did not finish in time on generation ${id} (kept for inspection in ${kept}); generation ${previous ?? '(none)'} still served`
-        : `nginx -t failed on generation ${id} (kept for inspection in ${kept}); generation ${previous ?? '(none)'} still served`,
-      warnings,
-    };
-  }
-
-  await generations.switchTo(id);
-  const published = { ...base, generation: id, previous, hash, changed, warnings, testMs };
-  const pid = options.noReload === true ? undefined : await nginx.masterPid(pidFile);
-  if (pid === undefined) {
-    await pruneGenerations(generations, id, options.keep ?? 5);
-    return {
-      ...published,
-      outcome: 'published',
-      message:
-        options.noReload === true
-          ? `generation ${id} published, not reloaded (--no-reload)`
-          : `generation ${id} published; nginx is not running, nothing reloaded`,
-    };
-  }
-
-  const reloadAt = clock.now();
-  const confirmed = await reloadAndConfirm(options, deps, {
-    pid,
-    id,
-    markerListen,
-    logFile,
-    testMs,
-  });
-  durations['reload'] = seconds(clock.now() - reloadAt);
-  if (confirmed.ok) {
-    await pruneGenerations(generations, id, options.keep ?? 5);
-    return {
-      ...published,
-      outcome: 'reloaded',
-      message: `generation ${id} published and served (${changed.length} file(s) changed)`,
-    };
-  }
-
-  // Roll back: the previous generation goes back behind `current` and is reloaded.
-  const details = confirmed.details;
-  if (previous === undefined) {
-    return {
-      ...published,
-      outcome: 'rollback-failed',
-      details,
-      message: `the reload of generation ${id} failed and there is no previous generation to go back to: ${confirmed.reason}`,
-    };
-  }
-  await generations.switchTo(previous);
-  const back = await reloadAndConfirm(options, deps, {
-    pid,
-    id: previous,
-    markerListen: previousMeta?.markerListen,
-    logFile,
-    testMs,
-  });
-  await generations.remove(id);
-  durations['reload'] = seconds(clock.now() - reloadAt);
-  if (back.ok) {
-    return {
-      ...published,
-      generation: previous,
-      outcome: 'rolled-back',
-      details,
-      message: `the reload of generation ${id} failed (${confirmed.reason}); generation ${previous} switched back and served`,
-    };
-  }
-  return {
-    ...published,
-    generation: previous,
-    outcome: 'rollback-failed',
-    details: [...details, ...back.details],
-    message: `the reload of generation ${id} failed (${confirmed.reason}) and generation ${previous} is not confirmed either (${back.reason})`,
-  };
-}
-
-/** Nothing changed on disk: still make sure nginx serves `current` (after a kill mid-switch). */
-async function recoverIfStale(
-  options: ApplyOptions,
-  deps: ApplyDeps,
-  context: {
-    durations: Record<string, number>;
-    details: string[];
-    rendered: Rendered;
-    previous: string;
-    previousMeta: GenerationMeta | undefined;
-    pidFile: string;
-    logFile: string;
-    testMs: number | undefined;
-  },
-): Promise<ApplyResult> {
-  const { rendered, previous, previousMeta, durations } = context;
-  const unchanged: ApplyResult = {
-    outcome: 'unchanged',
-    generation: previous,
-    previous,
-    hash: rendered.hash,
-    changed: [],
-    details: [],
-    durations,
-    message: `nothing changed: generation ${previous} is up to date`,
-    warnings: rendered.generation.warnings,
-  };
-  const listen = previousMeta?.markerListen;
-  if (options.noReload === true || listen === undefined) return unchanged;
-  const pid = await deps.nginx.masterPid(context.pidFile);
-  if (pid === undefined) return unchanged;
-  const served = await deps.nginx.servedGeneration(listen);
-  // Nothing answers: nginx runs some other configuration; reloading would not fix that.
-  if (served === undefined || served === previous) return unchanged;
-  const at = deps.clock.now();
-  const confirmed = await reloadAndConfirm(options, deps, {
-    pid,
-    id: previous,
-    markerListen: listen,
-    logFile: context.logFile,
-    testMs: context.testMs,
-  });
-  durations['reload'] = seconds(deps.clock.now() - at);
-  if (confirmed.ok) {
-    return {
-      ...unchanged,
-      outcome: 'resynced',
-      message: `nothing changed, but nginx served generation ${served} while ${previous} is current: reloaded, generation ${previous} confirmed served`,
-    };
-  }
-  return {
-    ...unchanged,
-    outcome: 'rollback-failed',
-    details: confirmed.details,
-    message: `nginx serves generation ${served}, and reloading generation ${previous} failed: ${confirmed.reason}`,
-  };
-}
-
-/**
- * SIGHUP, then wait until the marker answers `id` (or, without a marker, the log stays calm). The
- * wait grows with the tree: 3 × its `nginx -t` time, at least `confirmTimeoutMs`; past that, it
- * goes on while the master is still busy reading the configuration (its CPU time grows), so that
- * the caller never rolls back, and queues a second reload, behind one nginx is still doing.
- */
-async function reloadAndConfirm(
-  options: ApplyOptions,
-  deps: ApplyDeps,
-  target: {
-    pid: number;
-    id: string;
-    markerListen: string | undefined;
-    logFile: string;
-    testMs: number | undefined;
-  },
-): Promise<{ ok: true } | { ok: false; reason: string; details: string[] }> {
-  const { clock, nginx } = deps;
-  const mark = await nginx.errorLogMark(target.logFile);
-  const signalledAt = clock.now();
-  try {
-    await nginx.reload(target.pid);
-  } catch (error) {
-    return {
-      ok: false,
-      reason: `cannot signal nginx (pid ${target.pid}): ${error instanceof Error ? error.message : String(error)}`,
-      details: [],
-    };
-  }
-  const timeout = confirmTimeout(options, target.testMs);
-  const busyLimit = Math.max(timeout, options.busyLimitMs ?? 300_000);
-  const settle = options.settleMs ?? 3000;
-  const busy = masterBusyTracker(deps, target.pid);
-  let served: string | undefined;
-  for (;;) {
-    const errors = await nginx.errorsSince(target.logFile, mark);
-    if (errors.length > 0) {
-      return { ok: false, reason: 'nginx logged an error while reloading', details: errors };
-    }
-    const elapsed = clock.now() - signalledAt;
-    if (target.markerListen === undefined) {
-      if (elapsed >= settle) return { ok: true };
-    } else {
-      served = await nginx.servedGeneration(target.markerListen);
-      if (served === target.id) return { ok: true };
-    }
-    if (elapsed >= timeout && !(elapsed < busyLimit && (await busy(clock.now())))) {
-      return {
-        ok: false,
-        reason: `nginx still serves generation ${served ?? '(no answer)'} after ${Math.round(elapsed)} ms (confirmation time ${timeout} ms), not ${target.id}`,
-        details: [],
-      };
-    }
-    if (options.signal?.aborted === true) {
-      return { ok: false, reason: 'interrupted while waiting for nginx', details: [] };
-    }
-    await clock.sleep(50);
-  }
-}
-
-/** The confirmation time of a reload: max(confirmTimeoutMs, 3 × the tree's nginx -t time). */
-export function confirmTimeout(options: ApplyOptions, testMs: number | undefined): number {
-  return Math.max(options.confirmTimeoutMs ?? 10_000, 3 * (testMs ?? 0));
-}
-
-/**
- * Whether the master used CPU within the last second: a master reading a large configuration
- * burns CPU until it starts its new workers; an idle one (a reload that is done, or that nginx
- * never started) does not. Unknown CPU time counts as idle.
- */
-function masterBusyTracker(deps: ApplyDeps, pid: number): (now: number) => Promise<boolean> {
-  const samples: { at: number; ticks: number }[] = [];
-  return async (now) => {
-    const ticks = await deps.nginx.masterCpuTicks(pid);
-    if (ticks === undefined) return false;
-    samples.push({ at: now, ticks });
-    while (samples.length > 1 && now - samples[0]!.at > 1000) samples.shift();
-    const oldest = samples[0]!;
-    // One sample is no evidence: wait for a second look, at most a second later.
-    if (samples.length === 1) return true;
-    return ticks > oldest.ticks;
-  };
-}
-
-/** Keeps `current` and the `keep - 1` newest generations before it; removes the rest. */
-async function pruneGenerations(
-  generations: GenerationStore,
-  current: string,
-  keep: number,
-): Promise<void> {
-  const ids = (await generations.list()).map(Number).sort((a, b) => a - b);
-  const now = Number(current);
-  const older = ids.filter((id) => id < now);
-  const kept = new Set([now, ...older.slice(Math.max(0, older.length - (keep - 1)))]);
-  for (const id of ids) if (!kept.has(id)) await generations.remove(String(id));
 }

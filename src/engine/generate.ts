@@ -3,6 +3,7 @@
  * the caller compares the plan with disk and writes (or shows a diff, or checks).
  */
 import type { Problem, Warning, WarningCode } from '../errors.js';
+import { ATTRIBUTE_CATALOG } from '../model/attribute-catalog.js';
 import { ProblemsError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
@@ -33,9 +34,23 @@ import type { StockWebSites } from '../vars/stock-sites.js';
 import { computeStockWebSites } from '../vars/stock-sites.js';
 import { computeStockMailTls } from '../vars/stock-mail-tls.js';
 import type { StockMailTls } from '../vars/stock-mail-tls.js';
+import type { StockMailVip } from '../vars/stock.js';
+import { computeStockMailVips } from '../vars/stock.js';
 import { computeDomainCertFiles } from './domain-certs.js';
 
-/** Options of {@link generate}. */
+/**
+ * The attributes a generation reads: every attribute of the catalog (the one list of what zmproxy
+ * reads, src/model/attribute-catalog.ts) and the structural ones entries are named and classified
+ * by. The directory source loads nothing else (a global config holds hundreds more).
+ */
+export const PROXY_CONFIG_ATTRIBUTES: readonly string[] = [
+  'objectClass',
+  'cn',
+  'uid',
+  'dc',
+  ...ATTRIBUTE_CATALOG.map((spec) => spec.name),
+];
+
 /** The warnings `-f` (--force-dns-resolution) turns into errors: a name that does not resolve. */
 const FORCED_BY_DNS: ReadonlySet<WarningCode> = new Set<WarningCode>([
   'W_VHOST_UNRESOLVED',
@@ -43,6 +58,7 @@ const FORCED_BY_DNS: ReadonlySet<WarningCode> = new Set<WarningCode>([
   'W_MEMCACHED_UNRESOLVED',
 ]);
 
+/** Options of {@link generate}. */
 export interface GenerateOptions {
   paths?: PathOptions;
   /** `-s`: the server to generate for, by name or zimbraId. @default localconfig zimbra_server_hostname */
@@ -106,10 +122,12 @@ export async function computeGenerationVariables(
     web: StockWebSites;
     /** The stock set's mail TLS chain, for its Handlebars templates. */
     mailTls: StockMailTls;
+    /** The stock set's mail servers on virtual IP addresses, for its Handlebars templates. */
+    mailVips: readonly StockMailVip[];
   }
 > {
   const paths = resolvePaths(options.paths);
-  const snapshot = await deps.source.load(PROXY_CONFIG_KINDS);
+  const snapshot = await deps.source.load(PROXY_CONFIG_KINDS, PROXY_CONFIG_ATTRIBUTES);
   const facts = { dhparamExists: await deps.files.exists(paths.dhparamFile) };
   const { ctx, problems, warnings, serverSource } = await buildVarContext(
     { snapshot, serverName: options.serverName, localConfig: deps.localConfig, paths, facts },
@@ -122,6 +140,7 @@ export async function computeGenerationVariables(
   const caBundle = computeClientCaBundle(ctx);
   const web = computeStockWebSites(ctx);
   const mailTls = computeStockMailTls(ctx);
+  const mailVips = computeStockMailVips(ctx);
   const extraFiles: PlannedFile[] = [];
   if (options.domainCerts ?? true)
     extraFiles.push(...computeDomainCertFiles(snapshot, paths, ctx.problem));
@@ -161,6 +180,7 @@ export async function computeGenerationVariables(
     stockWarnings: computeStockWarnings(ctx),
     web,
     mailTls,
+    mailVips,
     render: {
       domains,
       servers,
@@ -189,6 +209,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
         servers: computed.render.servers,
         web: computed.web,
         mailTls: computed.mailTls,
+        mailVips: computed.mailVips,
       },
     },
     {

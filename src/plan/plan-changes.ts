@@ -1,4 +1,5 @@
 /** Compares the files a generation wants with what is on disk, and shows the difference. */
+import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 
 /**
@@ -7,6 +8,9 @@ import { createTwoFilesPatch } from 'diff';
  * them; workers get the parsed configuration, not the files. See docs/security.md.
  */
 export const SECRET_FILE_MODE = 0o600;
+
+/** The manifest of the flat tree (`<confDir>/<this>`): what the last plain run wrote. */
+export const FLAT_MANIFEST_FILE = '.zmproxy-manifest.json';
 
 /** One file a generation produces. */
 export interface PlannedFile {
@@ -33,15 +37,23 @@ export interface FileChange extends PlannedFile {
   before: string | undefined;
 }
 
-/** What is on disk at a path: its text, and its mode when the caller read it. */
-export interface DiskFile {
-  content: string;
-  mode?: number | undefined;
+/**
+ * What is on disk at a path: its text, or (when a manifest vouches for the file, so it was not
+ * read back) the {@link contentHash} of its text; and its mode when the caller knows it.
+ */
+export type DiskFile =
+  | { content: string; hash?: undefined; mode?: number | undefined }
+  | { content?: undefined; hash: string; mode?: number | undefined };
+
+/** The hash a manifest records for a file's text: sha256, base64url. */
+export function contentHash(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('base64url');
 }
 
 /**
  * The one comparison of a planned file with disk: created when absent, changed when its content
- * or (where known) its mode differs. `--diff`/`--check` and `--apply` both decide with it.
+ * (or its hash, for a file the manifest vouches for) or, where known, its mode differs.
+ * `--diff`/`--check` and `--apply` both decide with it.
  */
 export function compareWithDisk(
   file: { content: string; mode: number },
@@ -49,7 +61,11 @@ export function compareWithDisk(
 ): ChangeStatus {
   if (before === undefined) return 'created';
   const sameMode = before.mode === undefined || before.mode === file.mode;
-  return before.content === file.content && sameMode ? 'unchanged' : 'changed';
+  const sameContent =
+    before.content !== undefined
+      ? before.content === file.content
+      : before.hash === contentHash(file.content);
+  return sameContent && sameMode ? 'unchanged' : 'changed';
 }
 
 /** Pairs every planned file with its current content. */

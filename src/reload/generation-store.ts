@@ -24,12 +24,29 @@ import {
   refuseSymlinkedDirectory,
   SymlinkedDirectoryError,
   syncDirectory,
+  syncFileSystem,
   writeNewFileDurable,
+  writeNewFileUnsynced,
 } from '../writer/durable-files.js';
-import { mapConcurrent } from '../writer/map-concurrent.js';
+import type { Manifest } from '../writer/manifest.js';
+import { formatManifest, readManifest, recordFile, vouches } from '../writer/manifest.js';
+import type { DiskFile } from '../plan/plan-changes.js';
 
 /** The file in each generation directory describing it. */
 export const GENERATION_META_FILE = 'zmproxy-generation.json';
+
+/**
+ * The content hashes (and modes, sizes, mtimes) of a generation's files, written with it: the
+ * next run compares hashes instead of reading the files back (src/writer/manifest.ts).
+ */
+export const GENERATION_MANIFEST_FILE = 'zmproxy-manifest.json';
+
+/** Files a generation holds besides the rendered ones. */
+const GENERATION_OWN_FILES: ReadonlySet<string> = new Set([
+  GENERATION_MARKER_FILE,
+  GENERATION_META_FILE,
+  GENERATION_MANIFEST_FILE,
+]);
 
 /** Options of {@link createGenerationStore}. */
 export interface GenerationStoreOptions {
@@ -84,18 +101,25 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
     },
     async readFiles(id) {
       const root = dirOf(id);
-      const files = new Map<string, { content: string; mode: number }>();
+      const files = new Map<string, DiskFile & { mode: number }>();
       let entries;
       try {
         entries = await readdir(root, { recursive: true, withFileTypes: true });
       } catch {
         return files;
       }
+      // Files the manifest vouches for are compared by hash, not read back.
+      const manifest = readManifest(join(root, GENERATION_MANIFEST_FILE));
       for (const entry of entries) {
         if (!entry.isFile()) continue;
         const path = relative(root, join(entry.parentPath, entry.name));
-        if (path === GENERATION_MARKER_FILE || path === GENERATION_META_FILE) continue;
+        if (GENERATION_OWN_FILES.has(path)) continue;
         const full = join(root, path);
+        const record = manifest?.get(path);
+        if (record !== undefined && vouches(record, full)) {
+          files.set(path, { hash: record.hash, mode: record.mode });
+          continue;
+        }
         files.set(path, {
           content: await readFile(full, 'utf8'),
           mode: (await stat(full)).mode & 0o777,
@@ -115,16 +139,28 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
         for (const file of all) dirs.add(dirname(join(root, file.path)));
         // Created fresh inside a new real directory: no link can be among them.
         for (const dir of dirs) await mkdir(dir, { recursive: true, mode: 0o755 });
-        await mapConcurrent(all, 32, (file) =>
-          writeNewFileDurable(join(root, file.path), file.content, file.mode, file.gid),
+        // Every file written without its own fsync, then one syncfs for all of them
+        // (docs/scale.md "Durability"); the manifest records what was written.
+        const manifest: Manifest = new Map();
+        for (const file of all) {
+          const full = join(root, file.path);
+          writeNewFileUnsynced(full, file.content, file.mode, file.gid);
+          manifest.set(file.path, recordFile(full, file.content));
+        }
+        manifest.delete(GENERATION_MARKER_FILE);
+        await writeNewFileDurable(
+          join(root, GENERATION_MANIFEST_FILE),
+          formatManifest(manifest),
+          0o644,
         );
+        await syncFileSystem(root);
         // The meta file last: a generation with meta is complete.
         await writeNewFileDurable(
           join(root, GENERATION_META_FILE),
           `${JSON.stringify(meta, null, 2)}\n`,
           0o644,
         );
-        for (const dir of dirs) await syncDirectory(dir);
+        await syncDirectory(root);
         await syncDirectory(generationsDir);
       } catch (error) {
         if (error instanceof ProxyConfError) throw error;

@@ -363,7 +363,8 @@ export interface StockMailVip {
  * The virtual IP addresses that get mail servers of their own (SNI off only: the stock mail
  * module picks a server by address, never by TLS server name). Sorted, one per address: the
  * first domain item with that address (items are sorted by domain, then virtual host name)
- * gives the certificate. Several virtual host names usually share one address.
+ * gives the certificate. Several virtual host names usually share one address. The servers
+ * themselves are in templates/nginx.conf.mail.{imap,imaps,pop3,pop3s}.template.hbs.
  */
 export function computeStockMailVips(ctx: VarContext): readonly StockMailVip[] {
   const byVip = new Map<string, StockMailVip>();
@@ -381,50 +382,6 @@ export function computeStockMailVips(ctx: VarContext): readonly StockMailVip[] {
     });
   }
   return [...byVip.values()].sort((a, b) => (a.vip < b.vip ? -1 : a.vip > b.vip ? 1 : 0));
-}
-
-type MailProtocol = 'imap' | 'imaps' | 'pop3' | 'pop3s';
-
-/**
- * One `server{}` per virtual IP address for a mail protocol. The protocol's settings are left as
- * `${…}` tokens of Zimbra's variables, which the engine expands when it rescans the line, so the
- * only data in this text is the address and the certificate paths. `auth_http_header` is
- * repeated because a server-level one replaces every mail-level one.
- */
-function formatMailVipServers(ctx: VarContext, protocol: MailProtocol): string {
-  const base = protocol.startsWith('imap') ? 'imap' : 'pop3';
-  const tls = protocol.endsWith('s');
-  return computeStockMailVips(ctx)
-    .map((vip) =>
-      [
-        `# ${vip.address}: domain ${vip.domain}`,
-        'server {',
-        `    listen                    ${vip.vip}\${mail.${protocol}.port}${tls ? ' ssl' : ''};`,
-        `    protocol                  ${base};`,
-        `    timeout                   \${mail.${base}.timeout}s;`,
-        `    proxy_timeout             \${mail.${base}.proxytimeout}s;`,
-        ...(tls ? [] : [`    starttls                  \${mail.${base}.tls};`]),
-        `    ssl_certificate           ${vip.crt};`,
-        `    ssl_certificate_key       ${vip.key};`,
-        `    \${stock.lookup.key.enabled}auth_http_header          X-Zmproxy-Key "\${stock.lookup.key}";`,
-        `    \${stock.mail.upstream.tls.enabled}auth_http_header          X-Zmproxy-Upstream tls;`,
-        `    auth_http_header          X-Proxy-IP ${vip.address};`,
-        '}',
-        '',
-      ].join('\n'),
-    )
-    .join('\n');
-}
-
-function mailVipVar(protocol: MailProtocol): VariableDefinition {
-  return customVar({
-    name: `stock.mail.${protocol}.:vhosts`,
-    area: 'stock',
-    description: `${protocol.toUpperCase()} servers on the virtual IP addresses of domains (SNI off), each with its domain's certificate`,
-    attribute: 'zimbraVirtualIPAddress',
-    defaultText: '',
-    compute: (ctx) => formatMailVipServers(ctx, protocol),
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -763,10 +720,6 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     defaultText: ' "IMAP4rev1" "LITERAL+" "SASL-IR" "IDLE" "NAMESPACE"',
     compute: formatStockImapCapabilities,
   }),
-  mailVipVar('imap'),
-  mailVipVar('imaps'),
-  mailVipVar('pop3'),
-  mailVipVar('pop3s'),
 
   // Web
   customVar({

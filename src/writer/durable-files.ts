@@ -1,5 +1,8 @@
 /** Durable file primitives shared by the FileStore and the generation store. */
+import { execFile } from 'node:child_process';
+import { closeSync, fchmodSync, fchownSync, openSync, writeFileSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
+import { promisify } from 'node:util';
 
 /**
  * fsyncs a directory so the creations and renames in it survive a crash. Throws node:fs's own
@@ -35,6 +38,40 @@ export async function writeNewFileDurable(
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Creates a file that must not exist yet, with its mode (and group) set before any byte, and
+ * writes it, synchronously and without an fsync: the caller makes a whole batch durable at once
+ * with {@link syncFileSystem}. Synchronous on purpose: 20 000 small files cost ~1 s this way and
+ * ~3 s through the thread pool. Throws node:fs's own error.
+ */
+export function writeNewFileUnsynced(
+  path: string,
+  content: string,
+  mode: number,
+  gid?: number,
+): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    fchmodSync(fd, mode);
+    if (gid !== undefined) fchownSync(fd, -1, gid);
+    writeFileSync(fd, content, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const run = promisify(execFile);
+
+/**
+ * Makes everything written to the file system holding `dir` durable: one syncfs(2) (coreutils
+ * `sync -f`) instead of an fsync per file. syncfs writes back every dirty page and inode of that
+ * file system, and `sync -f` fails when the write-back reports an error (Linux ≥ 5.8), so after
+ * it returns the files written before it are on disk. See docs/scale.md "Durability".
+ */
+export async function syncFileSystem(dir: string): Promise<void> {
+  await run('sync', ['-f', dir]);
 }
 
 /**

@@ -68,7 +68,7 @@ async function render(dir: string, options: ScenarioOptions, templates: Template
       overrides: parseOverrides(options.overrides ?? []).overrides,
     },
     {
-      source: { description: dir, load: () => readLdifSnapshot([join(dir, 'input.ldif')]) },
+      source: { description: dir, load: (kinds, attributes) => readLdifSnapshot([join(dir, 'input.ldif')], kinds, attributes) },
       localConfig: new Map(Object.entries(options.localconfig ?? {})),
       templates,
       resolver: { resolve: (names) => resolveHostnames(names, { hosts, hostsOnly: true }) },

@@ -441,7 +441,12 @@ describe.sequential('zmproxyconfgen --apply with the real nginx', () => {
       // What `current` names is complete: its files hash to what its meta recorded.
       const id = currentId();
       const meta = await store.readMeta(id);
-      const files = [...(await store.readFiles(id))].map(([path, file]) => ({ path, ...file }));
+      // Read every file itself: the manifest's hashes are what the check must not trust.
+      const files = [...(await store.readFiles(id))].map(([path, file]) => ({
+        path,
+        mode: file.mode,
+        content: readFileSync(join(work, 'conf/nginx/generations', id, path), 'utf8'),
+      }));
       expect(meta?.hash).toBe(computeGenerationHash(files));
       // nginx serves one generation: the marker (nginx.conf's include) and the header (an
       // include two levels down) come from the same generation. A kill just after the SIGHUP

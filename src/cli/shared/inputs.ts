@@ -48,7 +48,10 @@ export function createDirectorySource(
 ): DirectorySource {
   const parsed = spec === undefined ? undefined : parseSourceSpec(spec);
   if (parsed?.kind === 'ldif') {
-    return { description: spec ?? '', load: (kinds) => readLdifSnapshot(parsed.files, kinds) };
+    return {
+      description: spec ?? '',
+      load: (kinds, attributes) => readLdifSnapshot(parsed.files, kinds, attributes),
+    };
   }
   const urls = parsed?.urls;
   const description =
@@ -57,10 +60,10 @@ export function createDirectorySource(
       : urls.join(' ');
   return {
     description,
-    async load(kinds): Promise<DirectorySnapshot> {
+    async load(kinds, attributes): Promise<DirectorySnapshot> {
       const store = createLdapDirectory(await resolveLdapOptions(spec, context));
       try {
-        return await store.load(kinds);
+        return await store.load(kinds, attributes);
       } finally {
         await store.close();
       }

@@ -94,10 +94,13 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
 
   return {
     description: resolved.urls.join(' '),
-    async load(kinds?: readonly EntryKind[]): Promise<DirectorySnapshot> {
+    async load(
+      kinds?: readonly EntryKind[],
+      attributes?: readonly string[],
+    ): Promise<DirectorySnapshot> {
       const client = await connected();
       try {
-        return await readSnapshot(client, resolved, kinds);
+        return await readSnapshot(client, resolved, kinds, attributes);
       } catch (error) {
         throw translateOperationError(error, 'read the directory', resolved);
       }
@@ -148,33 +151,52 @@ export function createLdapDirectory(options: LdapSourceOptions): DirectoryStore 
 
 /**
  * Reads the Zimbra entries of these kinds (default: all) of every naming context into one
- * snapshot; one search per context, its filter naming only the wanted object classes, so the
- * server never sends the accounts to a job that does not need them.
+ * snapshot; one search per context, its filter naming only the wanted object classes (and its
+ * attribute list only the wanted attributes, when given), so the server never sends the accounts
+ * to a job that does not need them.
  */
 async function readSnapshot(
   client: Client,
   options: ResolvedLdapSourceOptions,
   kinds?: readonly EntryKind[],
+  attributes?: readonly string[],
 ): Promise<DirectorySnapshot> {
   const filter = objectClassFilter(kinds);
-  const bases = await namingContexts(client);
-  const seen = new Set<string>();
-  const raw: RawEntry[] = [];
-  for (const base of bases) {
-    const { searchEntries } = await client.search(base, {
-      scope: 'sub',
-      filter,
-      paged: { pageSize: options.pageSize },
-    });
-    for (const entry of searchEntries) {
-      const key = entry.dn.toLowerCase();
-      if (seen.has(key)) continue;
-      seen.add(key);
-      raw.push({ dn: entry.dn, attrs: attributeMapOf(entry) });
+  const search = async (bases: readonly string[]): Promise<RawEntry[]> => {
+    const seen = new Set<string>();
+    const raw: RawEntry[] = [];
+    for (const base of bases) {
+      const { searchEntries } = await client.search(base, {
+        scope: 'sub',
+        filter,
+        // Only what the job reads: a global config carries hundreds of attributes it does not.
+        ...(attributes === undefined ? {} : { attributes: [...attributes] }),
+        paged: { pageSize: options.pageSize },
+      });
+      for (const entry of searchEntries) {
+        const key = entry.dn.toLowerCase();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        raw.push({ dn: entry.dn, attrs: attributeMapOf(entry) });
+      }
     }
+    return raw;
+  };
+  // The global config and the servers live below cn=zimbra in every Zimbra directory (its
+  // LdapDIT: cn=config,cn=zimbra and cn=servers,cn=zimbra): a job that reads nothing else
+  // (zmprov gcf, gs) searches there, not the whole tree of accounts. Classification stays by
+  // objectClass; a directory laid out otherwise (no global config found there) gets the full search.
+  if (kinds !== undefined && kinds.every((kind) => ZIMBRA_BASE_KINDS.has(kind))) {
+    const near = await search([ZIMBRA_BASE]).catch(() => undefined);
+    const entries = near === undefined ? [] : classifyEntries(near, kinds);
+    if (entries.some((entry) => entry.kind === 'globalConfig')) return buildSnapshot(entries);
   }
-  return buildSnapshot(classifyEntries(raw, kinds));
+  return buildSnapshot(classifyEntries(await search(await namingContexts(client)), kinds));
 }
+
+/** Zimbra's base of its configuration entries, and the kinds that live there. */
+const ZIMBRA_BASE = 'cn=zimbra';
+const ZIMBRA_BASE_KINDS: ReadonlySet<EntryKind> = new Set(['globalConfig', 'server']);
 
 /**
  * The root DSE's namingContexts; the null suffix (Zimbra's layout: cn=zimbra and the domains in

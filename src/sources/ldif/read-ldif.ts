@@ -5,6 +5,7 @@ import { ProxyConfError } from '../../errors.js';
 import type { DirectorySnapshot, EntryKind } from '../../model/snapshot.js';
 import { buildSnapshot } from '../../model/build-snapshot.js';
 import { classifyEntries } from '../../model/classify-entry.js';
+import type { ParsedLdifEntry } from './parse-ldif.js';
 import { parseLdif } from './parse-ldif.js';
 import { describeReadError } from '../describe-read-error.js';
 
@@ -48,6 +49,7 @@ export function ldifGlobDirs(files: readonly string[]): string[] {
 export async function readLdifSnapshot(
   patterns: readonly string[],
   kinds?: readonly EntryKind[],
+  attributes?: readonly string[],
 ): Promise<DirectorySnapshot> {
   const files = await expandLdifFiles(patterns);
   if (files.length === 0) {
@@ -58,9 +60,21 @@ export async function readLdifSnapshot(
   const texts = await Promise.all(files.map((file) => readInputFile(file)));
   const entries = texts.flatMap((text, index) => {
     const file = files[index] ?? '';
-    return classifyEntries(parseLdif(text, file), kinds);
+    const parsed = parseLdif(text, file);
+    return classifyEntries(attributes === undefined ? parsed : keepOnly(parsed, attributes), kinds);
   });
   return buildSnapshot(entries);
+}
+
+/** The entries with only the named attributes (case-insensitive), as an LDAP search returns them. */
+function keepOnly(entries: readonly ParsedLdifEntry[], attributes: readonly string[]) {
+  const wanted = new Set(attributes.map((name) => name.toLowerCase()));
+  return entries.map((entry) => ({
+    ...entry,
+    attrs: Object.fromEntries(
+      Object.entries(entry.attrs).filter(([name]) => wanted.has(name.toLowerCase())),
+    ),
+  }));
 }
 
 /** Reads a text file given on the command line; a failure becomes E_INPUT with a hint. */

@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectCertificate } from '../../../src/engine/certificate-guard.js';
+import {
+  certificateFactsKey,
+  checkGenerationCertificates,
+  computeCertificateFacts,
+  inspectCertificate,
+  judgeCertificate,
+} from '../../../src/engine/certificate-guard.js';
+import type { Generation } from '../../../src/engine/generate.js';
+import { resolvePaths } from '../../../src/model/paths.js';
 import { testdir } from '../../helpers/testdir.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -97,5 +105,51 @@ describe('inspectCertificate', () => {
       Date.now() - 2 * DAY,
     );
     expect(verdict.refusals).toEqual([expect.stringContaining('not valid before')]);
+  });
+});
+
+describe('certificate facts between runs', () => {
+  it('judges kept facts at the time of each run, and parses a pair only when it is new', () => {
+    const { certPem, keyPem } = pair(['mail.example.com']);
+    const input = { certPem, keyPem, names: ['mail.example.com', 'other.example.com'] };
+    const facts = computeCertificateFacts(input);
+    expect(facts.keyProblem).toBeUndefined();
+    expect(facts.uncovered).toEqual(['other.example.com']);
+    // The same facts, judged a day before the end and after it.
+    const soon = judgeCertificate('domain example.com', facts, facts.validTo - DAY);
+    expect(soon.refusals).toEqual([]);
+    expect(soon.warnings.map((w) => w.message).join('\n')).toMatch(/expires on \S+, in 1 days/);
+    const later = judgeCertificate('domain example.com', facts, facts.validTo + DAY);
+    expect(later.refusals[0]).toMatch(/expired on/);
+    // The key is a hash of everything the facts depend on.
+    expect(certificateFactsKey(input)).toBe(certificateFactsKey({ ...input }));
+    expect(certificateFactsKey(input)).not.toBe(certificateFactsKey({ ...input, names: [] }));
+  });
+
+  it('takes kept facts instead of parsing, and keeps only those of this run', async () => {
+    const { certPem, keyPem } = pair(['mail.example.com']);
+    const generation = {
+      paths: resolvePaths({ workdir: '/nonexistent-zmproxy' }),
+      files: [
+        { path: '/w/conf/domaincerts/example.com.crt', content: certPem, mode: 0o644 },
+        { path: '/w/conf/domaincerts/example.com.key', content: keyPem, mode: 0o600 },
+      ],
+      snapshot: { domains: [] },
+    } as unknown as Generation;
+    const key = certificateFactsKey({ certPem, keyPem, names: [] });
+    // A kept fact the parsing would never give: proof that it was used.
+    const kept = new Map([
+      [key, { validFrom: 0, validTo: Date.now() + 365 * DAY, keyProblem: 'kept', uncovered: [] }],
+      ['stale', { validFrom: 0, validTo: 1, uncovered: [] }],
+    ]);
+    let saved: ReadonlyMap<string, unknown> | undefined;
+    const verdict = await checkGenerationCertificates(
+      generation,
+      Date.now(),
+      () => Promise.reject(new Error('no default pair')),
+      { load: () => Promise.resolve(kept), save: (facts) => Promise.resolve(void (saved = facts)) },
+    );
+    expect(verdict.refusals).toEqual(['domain example.com: kept']);
+    expect([...(saved?.keys() ?? [])]).toEqual([key]);
   });
 });

@@ -14,6 +14,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatApplyMetrics } from '../../../src/engine/apply-metrics.js';
+import { contentHash } from '../../../src/plan/plan-changes.js';
 import { createGenerationStore } from '../../../src/reload/generation-store.js';
 import { createRunLock } from '../../../src/reload/run-lock.js';
 import { testdir } from '../../helpers/testdir.js';
@@ -50,6 +51,44 @@ describe('generation store', () => {
     expect((await store.readMeta('1'))?.hash).toBe('h');
     await store.remove('1');
     expect(await store.list()).toEqual(['1']);
+  });
+});
+
+describe('generation store: manifest', () => {
+  async function staged() {
+    const dir = testdir();
+    const store = createGenerationStore({
+      liveDir: join(dir, 'current'),
+      generationsDir: join(dir, 'generations'),
+    });
+    await store.stage(
+      '1',
+      [
+        { path: 'nginx.conf', content: 'main\n', mode: 0o644 },
+        { path: 'domaincerts/a.key', content: 'key\n', mode: 0o600 },
+      ],
+      'marker\n',
+      { id: '1', ...META },
+    );
+    return { dir, store };
+  }
+
+  it('gives hashes, not contents, for the files its manifest vouches for', async () => {
+    const { store } = await staged();
+    const files = await store.readFiles('1');
+    expect(files.get('nginx.conf')).toEqual({ hash: contentHash('main\n'), mode: 0o644 });
+    expect(files.get('domaincerts/a.key')).toEqual({ hash: contentHash('key\n'), mode: 0o600 });
+  });
+
+  it('reads a file changed behind its back, and every file when the manifest is damaged', async () => {
+    const { dir, store } = await staged();
+    writeFileSync(join(dir, 'generations/1/nginx.conf'), 'edited by hand\n');
+    const edited = await store.readFiles('1');
+    expect(edited.get('nginx.conf')).toEqual({ content: 'edited by hand\n', mode: 0o644 });
+    expect(edited.get('domaincerts/a.key')?.hash).toBe(contentHash('key\n'));
+    writeFileSync(join(dir, 'generations/1/zmproxy-manifest.json'), '{"version":1,"files":');
+    const damaged = await store.readFiles('1');
+    expect(damaged.get('domaincerts/a.key')).toEqual({ content: 'key\n', mode: 0o600 });
   });
 });
 

@@ -60,6 +60,19 @@ describe('readLdifSnapshot', () => {
     expect(snapshot.accounts.map(entryName)).toEqual(['alice@example.com']);
   });
 
+  it('keeps only the attributes asked for (case-insensitive), as an LDAP search would', async () => {
+    const dir = await tempFiles({ 'c.ldif': CONFIG, 's.ldif': SERVERS });
+    const files = ['c.ldif', 's.ldif'].map((name) => join(dir, name));
+    const snapshot = await readLdifSnapshot(
+      files,
+      ['globalConfig', 'server'],
+      ['objectclass', 'cn', 'ZIMBRASERVICEENABLED'],
+    );
+    expect(snapshot.globalConfig.attrs['zimbraReverseProxyWorkerProcesses']).toBeUndefined();
+    expect(snapshot.servers.map(entryName)).toEqual(['mbox.example.com', 'proxy.example.com']);
+    expect(snapshot.servers[1]?.attrs['zimbraServiceEnabled']).toEqual(['proxy']);
+  });
+
   it('reports a duplicate server across files with both file:line', async () => {
     const dir = await tempFiles({ 'a.ldif': SERVERS, 'b.ldif': SERVERS });
     const [a, b] = [join(dir, 'a.ldif'), join(dir, 'b.ldif')];
