@@ -11,7 +11,8 @@ import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
 import type { LookupTopology } from '../model/lookup-topology.js';
 import { readLookupTopology } from '../model/lookup-topology.js';
 import type { DirectorySnapshot } from '../model/snapshot.js';
-import { entryName } from '../model/snapshot.js';
+import { effectiveAuthHttpListen } from '../vars/bind-address.js';
+import { entryName, PROXY_CONFIG_ATTRIBUTES, PROXY_CONFIG_KINDS } from '../model/snapshot.js';
 import { ProxyConfError } from '../errors.js';
 import { resolvePaths } from '../model/paths.js';
 import type { DirectorySource, HostResolver } from '../ports.js';
@@ -96,7 +97,7 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   ];
   let snapshot: DirectorySnapshot | undefined;
   try {
-    snapshot = await deps.source.load();
+    snapshot = await deps.source.load(PROXY_CONFIG_KINDS, PROXY_CONFIG_ATTRIBUTES);
   } catch (error) {
     findings.push(directoryFailure(error, paths.workdir));
   }
@@ -107,7 +108,7 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
       readLookupTopology(localConfig).topology,
       {
         workdir: paths.workdir,
-        listen: localConfig('zmproxy_auth_http_listen'),
+        listen: effectiveAuthHttpListen(localConfig),
         mail: true,
       },
     );
@@ -125,7 +126,7 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
     const topology = readLookupTopology((key) => ctx.lc.text(key)).topology;
     inputs.lookupService = await probeLookupService(deps.probes, topology, {
       workdir: paths.workdir,
-      listen: ctx.lc.text('zmproxy_auth_http_listen'),
+      listen: effectiveAuthHttpListen((key) => ctx.lc.text(key)),
       mail: computeLookupHandlers(ctx).length > 0,
     });
     const targets = computeProbeTargets(ctx, { lookupHandlers: topology.kind === 'nle' });

@@ -3,7 +3,6 @@
  * the caller compares the plan with disk and writes (or shows a diff, or checks).
  */
 import type { Problem, Warning, WarningCode } from '../errors.js';
-import { ATTRIBUTE_CATALOG } from '../model/attribute-catalog.js';
 import { ProblemsError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import { findLoadModules, MODULE_RULE_HINT } from '../model/load-module.js';
@@ -11,7 +10,7 @@ import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { resolvePaths } from '../model/paths.js';
 import type { DirectorySnapshot } from '../model/snapshot.js';
 import type { FleetIdentity } from './fleet-identity.js';
-import { PROXY_CONFIG_KINDS } from '../model/snapshot.js';
+import { PROXY_CONFIG_ATTRIBUTES, PROXY_CONFIG_KINDS } from '../model/snapshot.js';
 import { entryName } from '../model/snapshot.js';
 import type { PlannedFile } from '../plan/plan-changes.js';
 import { SECRET_FILE_MODE } from '../plan/plan-changes.js';
@@ -37,19 +36,6 @@ import type { StockMailTls } from '../vars/stock-mail-tls.js';
 import type { StockMailVip } from '../vars/stock.js';
 import { computeStockMailVips } from '../vars/stock.js';
 import { computeDomainCertFiles } from './domain-certs.js';
-
-/**
- * The attributes a generation reads: every attribute of the catalog (the one list of what zmproxy
- * reads, src/model/attribute-catalog.ts) and the structural ones entries are named and classified
- * by. The directory source loads nothing else (a global config holds hundreds more).
- */
-export const PROXY_CONFIG_ATTRIBUTES: readonly string[] = [
-  'objectClass',
-  'cn',
-  'uid',
-  'dc',
-  ...ATTRIBUTE_CATALOG.map((spec) => spec.name),
-];
 
 /** The warnings `-f` (--force-dns-resolution) turns into errors: a name that does not resolve. */
 const FORCED_BY_DNS: ReadonlySet<WarningCode> = new Set<WarningCode>([

@@ -2,6 +2,7 @@
  * The directory as plain data: what LDAP holds, no inheritance applied. Every source (LDIF, LDAP)
  * produces the same snapshot for the same directory.
  */
+import { ATTRIBUTE_CATALOG } from './attribute-catalog.js';
 
 /** Attribute name (catalog spelling when known) to its values, in directory order. */
 export type AttributeMap = Readonly<Record<string, readonly string[]>>;
@@ -15,6 +16,19 @@ export type EntryKind = (typeof ENTRY_KINDS)[number];
  * servers and the domains, never the accounts (a site may have millions of them).
  */
 export const PROXY_CONFIG_KINDS: readonly EntryKind[] = ['globalConfig', 'server', 'domain'];
+
+/**
+ * The attributes a generation (and the doctor) reads: every attribute of the catalog (the one list of what zmproxy
+ * reads, src/model/attribute-catalog.ts) and the structural ones entries are named and classified
+ * by. The directory source loads nothing else (a global config holds hundreds more).
+ */
+export const PROXY_CONFIG_ATTRIBUTES: readonly string[] = [
+  'objectClass',
+  'cn',
+  'uid',
+  'dc',
+  ...ATTRIBUTE_CATALOG.map((spec) => spec.name),
+];
 
 /** Where an entry came from, for error messages. */
 export interface EntryOrigin {

@@ -1,3 +1,4 @@
+import { PROXY_CONFIG_ATTRIBUTES, PROXY_CONFIG_KINDS } from '../../../src/model/snapshot.js';
 import { describe, expect, it } from 'vitest';
 import { formatHumanReport, formatJsonReport } from '../../../src/doctor/format-report.js';
 import type { DoctorProbes } from '../../../src/doctor/run-doctor.js';
@@ -251,5 +252,51 @@ describe('runDoctor without the directory', () => {
       'cannot read the directory: cannot reach LDAP ldap://127.0.0.1:1',
     );
     expect(report.findings[0]?.fix).toBe('zmproxyctl start-lookup -w /z');
+  });
+
+  it('asks the auth_http listener on a loopback zmproxy_bind_address, as the generator placed it', async () => {
+    const asked: string[] = [];
+    await runDoctor(
+      { serverName: 'proxy1.example.com', paths: { workdir: '/z' } },
+      {
+        source: { description: 'test', load: () => Promise.reject(new Error('no LDAP')) },
+        localConfig: new Map([['zmproxy_bind_address', '127.0.0.12']]),
+        resolver: { resolve: () => Promise.resolve(new Map()) },
+        probes: probes({
+          lookupHealth: () => Promise.resolve(undefined),
+          authHttp: (listen) => {
+            asked.push(listen);
+            return Promise.resolve({ status: 'OK' });
+          },
+        }),
+        now: () => 0,
+      },
+    );
+    expect(asked).toEqual(['127.0.0.12:7079']);
+  });
+});
+
+describe('runDoctor reads', () => {
+  it('only the configuration kinds and the attributes of the catalog, never accounts', async () => {
+    const calls: unknown[][] = [];
+    await runDoctor(
+      { serverName: 'proxy1.example.com', paths: { workdir: '/z' } },
+      {
+        source: {
+          description: 'test',
+          load: (...args: unknown[]) => {
+            calls.push(args);
+            return Promise.resolve(SNAPSHOT);
+          },
+        },
+        localConfig: new Map(),
+        resolver: { resolve: () => Promise.resolve(new Map()) },
+        probes: probes(),
+        now: () => 0,
+      },
+    );
+    expect(calls).toEqual([[PROXY_CONFIG_KINDS, PROXY_CONFIG_ATTRIBUTES]]);
+    expect(PROXY_CONFIG_KINDS).not.toContain('account');
+    expect(PROXY_CONFIG_ATTRIBUTES).toContain('zimbraMailReferMode');
   });
 });
