@@ -123,6 +123,9 @@ export const WARNING_CODES = {
   W_STOCK_CERTAUTH: "client certificate login (/certauth) needs Zimbra's nginx; it is not proxied",
   W_STOCK_DOCS:
     'servers run the docs or onlyoffice service, which the stock templates do not proxy',
+  W_SETUP_NO_LDAP_URL: 'zmproxyctl setup: localconfig has no ldap_url yet',
+  W_SETUP_SELF_SIGNED_CERT:
+    'zmproxyctl setup: the default certificate is a self-signed one it created',
 } as const;
 
 /** A warning's stable identity (see {@link WARNING_CODES}). */
