@@ -437,6 +437,35 @@ export async function run(
   }
 }
 
+type FollowStart = Pick<
+  Parameters<typeof startDirectoryFollower>[0],
+  'probe' | 'initial' | 'logger'
+>;
+
+/** The directory follower at the intervals the options (or localconfig's defaults) give. */
+function followDirectory(
+  options: LookupRunOptions,
+  start: FollowStart,
+  onChange: Parameters<typeof startDirectoryFollower>[0]['onChange'],
+): ReturnType<typeof startDirectoryFollower> {
+  return startDirectoryFollower({
+    ...start,
+    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
+    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
+    onChange,
+  });
+}
+
+/** What the "lookup service ready" line says about the service, in either mode. */
+function readyFields(options: LookupRunOptions, revision: string | undefined) {
+  return {
+    tls: options.tls !== undefined,
+    passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
+    followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
+    revision,
+  };
+}
+
 /** `--workers 0`: the service, its follower and its signals in this process. */
 async function runSingle(
   options: LookupRunOptions,
@@ -447,27 +476,18 @@ async function runSingle(
   // Probed before the directory is read: a change in between is seen at the first tick.
   const initial = await probe().catch(() => undefined);
   const running = await startLookupServer(options, logger, { revision: initial?.revision });
-  const follower = startDirectoryFollower({
-    probe,
-    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
-    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
-    initial,
-    logger,
-    onChange: async (revision, reason) => {
+  const follower = followDirectory(
+    options,
+    { probe, initial, logger },
+    async (revision, reason) => {
       logFollowSummary(logger, await running.follow(revision, reason));
     },
-  });
+  );
   const onHup = (): void =>
     void running.forget().catch((error: unknown) => warnFollow(logger, error));
   process.on('SIGHUP', onHup);
   logger.info(
-    {
-      listen: running.address,
-      tls: options.tls !== undefined,
-      passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
-      followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
-      revision: initial?.revision,
-    },
+    { listen: running.address, ...readyFields(options, initial?.revision) },
     'lookup service ready',
   );
   const why = await stopRequested(signal);
@@ -571,26 +591,16 @@ async function runPrimary(
     process.off('SIGHUP', relayHup);
     throw error;
   }
-  const follower = startDirectoryFollower({
-    probe,
-    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
-    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
-    initial,
-    logger,
-    onChange: (revision, reason) => {
-      supervisor.broadcast({ type: FOLLOW_MESSAGE.follow, revision, reason });
-      return Promise.resolve();
-    },
+  const follower = followDirectory(options, { probe, initial, logger }, (revision, reason) => {
+    supervisor.broadcast({ type: FOLLOW_MESSAGE.follow, revision, reason });
+    return Promise.resolve();
   });
   followed.follower = follower;
   logger.info(
     {
       listen: `${options.host}:${options.port}`,
       workers: options.workers,
-      tls: options.tls !== undefined,
-      passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
-      followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
-      revision: initial?.revision,
+      ...readyFields(options, initial?.revision),
     },
     'lookup service ready',
   );
