@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetDirectory, stackValue } from '../helpers/stack.js';
 import { freePorts } from '../helpers/ports.js';
 import {
+  domainLdif,
   accountLdif,
   addDovecotUsers,
   curl,
@@ -113,17 +114,7 @@ function directoryLdif(ports: Ports): string {
         'zimbraAdminPort: 1',
       ]),
     ),
-    [
-      'dn: dc=example,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: example',
-      'o: example',
-      'zimbraDomainName: example.test',
-      'zimbraId: d0000000-0000-4000-8000-000000000002',
-      '',
-    ].join('\n'),
+    domainLdif('example.test', ['zimbraId: d0000000-0000-4000-8000-000000000002']),
     account('amy', 'mbx1.test'),
     account('ben', 'mbx2.test'),
   ].join('\n');

@@ -21,6 +21,7 @@ import { resetDirectory, stackValue, withLdapClient } from '../helpers/stack.js'
 import { Attribute, Change } from 'ldapts';
 import { freePorts, waitForPort } from '../helpers/ports.js';
 import {
+  domainLdif,
   accountLdif,
   addDovecotUsers,
   globalConfigLdif,
@@ -115,18 +116,10 @@ function directoryLdif(ports: Ports): string {
         'zimbraMailSSLPort: 1',
       ],
     ),
-    [
-      'dn: dc=example,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: example',
-      'o: example',
-      'zimbraDomainName: example.test',
+    domainLdif('example.test', [
       'zimbraId: d0000000-0000-4000-8000-000000000001',
       'zimbraVirtualHostname: mail.example.test',
-      '',
-    ].join('\n'),
+    ]),
     account('alice', 'mbx1.test', ['zimbraMailAlias: ally@example.test']),
     account('bob', 'mbx2.test'),
     account('carol', 'mbx2.test'),
