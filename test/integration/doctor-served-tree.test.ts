@@ -14,7 +14,12 @@ import { run as confgen } from '../../src/cli/zmproxyconfgen.js';
 import type { DoctorReport, Finding } from '../../src/doctor/finding.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
 import { freePorts } from '../helpers/ports.js';
-import { resetDirectory, stackLdapArgs, stackValue } from '../helpers/stack.js';
+import {
+  localConfigXml,
+  resetDirectory,
+  stackDirectoryArgs,
+  stackValue,
+} from '../helpers/stack.js';
 import { captureIo } from '../helpers/testdir.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -78,21 +83,12 @@ beforeAll(async () => {
   writeFileSync(join(work, 'hosts'), '127.0.0.1 localhost\n');
   writeFileSync(
     join(work, 'localconfig.xml'),
-    `<?xml version="1.0" encoding="UTF-8"?>\n<localconfig>\n` +
-      `  <key name="zimbra_server_hostname"><value>localhost</value></key>\n` +
-      `  <key name="zmproxy_certificate_selection"><value>map</value></key>\n` +
-      `</localconfig>\n`,
+    localConfigXml([
+      ['zimbra_server_hostname', 'localhost'],
+      ['zmproxy_certificate_selection', 'map'],
+    ]),
   );
-  common = [
-    ...stackLdapArgs(work),
-    '--localconfig',
-    join(work, 'localconfig.xml'),
-    '--hosts',
-    join(work, 'hosts'),
-    '--hosts-only',
-    '-w',
-    work,
-  ];
+  common = stackDirectoryArgs(work);
   const { io, out } = captureIo();
   const code = await confgen([...common, '--apply', '--no-reload', '--nginx', NGINX], io);
   if (code !== 10) throw new Error(`--apply exited ${code}: ${out.stderr}${out.stdout}`);
