@@ -19,6 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowedIpsKeyOf, routeUserKey, throttleUserKey } from '../../src/lookup/cache-keys.js';
 import { HashRing } from '../../src/sources/memcached/index.js';
 import { mailLogin } from '../helpers/mail-client.js';
+import type { OwnMemcached } from '../helpers/memcached.js';
+import { startOwnMemcached } from '../helpers/memcached.js';
 import {
   accountLdif,
   addDovecotUsers,
@@ -51,7 +53,7 @@ let memcachedB = '';
 let lookupPort = 0;
 let nginxImapPort = 0;
 let mbxImapPort = 0;
-const daemons: ChildProcess[] = [];
+let memcached: OwnMemcached | undefined;
 let lookup: ChildProcess | undefined;
 let log = '';
 
@@ -231,22 +233,13 @@ const movedBetween = (before: HashRing, after: HashRing, user: string): boolean 
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'zmproxy-follow-'));
-  const [portA = 0, portB = 0, listen = 0, imap = 0] = await freePorts(4);
+  const [listen = 0, imap = 0] = await freePorts(2);
   nginxImapPort = imap;
-  for (const port of [portA, portB]) {
-    const daemon = spawn(
-      'memcached',
-      ['-u', 'memcache', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '16'],
-      { stdio: 'ignore' },
-    );
-    daemons.push(daemon);
-    await waitForPort(port);
-  }
-  memcachedA = `127.0.0.1:${portA}`;
-  memcachedB = `127.0.0.1:${portB}`;
+  memcached = await startOwnMemcached(2, 16);
+  [memcachedA = '', memcachedB = ''] = memcached.servers;
   lookupPort = listen;
   const ldif = join(work, 'directory.ldif');
-  writeFileSync(ldif, directoryLdif(portA));
+  writeFileSync(ldif, directoryLdif(Number(memcachedA.split(':')[1])));
   await resetDirectory(ldif);
   const hosts = join(work, 'hosts');
   writeFileSync(hosts, '127.0.0.1 proxy.test mbx1.test mc2.test ext-imap.test\n');
@@ -295,7 +288,7 @@ afterAll(async () => {
     lookup.kill('SIGTERM');
     await exited;
   }
-  for (const daemon of daemons) daemon.kill('SIGTERM');
+  memcached?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
