@@ -466,15 +466,22 @@ function readyFields(options: LookupRunOptions, revision: string | undefined) {
   };
 }
 
+/**
+ * The change probe and its first answer (none while the directory cannot be probed). Asked
+ * before the directory is read, so that a change in between is seen at the first tick.
+ */
+async function probeAtStart(options: LookupRunOptions) {
+  const probe = createLookupProbe(options);
+  return { probe, initial: await probe().catch(() => undefined) };
+}
+
 /** `--workers 0`: the service, its follower and its signals in this process. */
 async function runSingle(
   options: LookupRunOptions,
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const probe = createLookupProbe(options);
-  // Probed before the directory is read: a change in between is seen at the first tick.
-  const initial = await probe().catch(() => undefined);
+  const { probe, initial } = await probeAtStart(options);
   const running = await startLookupServer(options, logger, { revision: initial?.revision });
   const follower = followDirectory(
     options,
@@ -559,8 +566,7 @@ async function runPrimary(
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const probe = createLookupProbe(options);
-  const initial = await probe().catch(() => undefined);
+  const { probe, initial } = await probeAtStart(options);
   // Set once the workers listen; a worker forked before that starts from the initial revision.
   const followed: { follower?: DirectoryFollower } = {};
   let logged: string | undefined;
