@@ -61,6 +61,25 @@ export function serverLdif(name: string, id: string, lines: readonly string[]): 
   ].join('\n');
 }
 
+/**
+ * The first lines of the one server entry of a single-host install, `localhost`, running every
+ * service the proxy looks at (as Zimbra 10.1 does), without a line break at the end: the test
+ * writes the attributes it is about after it.
+ */
+export function localhostServerHead(zimbraId?: string): string {
+  return [
+    'dn: cn=localhost,cn=servers,cn=zimbra',
+    'objectClass: zimbraServer',
+    'cn: localhost',
+    ...(zimbraId === undefined ? [] : [`zimbraId: ${zimbraId}`]),
+    'zimbraServiceHostname: localhost',
+    ...['mailbox', 'service', 'zimbra', 'proxy', 'memcached'].map(
+      (service) => `zimbraServiceEnabled: ${service}`,
+    ),
+    'zimbraServerVersion: 10.1.0_GA_4633',
+  ].join('\n');
+}
+
 /** An account `uid@mailDomain` under `ou=people,<domainDn>` living on mailbox `host`. */
 export function accountLdif(account: {
   uid: string;

@@ -30,6 +30,7 @@ import { run as ctl } from '../../src/cli/zmproxyctl.js';
 import { computeGenerationHash } from '../../src/engine/apply.js';
 import { createGenerationStore } from '../../src/reload/generation-store.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
+import { localhostServerHead } from '../helpers/mail-stack.js';
 import {
   localConfigXml,
   resetDirectory,
@@ -65,17 +66,7 @@ zimbraReverseProxySendPop3Xoip: FALSE
 zimbraReverseProxySSLToUpstreamEnabled: FALSE
 zimbraReverseProxyResponseHeaders: X-Zmproxy-Test: initial
 
-dn: ${SERVER_DN}
-objectClass: zimbraServer
-cn: localhost
-zimbraId: 11111111-2222-4333-8444-555555555555
-zimbraServiceHostname: localhost
-zimbraServiceEnabled: mailbox
-zimbraServiceEnabled: service
-zimbraServiceEnabled: zimbra
-zimbraServiceEnabled: proxy
-zimbraServiceEnabled: memcached
-zimbraServerVersion: 10.1.0_GA_4633
+${localhostServerHead('11111111-2222-4333-8444-555555555555')}
 zimbraMailMode: http
 zimbraMailPort: ${port['backend']}
 zimbraMailSSLPort: ${port['backendSsl']}

@@ -14,6 +14,7 @@ import { run as confgen } from '../../src/cli/zmproxyconfgen.js';
 import type { DoctorReport, Finding } from '../../src/doctor/finding.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
 import { freePorts } from '../helpers/ports.js';
+import { localhostServerHead } from '../helpers/mail-stack.js';
 import {
   localConfigXml,
   resetDirectory,
@@ -34,16 +35,7 @@ objectClass: zimbraGlobalConfig
 cn: config
 zimbraMemcachedBindPort: ${stackValue('MEMCACHED_PORT')}
 
-dn: cn=localhost,cn=servers,cn=zimbra
-objectClass: zimbraServer
-cn: localhost
-zimbraServiceHostname: localhost
-zimbraServiceEnabled: mailbox
-zimbraServiceEnabled: service
-zimbraServiceEnabled: zimbra
-zimbraServiceEnabled: proxy
-zimbraServiceEnabled: memcached
-zimbraServerVersion: 10.1.0_GA_4633
+${localhostServerHead()}
 zimbraReverseProxyLookupTarget: TRUE
 zimbraReverseProxySSLToUpstreamEnabled: FALSE
 zimbraMailMode: http
