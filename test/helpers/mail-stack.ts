@@ -80,6 +80,28 @@ export function localhostServerHead(zimbraId?: string): string {
   ].join('\n');
 }
 
+/** The ports a proxy server entry listens on. */
+export interface ProxyListenPorts {
+  imap: number;
+  imaps: number;
+  pop3: number;
+  pop3s: number;
+  http?: number;
+  https?: number;
+}
+
+/** A proxy server entry's listener attributes (the web ones only with `http` / `https`). */
+export function proxyPortLines(ports: ProxyListenPorts): string[] {
+  return [
+    `zimbraImapProxyBindPort: ${ports.imap}`,
+    `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
+    `zimbraPop3ProxyBindPort: ${ports.pop3}`,
+    `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
+    ...(ports.http === undefined ? [] : [`zimbraMailProxyPort: ${ports.http}`]),
+    ...(ports.https === undefined ? [] : [`zimbraMailSSLProxyPort: ${ports.https}`]),
+  ];
+}
+
 /** An account `uid@mailDomain` under `ou=people,<domainDn>` living on mailbox `host`. */
 export function accountLdif(account: {
   uid: string;

@@ -29,6 +29,7 @@ import { resetDirectory, stackValue } from '../helpers/stack.js';
 import { freePorts } from '../helpers/ports.js';
 import {
   domainLdif,
+  proxyPortLines,
   accountLdif,
   addDovecotUsers,
   curl,
@@ -93,12 +94,7 @@ function directoryLdif(ports: Ports): string {
       'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
       'zimbraReverseProxySendImapId: FALSE',
       'zimbraReverseProxySendPop3Xoip: FALSE',
-      `zimbraImapProxyBindPort: ${ports.imap}`,
-      `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
-      `zimbraPop3ProxyBindPort: ${ports.pop3}`,
-      `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
-      `zimbraMailProxyPort: ${ports.http}`,
-      `zimbraMailSSLProxyPort: ${ports.https}`,
+      ...proxyPortLines(ports),
     ]),
     ...(['mbx1.test', 'mbx2.test'] as const).map((name, index) =>
       server(name, String(index + 1), [

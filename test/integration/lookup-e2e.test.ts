@@ -22,6 +22,7 @@ import { Attribute, Change } from 'ldapts';
 import { freePorts, waitForPort } from '../helpers/ports.js';
 import {
   domainLdif,
+  proxyPortLines,
   accountLdif,
   addDovecotUsers,
   globalConfigLdif,
@@ -84,12 +85,7 @@ function directoryLdif(ports: Ports): string {
         'zimbraReverseProxyImapStartTlsMode: only',
         'zimbraReverseProxyPop3StartTlsMode: only',
         'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
-        `zimbraImapProxyBindPort: ${ports.imap}`,
-        `zimbraPop3ProxyBindPort: ${ports.pop3}`,
-        `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
-        `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
-        `zimbraMailProxyPort: ${ports.http}`,
-        `zimbraMailSSLProxyPort: ${ports.https}`,
+        ...proxyPortLines(ports),
       ],
     ),
     server(

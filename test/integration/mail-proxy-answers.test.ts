@@ -17,6 +17,7 @@ import {
   addDovecotUsers,
   domainLdif,
   globalConfigLdif,
+  proxyPortLines,
   serverLdif,
   startProxyNginx,
   startStackLookup,
@@ -55,10 +56,7 @@ function directoryLdif(on: ProxyPorts, off: ProxyPorts): string {
       'zimbraReverseProxySNIEnabled: FALSE',
       'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
       `zimbraReverseProxyPassErrors: ${passErrors}`,
-      `zimbraImapProxyBindPort: ${ports.imap}`,
-      `zimbraPop3ProxyBindPort: ${ports.pop3}`,
-      `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
-      `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
+      ...proxyPortLines(ports),
     ]);
   return [
     globalConfigLdif('example.test', [`zimbraMemcachedBindPort: ${stackValue('MEMCACHED_PORT')}`]),
