@@ -106,6 +106,20 @@ export const FOLLOW_LC = {
   safety: { key: 'zmproxy_lookup_safety_refresh', seconds: 300 },
 } as const;
 
+/** A following interval in ms: the flag when given, else localconfig, else the default. */
+function followSetting(
+  setting: (typeof FOLLOW_LC)[keyof typeof FOLLOW_LC],
+  flag: string,
+  flagValue: string | undefined,
+  lc: ReadonlyMap<string, string>,
+): number {
+  return secondsToMs(
+    flagValue === undefined ? `localconfig ${setting.key}` : flag,
+    flagValue ?? lc.get(setting.key),
+    setting.seconds,
+  );
+}
+
 const FLAGS = {
   ...DIRECTORY_FLAGS,
   hosts: { type: 'string' },
@@ -244,19 +258,17 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
         'zmproxy_lookup_verify_password',
       ),
     statusNeedsKey: !isLoopbackHost(host) && values['status-without-key'] !== true,
-    followIntervalMs: secondsToMs(
-      values['follow-interval'] === undefined
-        ? `localconfig ${FOLLOW_LC.interval.key}`
-        : '--follow-interval',
-      values['follow-interval'] ?? lc.get(FOLLOW_LC.interval.key),
-      FOLLOW_LC.interval.seconds,
+    followIntervalMs: followSetting(
+      FOLLOW_LC.interval,
+      '--follow-interval',
+      values['follow-interval'],
+      lc,
     ),
-    safetyRefreshMs: secondsToMs(
-      values['safety-refresh'] === undefined
-        ? `localconfig ${FOLLOW_LC.safety.key}`
-        : '--safety-refresh',
-      values['safety-refresh'] ?? lc.get(FOLLOW_LC.safety.key),
-      FOLLOW_LC.safety.seconds,
+    safetyRefreshMs: followSetting(
+      FOLLOW_LC.safety,
+      '--safety-refresh',
+      values['safety-refresh'],
+      lc,
     ),
     serverName: lc.get('zimbra_server_hostname')?.trim() || hostname(),
   };
