@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { syntheticDirectory } from './synthetic-directory.js';
+import { directoryRunArgs } from './lib/cli-args.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 100_000);
@@ -101,14 +102,12 @@ try {
     join(work, 'password'),
   ];
   const render = cliScript('zmproxyconfgen.js', [
-    ...ldap,
-    '--localconfig',
-    join(work, 'localconfig.xml'),
-    '--hosts',
-    join(work, 'hosts'),
-    '--hosts-only',
-    '-w',
-    join(work, 'w'),
+    ...directoryRunArgs({
+      ldap,
+      localconfig: join(work, 'localconfig.xml'),
+      hosts: join(work, 'hosts'),
+      workdir: join(work, 'w'),
+    }),
     '-n',
   ]);
   const gcf = cliScript('zmprov.js', [...ldap, 'gcf', 'zimbraMailMode']);

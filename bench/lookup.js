@@ -30,6 +30,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { domainLdif } from './lib/ldif-entries.js';
 import { canConnect, freePorts, writeSelfSignedCertificate } from './lib/loopback.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -286,19 +287,11 @@ try {
         ],
       ),
     ),
-    [
-      'dn: dc=example,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: example',
-      'o: example',
-      'zimbraDomainName: example.test',
+    domainLdif('example.test', [
       'zimbraVirtualHostname: mail.example.test',
       `zimbraSSLCertificate:: ${base64(domainCrt)}`,
       `zimbraSSLPrivateKey:: ${base64(domainKey)}`,
-      '',
-    ].join('\n'),
+    ]),
     ...accounts,
   ].join('\n');
   const ldifFile = join(work, 'directory.ldif');

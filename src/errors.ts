@@ -125,6 +125,9 @@ export const WARNING_CODES = {
     'servers run the docs or onlyoffice service, which the stock templates do not proxy',
   W_STATUS_FILE_UNWRITABLE:
     'the run status file (conf/nginx/zmproxy-status.json, read by the marker endpoint and `zmproxy fleet status`) could not be written',
+  W_SETUP_NO_LDAP_URL: 'zmproxyctl setup: localconfig has no ldap_url yet',
+  W_SETUP_SELF_SIGNED_CERT:
+    'zmproxyctl setup: the default certificate is a self-signed one it created',
 } as const;
 
 /** A warning's stable identity (see {@link WARNING_CODES}). */

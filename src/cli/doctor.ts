@@ -21,16 +21,51 @@ import type { DoctorProbes } from '../doctor/run-doctor.js';
 import { runDoctor } from '../doctor/run-doctor.js';
 import { createFileStore } from '../writer/file-store.js';
 import { TEMPLATE_SET_MARKER, createTemplateStore } from '../writer/template-store.js';
-import {
-  createDirectorySource,
-  createHostResolver,
-  loadLocalConfig,
-  localConfigFileFor,
-} from './shared/inputs.js';
+import { createHostResolver, openDirectoryFromFlags } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
-import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
+import type { FlagTable } from './shared/parse-command-args.js';
+import {
+  DIRECTORY_FLAGS,
+  formatFlagHelp,
+  HOSTS_FLAGS,
+  parseCommandArgs,
+} from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
 import { BUNDLED_TEMPLATE_DIR } from './zmproxyconfgen.js';
+
+const FLAGS = {
+  server: {
+    type: 'string',
+    short: 's',
+    arg: 'HOST',
+    help: 'the proxy server to check (default: localconfig zimbra_server_hostname)',
+  },
+  json: {
+    type: 'boolean',
+    help: 'print the findings as JSON ({ version, server, findings, summary })',
+  },
+  ...DIRECTORY_FLAGS,
+  ...HOSTS_FLAGS,
+  templatedir: {
+    type: 'string',
+    short: 't',
+    arg: 'DIR',
+    help: "the templates nginx's configuration is rendered from: which set (stock or Zimbra's), X-Forwarded-For (default: <workdir>/conf/nginx/templates, else zmproxy's)",
+  },
+  log: {
+    type: 'string',
+    multiple: true,
+    arg: 'FILE',
+    help: 'a log to read instead of <workdir>/log/nginx.log and nginx.access.log (repeatable)',
+  },
+  timeout: {
+    type: 'string',
+    arg: 'MS',
+    help: 'how long each TCP connect may take (default 3000)',
+  },
+  debug: { type: 'boolean', help: 'stack traces on errors' },
+  help: { type: 'boolean', short: 'h', help: 'this help' },
+} as const satisfies FlagTable;
 
 const HELP = `usage: zmproxy doctor [options]
 
@@ -39,36 +74,11 @@ with its evidence, why it matters, and the command that fixes it: lookup handler
 (DNS and TCP with timings), the lookup handlers nginx serves, nginx logs, upstream timeouts,
 certificates (the commercial pair, key access for nginx's workers), external POP/IMAP servers,
 IMAP ID, trusted IPs, the originating IP header, mail refer mode, SSL to upstream, REST URLs.
+Certificates are read from <workdir>/conf, logs from <workdir>/log.
 Exit status: 0 nothing failed, 1 something failed, 2 usage error.
 
 options:
-  -s, --server HOST          the proxy server to check (default: localconfig zimbra_server_hostname)
-  --json                     print the findings as JSON ({ version, server, findings, summary })
-  --source SPEC              directory: ldif:FILE[,FILE…] or ldap://HOST:PORT (default: localconfig ldap_url)
-  --localconfig FILE         Zimbra's localconfig.xml
-  --bind-dn DN / --bind-password-file FILE   LDAP credentials (default: localconfig)
-  --hosts FILE               host names answered before DNS (/etc/hosts format)
-  --hosts-only               resolve host names from --hosts only
-  -w, --workdir DIR          Zimbra's home: certificates in DIR/conf, logs in DIR/log (default /opt/zimbra)
-  -t, --templatedir DIR      the templates nginx's configuration is rendered from: which set (stock or
-                             Zimbra's), X-Forwarded-For (default: DIR/conf/nginx/templates, else zmproxy's)
-  --log FILE                 a log to read instead of DIR/log/nginx.log and nginx.access.log (repeatable)
-  --timeout MS               how long each TCP connect may take (default 3000)
-  --debug                    stack traces on errors
-`;
-
-const FLAGS = {
-  ...DIRECTORY_FLAGS,
-  hosts: { type: 'string' },
-  server: { type: 'string', short: 's' },
-  json: { type: 'boolean' },
-  'hosts-only': { type: 'boolean' },
-  templatedir: { type: 'string', short: 't' },
-  log: { type: 'string', multiple: true },
-  timeout: { type: 'string' },
-  debug: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+${formatFlagHelp(FLAGS)}`;
 
 /** Runs `zmproxy doctor` with `argv` (without the program name); returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
@@ -86,7 +96,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         `--timeout must be a positive number of milliseconds (got ${values.timeout ?? ''})`,
       );
     }
-    const workdir = resolve(values.workdir ?? '/opt/zimbra');
+    const { workdir, localConfig, source } = await openDirectoryFromFlags(values);
     const files = createFileStore();
     const templateDir =
       values.templatedir !== undefined
@@ -94,9 +104,6 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         : (await isDirectory(`${workdir}/conf/nginx/templates`))
           ? `${workdir}/conf/nginx/templates`
           : BUNDLED_TEMPLATE_DIR;
-    const localConfig = await loadLocalConfig(
-      localConfigFileFor(workdir, values.localconfig, values.source),
-    );
     const report = await runDoctor(
       {
         serverName: values.server,
@@ -105,11 +112,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         timeoutMs,
       },
       {
-        source: createDirectorySource(values.source, {
-          localConfig,
-          bindDn: values['bind-dn'],
-          bindPasswordFile: values['bind-password-file'],
-        }),
+        source,
         localConfig,
         resolver: await createHostResolver({
           hosts: values.hosts,

@@ -106,6 +106,20 @@ export const FOLLOW_LC = {
   safety: { key: 'zmproxy_lookup_safety_refresh', seconds: 300 },
 } as const;
 
+/** A following interval in ms: the flag when given, else localconfig, else the default. */
+function followSetting(
+  setting: (typeof FOLLOW_LC)[keyof typeof FOLLOW_LC],
+  flag: string,
+  flagValue: string | undefined,
+  lc: ReadonlyMap<string, string>,
+): number {
+  return secondsToMs(
+    flagValue === undefined ? `localconfig ${setting.key}` : flag,
+    flagValue ?? lc.get(setting.key),
+    setting.seconds,
+  );
+}
+
 const FLAGS = {
   ...DIRECTORY_FLAGS,
   hosts: { type: 'string' },
@@ -244,19 +258,17 @@ export async function resolveLookupRunOptions(argv: readonly string[]): Promise<
         'zmproxy_lookup_verify_password',
       ),
     statusNeedsKey: !isLoopbackHost(host) && values['status-without-key'] !== true,
-    followIntervalMs: secondsToMs(
-      values['follow-interval'] === undefined
-        ? `localconfig ${FOLLOW_LC.interval.key}`
-        : '--follow-interval',
-      values['follow-interval'] ?? lc.get(FOLLOW_LC.interval.key),
-      FOLLOW_LC.interval.seconds,
+    followIntervalMs: followSetting(
+      FOLLOW_LC.interval,
+      '--follow-interval',
+      values['follow-interval'],
+      lc,
     ),
-    safetyRefreshMs: secondsToMs(
-      values['safety-refresh'] === undefined
-        ? `localconfig ${FOLLOW_LC.safety.key}`
-        : '--safety-refresh',
-      values['safety-refresh'] ?? lc.get(FOLLOW_LC.safety.key),
-      FOLLOW_LC.safety.seconds,
+    safetyRefreshMs: followSetting(
+      FOLLOW_LC.safety,
+      '--safety-refresh',
+      values['safety-refresh'],
+      lc,
     ),
     serverName: lc.get('zimbra_server_hostname')?.trim() || hostname(),
   };
@@ -437,37 +449,64 @@ export async function run(
   }
 }
 
+type FollowStart = Pick<
+  Parameters<typeof startDirectoryFollower>[0],
+  'probe' | 'initial' | 'logger'
+>;
+
+/** The directory follower at the intervals the options (or localconfig's defaults) give. */
+function followDirectory(
+  options: LookupRunOptions,
+  start: FollowStart,
+  onChange: Parameters<typeof startDirectoryFollower>[0]['onChange'],
+): ReturnType<typeof startDirectoryFollower> {
+  return startDirectoryFollower({
+    ...start,
+    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
+    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
+    onChange,
+  });
+}
+
+/** What the "lookup service ready" line says about the service, in either mode. */
+function readyFields(options: LookupRunOptions, revision: string | undefined) {
+  return {
+    tls: options.tls !== undefined,
+    passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
+    followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
+    revision,
+  };
+}
+
+/**
+ * The change probe and its first answer (none while the directory cannot be probed). Asked
+ * before the directory is read, so that a change in between is seen at the first tick.
+ */
+async function probeAtStart(options: LookupRunOptions) {
+  const probe = createLookupProbe(options);
+  return { probe, initial: await probe().catch(() => undefined) };
+}
+
 /** `--workers 0`: the service, its follower and its signals in this process. */
 async function runSingle(
   options: LookupRunOptions,
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const probe = createLookupProbe(options);
-  // Probed before the directory is read: a change in between is seen at the first tick.
-  const initial = await probe().catch(() => undefined);
+  const { probe, initial } = await probeAtStart(options);
   const running = await startLookupServer(options, logger, { revision: initial?.revision });
-  const follower = startDirectoryFollower({
-    probe,
-    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
-    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
-    initial,
-    logger,
-    onChange: async (revision, reason) => {
+  const follower = followDirectory(
+    options,
+    { probe, initial, logger },
+    async (revision, reason) => {
       logFollowSummary(logger, await running.follow(revision, reason));
     },
-  });
+  );
   const onHup = (): void =>
     void running.forget().catch((error: unknown) => warnFollow(logger, error));
   process.on('SIGHUP', onHup);
   logger.info(
-    {
-      listen: running.address,
-      tls: options.tls !== undefined,
-      passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
-      followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
-      revision: initial?.revision,
-    },
+    { listen: running.address, ...readyFields(options, initial?.revision) },
     'lookup service ready',
   );
   const why = await stopRequested(signal);
@@ -539,8 +578,7 @@ async function runPrimary(
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const probe = createLookupProbe(options);
-  const initial = await probe().catch(() => undefined);
+  const { probe, initial } = await probeAtStart(options);
   // Set once the workers listen; a worker forked before that starts from the initial revision.
   const followed: { follower?: DirectoryFollower } = {};
   let logged: string | undefined;
@@ -571,26 +609,16 @@ async function runPrimary(
     process.off('SIGHUP', relayHup);
     throw error;
   }
-  const follower = startDirectoryFollower({
-    probe,
-    intervalMs: options.followIntervalMs ?? FOLLOW_LC.interval.seconds * 1000,
-    safetyMs: options.safetyRefreshMs ?? FOLLOW_LC.safety.seconds * 1000,
-    initial,
-    logger,
-    onChange: (revision, reason) => {
-      supervisor.broadcast({ type: FOLLOW_MESSAGE.follow, revision, reason });
-      return Promise.resolve();
-    },
+  const follower = followDirectory(options, { probe, initial, logger }, (revision, reason) => {
+    supervisor.broadcast({ type: FOLLOW_MESSAGE.follow, revision, reason });
+    return Promise.resolve();
   });
   followed.follower = follower;
   logger.info(
     {
       listen: `${options.host}:${options.port}`,
       workers: options.workers,
-      tls: options.tls !== undefined,
-      passwords: options.verifyPassword === true ? 'verified here' : 'mailbox server',
-      followIntervalSeconds: (options.followIntervalMs ?? 0) / 1000,
-      revision: initial?.revision,
+      ...readyFields(options, initial?.revision),
     },
     'lookup service ready',
   );

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProxyConfError } from '../errors.js';
+import { formatWarning, ProxyConfError } from '../errors.js';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { LookupTopology } from '../model/lookup-topology.js';
 import { formatEndpoint, parseEndpoint } from '../model/lookup-topology.js';
@@ -213,7 +213,8 @@ async function setup(args: Args, io: CliIo): Promise<number> {
     nginxUser: args.nginxUser,
   });
   for (const line of report.done) io.stdout(`${line}\n`);
-  for (const line of report.warnings) io.stderr(`warning: ${line}\n`);
+  for (const warning of report.warnings)
+    io.stderr(`${formatWarning(warning)}\n  hint: ${warning.hint ?? ''}\n`);
   io.stdout(`${args.workdir} is set up; next: zmproxyctl start -w ${args.workdir}\n`);
   return EXIT.ok;
 }

@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Warning } from '../errors.js';
 import { ProxyConfError } from '../errors.js';
 import { DEFAULT_LOOKUP_PORT, LOOKUP_LC } from '../model/lookup-topology.js';
 import { readLocalConfig } from '../sources/localconfig/index.js';
@@ -114,14 +115,14 @@ export interface SetupOptions {
 /** What {@link setUpWorkdir} did, line by line, and the warnings to show. */
 export interface SetupReport {
   done: string[];
-  warnings: string[];
+  warnings: Warning[];
 }
 
 /** Creates what is missing; leaves what exists. Idempotent. */
 export async function setUpWorkdir(options: SetupOptions): Promise<SetupReport> {
   const { workdir } = options;
   const done: string[] = [];
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
   const userName = options.nginxUser ?? 'nobody';
   const user = lookupUser(userName);
   if (user === undefined) {
@@ -168,9 +169,11 @@ export async function setUpWorkdir(options: SetupOptions): Promise<SetupReport> 
   const written = await editLocalConfigFile(lcFile, edits);
   done.push(`${existing.size === 0 ? 'created' : 'updated'} ${lcFile} (mode 0600)`);
   if ((written.get('ldap_url') ?? '') === '') {
-    warnings.push(
-      `localconfig has no ldap_url: zmlocalconfig -w ${workdir} -e ldap_url=ldap://<ldap host>:389 zimbra_ldap_userdn=uid=zimbra,cn=admins,cn=zimbra zimbra_ldap_password=<password>`,
-    );
+    warnings.push({
+      code: 'W_SETUP_NO_LDAP_URL',
+      message: 'localconfig has no ldap_url: nothing can read the directory yet',
+      hint: `zmlocalconfig -w ${workdir} -e ldap_url=ldap://<ldap host>:389 zimbra_ldap_userdn=uid=zimbra,cn=admins,cn=zimbra zimbra_ldap_password=<password>`,
+    });
   }
 
   const crt = join(workdir, 'conf/nginx.crt');
@@ -186,9 +189,11 @@ export async function setUpWorkdir(options: SetupOptions): Promise<SetupReport> 
       chmodSync(key, 0o640);
     }
     done.push(`created a self-signed certificate for ${name} (${crt}, ${key})`);
-    warnings.push(
-      `${crt} is self-signed: clients will warn until you install a certificate signed by a CA they trust (same paths; keep the key mode 0640 in the nginx workers' group, which loads it at the handshake when certificates are chosen by map)`,
-    );
+    warnings.push({
+      code: 'W_SETUP_SELF_SIGNED_CERT',
+      message: `${crt} is self-signed: clients will warn until you install a certificate signed by a CA they trust`,
+      hint: "install it at the same paths; keep the key mode 0640 in the nginx workers' group, which loads it at the handshake when certificates are chosen by map",
+    });
   }
   return { done, warnings };
 }

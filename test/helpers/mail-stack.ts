@@ -14,12 +14,15 @@ import type { RunningLookup } from '../../src/cli/lookup.js';
 import { startLookupServer } from '../../src/cli/lookup.js';
 import { BUNDLED_TEMPLATE_DIR } from '../../src/cli/zmproxyconfgen.js';
 import { generate } from '../../src/engine/generate.js';
+import { formatProblem, ProblemsError } from '../../src/errors.js';
 import { resolveHostnames } from '../../src/sources/dns/resolve-hostnames.js';
 import { readLdifSnapshot } from '../../src/sources/ldif/index.js';
 import { parseOverrides } from '../../src/vars/registry.js';
 import { createTemplateStore } from '../../src/writer/template-store.js';
 import { writeSelfSignedCertificate } from './certificates.js';
 import { stackLdapOptions, stackValue } from './stack.js';
+
+export { domainLdif } from '../../bench/lib/ldif-entries.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -58,6 +61,47 @@ export function serverLdif(name: string, id: string, lines: readonly string[]): 
   ].join('\n');
 }
 
+/**
+ * The first lines of the one server entry of a single-host install, `localhost`, running every
+ * service the proxy looks at (as Zimbra 10.1 does), without a line break at the end: the test
+ * writes the attributes it is about after it.
+ */
+export function localhostServerHead(zimbraId?: string): string {
+  return [
+    'dn: cn=localhost,cn=servers,cn=zimbra',
+    'objectClass: zimbraServer',
+    'cn: localhost',
+    ...(zimbraId === undefined ? [] : [`zimbraId: ${zimbraId}`]),
+    'zimbraServiceHostname: localhost',
+    ...['mailbox', 'service', 'zimbra', 'proxy', 'memcached'].map(
+      (service) => `zimbraServiceEnabled: ${service}`,
+    ),
+    'zimbraServerVersion: 10.1.0_GA_4633',
+  ].join('\n');
+}
+
+/** The ports a proxy server entry listens on. */
+export interface ProxyListenPorts {
+  imap: number;
+  imaps: number;
+  pop3: number;
+  pop3s: number;
+  http?: number;
+  https?: number;
+}
+
+/** A proxy server entry's listener attributes (the web ones only with `http` / `https`). */
+export function proxyPortLines(ports: ProxyListenPorts): string[] {
+  return [
+    `zimbraImapProxyBindPort: ${ports.imap}`,
+    `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
+    `zimbraPop3ProxyBindPort: ${ports.pop3}`,
+    `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
+    ...(ports.http === undefined ? [] : [`zimbraMailProxyPort: ${ports.http}`]),
+    ...(ports.https === undefined ? [] : [`zimbraMailSSLProxyPort: ${ports.https}`]),
+  ];
+}
+
 /** An account `uid@mailDomain` under `ou=people,<domainDn>` living on mailbox `host`. */
 export function accountLdif(account: {
   uid: string;
@@ -93,14 +137,21 @@ export function addDovecotUsers(users: readonly (readonly [address: string, pass
   }
 }
 
-/** The lookup service in this process against the stack's slapd, its log lines kept in `log`. */
+/**
+ * The lookup service in this process against the stack's slapd, its log lines kept in `log`
+ * (warnings and worse thrown away without one).
+ */
 export function startStackLookup(options: {
   sharedKey: string;
   noCache: boolean;
-  hosts: ReadonlyMap<string, string[]>;
-  log: string[];
+  hosts: ReadonlyMap<string, readonly string[]>;
+  log?: string[];
 }): Promise<RunningLookup> {
-  const logger = pino({ level: 'info' }, { write: (line: string) => void options.log.push(line) });
+  const { log } = options;
+  const logger =
+    log === undefined
+      ? pino({ level: 'warn' }, { write: () => undefined })
+      : pino({ level: 'info' }, { write: (line: string) => void log.push(line) });
   return startLookupServer(
     {
       host: '127.0.0.1',
@@ -111,32 +162,35 @@ export function startStackLookup(options: {
       tls: undefined,
       memcached: undefined,
       noCache: options.noCache,
-      hosts: new Map(options.hosts),
+      hosts: new Map([...options.hosts].map(([name, addresses]) => [name, [...addresses]])),
       hostsOnly: true,
       maxWaitAttempts: 10,
-      logLevel: 'info',
+      logLevel: log === undefined ? 'warn' : 'info',
     },
     logger,
   );
 }
 
 /**
- * Renders the stock templates for `proxy.test` from `ldif` into `work` (its lookup upstream the
- * service at `lookupAddress`), with a self-signed default certificate and nginx's directories.
+ * Renders the stock templates for `serverName` (default `proxy.test`) from `ldif` into `work`
+ * (its lookup upstream the service at `lookupAddress`), with a self-signed default certificate
+ * and nginx's directories.
  */
 export async function renderStockProxy(options: {
   work: string;
   ldif: string;
+  serverName?: string;
   lookupAddress: string;
-  hosts: ReadonlyMap<string, string[]>;
+  hosts: ReadonlyMap<string, readonly string[]>;
   localConfig: readonly (readonly [string, string])[];
 }): Promise<void> {
   const { work, ldif } = options;
-  const hosts = new Map(options.hosts);
+  const serverName = options.serverName ?? 'proxy.test';
+  const hosts = new Map([...options.hosts].map(([name, addresses]) => [name, [...addresses]]));
   const generation = await generate(
     {
       paths: { workdir: work, templateDir: BUNDLED_TEMPLATE_DIR },
-      serverName: 'proxy.test',
+      serverName,
       overrides: parseOverrides([
         `stock.lookup.:servers=server    ${options.lookupAddress};`,
         'stock.lookup.scheme=http',
@@ -144,14 +198,15 @@ export async function renderStockProxy(options: {
     },
     {
       source: { description: ldif, load: () => readLdifSnapshot([ldif]) },
-      localConfig: new Map([['zimbra_server_hostname', 'proxy.test'], ...options.localConfig]),
+      localConfig: new Map([['zimbra_server_hostname', serverName], ...options.localConfig]),
       templates: createTemplateStore(),
       resolver: { resolve: (names) => resolveHostnames(names, { hosts, hostsOnly: true }) },
       files: { exists: () => Promise.resolve(false) },
     },
   ).catch((error: unknown) => {
-    const problems = (error as { problems?: unknown }).problems;
-    throw new Error(`generation failed: ${JSON.stringify(problems ?? String(error))}`);
+    // Name every problem: the test's directory is what needs fixing.
+    const problems = error instanceof ProblemsError ? error.problems.map(formatProblem) : [];
+    throw new Error(`generate for ${serverName}: ${String(error)} ${problems.join('; ')}`);
   });
   for (const file of generation.files) {
     mkdirSync(dirname(file.path), { recursive: true });
@@ -204,27 +259,31 @@ export function stopPid(pid: number): void {
   }
 }
 
-/**
- * The whole proxy of an end-to-end test: the lookup service ({@link startStackLookup}), the stock
- * templates rendered for it with `localConfig` besides the auth_http listener and the shared key
- * ({@link renderStockProxy}), and nginx ({@link startNginxWithHosts}) naming `hostNames`.
- */
-export async function startMailProxy(options: {
+/** What {@link startProxyNginx} needs: the proxy's directory, its name and its lookup service. */
+export interface ProxyNginxOptions {
   work: string;
   ldif: string;
+  /** @default 'proxy.test' */
+  serverName?: string;
+  lookupAddress: string;
   sharedKey: string;
   authHttpPort: number;
-  noCache: boolean;
-  hosts: ReadonlyMap<string, string[]>;
-  log: string[];
+  hosts: ReadonlyMap<string, readonly string[]>;
   localConfig?: readonly (readonly [string, string])[];
   testFirst?: boolean;
-}): Promise<{ lookup: RunningLookup; nginxPid: number }> {
-  const lookup = await startStackLookup(options);
+}
+
+/**
+ * One proxy in front of a running lookup service: the stock templates rendered with
+ * `localConfig` besides the auth_http listener and the shared key ({@link renderStockProxy}),
+ * and nginx ({@link startNginxWithHosts}) naming every host of `hosts`. Returns nginx's pid.
+ */
+export async function startProxyNginx(options: ProxyNginxOptions): Promise<number> {
   await renderStockProxy({
     work: options.work,
     ldif: options.ldif,
-    lookupAddress: lookup.address,
+    serverName: options.serverName,
+    lookupAddress: options.lookupAddress,
     hosts: options.hosts,
     localConfig: [
       ['zmproxy_auth_http_listen', `127.0.0.1:${options.authHttpPort}`],
@@ -232,11 +291,18 @@ export async function startMailProxy(options: {
       ...(options.localConfig ?? []),
     ],
   });
-  const nginxPid = await startNginxWithHosts(
-    options.work,
-    [...options.hosts.keys()],
-    options.testFirst ?? false,
-  );
+  return startNginxWithHosts(options.work, [...options.hosts.keys()], options.testFirst ?? false);
+}
+
+/**
+ * The whole proxy of an end-to-end test: the lookup service ({@link startStackLookup}) and one
+ * nginx in front of it ({@link startProxyNginx}).
+ */
+export async function startMailProxy(
+  options: Omit<ProxyNginxOptions, 'lookupAddress'> & { noCache: boolean; log: string[] },
+): Promise<{ lookup: RunningLookup; nginxPid: number }> {
+  const lookup = await startStackLookup(options);
+  const nginxPid = await startProxyNginx({ ...options, lookupAddress: lookup.address });
   return { lookup, nginxPid };
 }
 

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from 'ldapts';
+import { directoryRunArgs } from '../../bench/lib/cli-args.js';
 import type { LdapSourceOptions } from '../../src/sources/ldap/options.js';
 import { runStackScript } from './stack-script.js';
 
@@ -57,6 +58,21 @@ export function stackLdapOptions(overrides: Partial<LdapSourceOptions> = {}): Ld
  * The CLI flags that point a command at the stack's slapd as its rootdn (`--source`, `--bind-dn`,
  * `--bind-password-file`); writes the password file to `<dir>/password`.
  */
+export { directoryRunArgs, localConfigXml } from '../../bench/lib/cli-args.js';
+
+/**
+ * The flags of a command run against the stack's slapd from `dir`: its localconfig.xml, its
+ * hosts file only, `dir` as the work directory.
+ */
+export function stackDirectoryArgs(dir: string): string[] {
+  return directoryRunArgs({
+    ldap: stackLdapArgs(dir),
+    localconfig: join(dir, 'localconfig.xml'),
+    hosts: join(dir, 'hosts'),
+    workdir: dir,
+  });
+}
+
 export function stackLdapArgs(dir: string): string[] {
   const passwordFile = join(dir, 'password');
   writeFileSync(passwordFile, `${stackValue('LDAP_BIND_PASSWORD')}\n`);

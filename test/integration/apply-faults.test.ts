@@ -30,7 +30,14 @@ import { run as ctl } from '../../src/cli/zmproxyctl.js';
 import { computeGenerationHash } from '../../src/engine/apply.js';
 import { createGenerationStore } from '../../src/reload/generation-store.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
-import { resetDirectory, stackLdapArgs, stackValue, withLdapClient } from '../helpers/stack.js';
+import { localhostServerHead } from '../helpers/mail-stack.js';
+import {
+  localConfigXml,
+  resetDirectory,
+  stackDirectoryArgs,
+  stackValue,
+  withLdapClient,
+} from '../helpers/stack.js';
 import { captureIo } from '../helpers/testdir.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -59,17 +66,7 @@ zimbraReverseProxySendPop3Xoip: FALSE
 zimbraReverseProxySSLToUpstreamEnabled: FALSE
 zimbraReverseProxyResponseHeaders: X-Zmproxy-Test: initial
 
-dn: ${SERVER_DN}
-objectClass: zimbraServer
-cn: localhost
-zimbraId: 11111111-2222-4333-8444-555555555555
-zimbraServiceHostname: localhost
-zimbraServiceEnabled: mailbox
-zimbraServiceEnabled: service
-zimbraServiceEnabled: zimbra
-zimbraServiceEnabled: proxy
-zimbraServiceEnabled: memcached
-zimbraServerVersion: 10.1.0_GA_4633
+${localhostServerHead('11111111-2222-4333-8444-555555555555')}
 zimbraMailMode: http
 zimbraMailPort: ${port['backend']}
 zimbraMailSSLPort: ${port['backendSsl']}
@@ -208,24 +205,17 @@ beforeAll(async () => {
   writeFileSync(join(work, 'hosts'), '127.0.0.1 localhost\n');
   writeFileSync(
     join(work, 'localconfig.xml'),
-    `<?xml version="1.0" encoding="UTF-8"?>\n<localconfig>\n` +
-      `  <key name="zimbra_server_hostname"><value>localhost</value></key>\n` +
-      `  <key name="zmproxy_auth_http_listen"><value>127.0.0.1:${port['auth']}</value></key>\n` +
-      `  <key name="zmproxy_lookup_shared_key"><value>test-key</value></key>\n` +
+    localConfigXml([
+      ['zimbra_server_hostname', 'localhost'],
+      ['zmproxy_auth_http_listen', `127.0.0.1:${port['auth']}`],
+      ['zmproxy_lookup_shared_key', 'test-key'],
       // The mailbox server's own HTTPS port plays Zimbra's lookup extension.
-      `  <key name="zmproxy_lookup_servers"><value>nle</value></key>\n` +
-      `  <key name="zmproxy_worker_shutdown_timeout"><value>2s</value></key>\n` +
-      `</localconfig>\n`,
+      ['zmproxy_lookup_servers', 'nle'],
+      ['zmproxy_worker_shutdown_timeout', '2s'],
+    ]),
   );
   args = [
-    ...stackLdapArgs(work),
-    '--localconfig',
-    join(work, 'localconfig.xml'),
-    '--hosts',
-    join(work, 'hosts'),
-    '--hosts-only',
-    '-w',
-    work,
+    ...stackDirectoryArgs(work),
     '-c',
     `stock.generation.listen=127.0.0.1:${port['marker']}`,
     '--nginx',

@@ -14,7 +14,13 @@ import { run as confgen } from '../../src/cli/zmproxyconfgen.js';
 import type { DoctorReport, Finding } from '../../src/doctor/finding.js';
 import { writeSelfSignedCertificate } from '../helpers/certificates.js';
 import { freePorts } from '../helpers/ports.js';
-import { resetDirectory, stackLdapArgs, stackValue } from '../helpers/stack.js';
+import { localhostServerHead } from '../helpers/mail-stack.js';
+import {
+  localConfigXml,
+  resetDirectory,
+  stackDirectoryArgs,
+  stackValue,
+} from '../helpers/stack.js';
 import { captureIo } from '../helpers/testdir.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -29,16 +35,7 @@ objectClass: zimbraGlobalConfig
 cn: config
 zimbraMemcachedBindPort: ${stackValue('MEMCACHED_PORT')}
 
-dn: cn=localhost,cn=servers,cn=zimbra
-objectClass: zimbraServer
-cn: localhost
-zimbraServiceHostname: localhost
-zimbraServiceEnabled: mailbox
-zimbraServiceEnabled: service
-zimbraServiceEnabled: zimbra
-zimbraServiceEnabled: proxy
-zimbraServiceEnabled: memcached
-zimbraServerVersion: 10.1.0_GA_4633
+${localhostServerHead()}
 zimbraReverseProxyLookupTarget: TRUE
 zimbraReverseProxySSLToUpstreamEnabled: FALSE
 zimbraMailMode: http
@@ -78,21 +75,12 @@ beforeAll(async () => {
   writeFileSync(join(work, 'hosts'), '127.0.0.1 localhost\n');
   writeFileSync(
     join(work, 'localconfig.xml'),
-    `<?xml version="1.0" encoding="UTF-8"?>\n<localconfig>\n` +
-      `  <key name="zimbra_server_hostname"><value>localhost</value></key>\n` +
-      `  <key name="zmproxy_certificate_selection"><value>map</value></key>\n` +
-      `</localconfig>\n`,
+    localConfigXml([
+      ['zimbra_server_hostname', 'localhost'],
+      ['zmproxy_certificate_selection', 'map'],
+    ]),
   );
-  common = [
-    ...stackLdapArgs(work),
-    '--localconfig',
-    join(work, 'localconfig.xml'),
-    '--hosts',
-    join(work, 'hosts'),
-    '--hosts-only',
-    '-w',
-    work,
-  ];
+  common = stackDirectoryArgs(work);
   const { io, out } = captureIo();
   const code = await confgen([...common, '--apply', '--no-reload', '--nginx', NGINX], io);
   if (code !== 10) throw new Error(`--apply exited ${code}: ${out.stderr}${out.stdout}`);

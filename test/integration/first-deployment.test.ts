@@ -28,6 +28,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetDirectory, stackValue } from '../helpers/stack.js';
 import { freePorts } from '../helpers/ports.js';
 import {
+  domainLdif,
+  proxyPortLines,
   accountLdif,
   addDovecotUsers,
   curl,
@@ -92,12 +94,7 @@ function directoryLdif(ports: Ports): string {
       'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
       'zimbraReverseProxySendImapId: FALSE',
       'zimbraReverseProxySendPop3Xoip: FALSE',
-      `zimbraImapProxyBindPort: ${ports.imap}`,
-      `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
-      `zimbraPop3ProxyBindPort: ${ports.pop3}`,
-      `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
-      `zimbraMailProxyPort: ${ports.http}`,
-      `zimbraMailSSLProxyPort: ${ports.https}`,
+      ...proxyPortLines(ports),
     ]),
     ...(['mbx1.test', 'mbx2.test'] as const).map((name, index) =>
       server(name, String(index + 1), [
@@ -113,17 +110,7 @@ function directoryLdif(ports: Ports): string {
         'zimbraAdminPort: 1',
       ]),
     ),
-    [
-      'dn: dc=example,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: example',
-      'o: example',
-      'zimbraDomainName: example.test',
-      'zimbraId: d0000000-0000-4000-8000-000000000002',
-      '',
-    ].join('\n'),
+    domainLdif('example.test', ['zimbraId: d0000000-0000-4000-8000-000000000002']),
     account('amy', 'mbx1.test'),
     account('ben', 'mbx2.test'),
   ].join('\n');

@@ -21,6 +21,8 @@ import { resetDirectory, stackValue, withLdapClient } from '../helpers/stack.js'
 import { Attribute, Change } from 'ldapts';
 import { freePorts, waitForPort } from '../helpers/ports.js';
 import {
+  domainLdif,
+  proxyPortLines,
   accountLdif,
   addDovecotUsers,
   globalConfigLdif,
@@ -83,12 +85,7 @@ function directoryLdif(ports: Ports): string {
         'zimbraReverseProxyImapStartTlsMode: only',
         'zimbraReverseProxyPop3StartTlsMode: only',
         'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
-        `zimbraImapProxyBindPort: ${ports.imap}`,
-        `zimbraPop3ProxyBindPort: ${ports.pop3}`,
-        `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
-        `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
-        `zimbraMailProxyPort: ${ports.http}`,
-        `zimbraMailSSLProxyPort: ${ports.https}`,
+        ...proxyPortLines(ports),
       ],
     ),
     server(
@@ -115,18 +112,10 @@ function directoryLdif(ports: Ports): string {
         'zimbraMailSSLPort: 1',
       ],
     ),
-    [
-      'dn: dc=example,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: example',
-      'o: example',
-      'zimbraDomainName: example.test',
+    domainLdif('example.test', [
       'zimbraId: d0000000-0000-4000-8000-000000000001',
       'zimbraVirtualHostname: mail.example.test',
-      '',
-    ].join('\n'),
+    ]),
     account('alice', 'mbx1.test', ['zimbraMailAlias: ally@example.test']),
     account('bob', 'mbx2.test'),
     account('carol', 'mbx2.test'),

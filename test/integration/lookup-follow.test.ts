@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,17 +19,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowedIpsKeyOf, routeUserKey, throttleUserKey } from '../../src/lookup/cache-keys.js';
 import { HashRing } from '../../src/sources/memcached/index.js';
 import { mailLogin } from '../helpers/mail-client.js';
-import { freePorts, waitForPort } from '../helpers/ports.js';
+import type { OwnMemcached } from '../helpers/memcached.js';
+import { startOwnMemcached } from '../helpers/memcached.js';
 import {
-  resetDirectory,
-  stackLdapArgs,
-  stackPort,
-  stackValue,
-  withLdapClient,
-} from '../helpers/stack.js';
+  accountLdif,
+  addDovecotUsers,
+  domainLdif,
+  dovecotLogins,
+  globalConfigLdif,
+  NGINX,
+  serverLdif,
+} from '../helpers/mail-stack.js';
+import { freePorts, waitForPort } from '../helpers/ports.js';
+import { resetDirectory, stackLdapArgs, stackPort, withLdapClient } from '../helpers/stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const NGINX = '/usr/sbin/nginx';
 const EXTERNAL_IMAP_PORT = 10143;
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -49,91 +53,71 @@ let memcachedB = '';
 let lookupPort = 0;
 let nginxImapPort = 0;
 let mbxImapPort = 0;
-const daemons: ChildProcess[] = [];
+let memcached: OwnMemcached | undefined;
 let lookup: ChildProcess | undefined;
 let log = '';
 
 function directoryLdif(portA: number): string {
   mbxImapPort = stackPort('DOVECOT_IMAP_PORT_1');
-  const account = (mail: string): string => {
-    const uid = mail.split('@')[0] ?? '';
-    return [
-      `dn: uid=${uid},ou=people,dc=example,dc=test`,
-      'objectClass: inetOrgPerson',
-      'objectClass: zimbraAccount',
-      `uid: ${uid}`,
-      `cn: ${uid}`,
-      `sn: ${uid}`,
-      `zimbraId: ${uid.padEnd(8, '0')}-0000-4000-8000-000000000001`,
-      `zimbraMailDeliveryAddress: ${mail}`,
-      'zimbraMailHost: mbx1.test',
-      '',
-    ].join('\n');
-  };
+  const account = (mail: string): string =>
+    accountLdif({
+      uid: mail.split('@')[0] ?? mail,
+      domainDn: 'dc=example,dc=test',
+      mailDomain: 'example.test',
+      host: 'mbx1.test',
+      idDigit: '1',
+    });
   return [
-    [
-      'dn: cn=config,cn=zimbra',
-      'objectClass: organizationalRole',
-      'objectClass: zimbraGlobalConfig',
-      'cn: config',
-      'zimbraDefaultDomainName: example.test',
-      'zimbraReverseProxyAuthWaitInterval: 1s',
-      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
-      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
-      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
-      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
+    globalConfigLdif('example.test', [
       'zimbraReverseProxyUserLoginLimit: 3',
       'zimbraReverseProxyUserLoginLimitTime: 3600',
       'zimbraReverseProxyUserThrottleMsg: Login rejected for this user',
       'zimbraReverseProxyIPLoginLimit: 0',
-      '',
-    ].join('\n'),
-    [
-      'dn: cn=proxy.test,cn=servers,cn=zimbra',
-      'objectClass: zimbraServer',
-      'cn: proxy.test',
-      'zimbraId: 50000000-0000-4000-8000-00000000000f',
-      'zimbraServiceHostname: proxy.test',
+    ]),
+    serverLdif('proxy.test', '5', [
       'zimbraServiceEnabled: proxy',
       'zimbraServiceEnabled: memcached',
       `zimbraMemcachedBindPort: ${portA}`,
-      '',
-    ].join('\n'),
-    [
-      'dn: cn=mbx1.test,cn=servers,cn=zimbra',
-      'objectClass: zimbraServer',
-      'cn: mbx1.test',
-      'zimbraId: 10000000-0000-4000-8000-00000000000f',
-      'zimbraServiceHostname: mbx1.test',
+    ]),
+    serverLdif('mbx1.test', '1', [
       'zimbraServiceEnabled: mailbox',
       `zimbraImapBindPort: ${mbxImapPort}`,
-      '',
-    ].join('\n'),
-    [
-      'dn: dc=example,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: example',
-      'o: example',
-      'zimbraDomainName: example.test',
-      'zimbraId: d0000000-0000-4000-8000-000000000001',
-      '',
-    ].join('\n'),
-    [
-      'dn: dc=ext,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: ext',
-      'o: ext',
-      'zimbraDomainName: ext.test',
-      'zimbraId: d0000000-0000-4000-8000-000000000002',
-      '',
-    ].join('\n'),
+    ]),
+    domainLdif('example.test', ['zimbraId: d0000000-0000-4000-8000-000000000001']),
+    domainLdif('ext.test', ['zimbraId: d0000000-0000-4000-8000-000000000002']),
     'dn: ou=people,dc=example,dc=test\nobjectClass: organizationalUnit\nou: people\n',
     ...[...ROUTED, ...LIMITED, ...LIMITED_LATE, ...users(51, 53), ...IMAP_USERS].map(account),
   ].join('\n');
+}
+
+type EntryChange = readonly [operation: 'add' | 'delete' | 'replace', type: string, value: string];
+
+/** Applies `changes` to the entry `dn` in the stack's slapd, the way an admin's zmprov would. */
+function modifyEntry(dn: string, ...changes: EntryChange[]): Promise<void> {
+  return withLdapClient((client) =>
+    client.modify(
+      dn,
+      changes.map(
+        ([operation, type, value]) =>
+          new Change({ operation, modification: new Attribute({ type, values: [value] }) }),
+      ),
+    ),
+  );
+}
+
+/** Sets the global zimbraReverseProxyIPLoginLimit; resolves with how long the service took to use it. */
+async function setIpLoginLimit(limit: number): Promise<number> {
+  const lines = log.length;
+  await modifyEntry('cn=config,cn=zimbra', [
+    'replace',
+    'zimbraReverseProxyIPLoginLimit',
+    String(limit),
+  ]);
+  return until(
+    () => Promise.resolve(log.slice(lines)),
+    (text) => text.includes('settings throttle.ip'),
+    `the IP limit ${limit} in use`,
+  );
 }
 
 /** One auth_http request as nginx's mail module sends it. */
@@ -249,22 +233,13 @@ const movedBetween = (before: HashRing, after: HashRing, user: string): boolean 
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'zmproxy-follow-'));
-  const [portA = 0, portB = 0, listen = 0, imap = 0] = await freePorts(4);
+  const [listen = 0, imap = 0] = await freePorts(2);
   nginxImapPort = imap;
-  for (const port of [portA, portB]) {
-    const daemon = spawn(
-      'memcached',
-      ['-u', 'memcache', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '16'],
-      { stdio: 'ignore' },
-    );
-    daemons.push(daemon);
-    await waitForPort(port);
-  }
-  memcachedA = `127.0.0.1:${portA}`;
-  memcachedB = `127.0.0.1:${portB}`;
+  memcached = await startOwnMemcached(2, 16);
+  [memcachedA = '', memcachedB = ''] = memcached.servers;
   lookupPort = listen;
   const ldif = join(work, 'directory.ldif');
-  writeFileSync(ldif, directoryLdif(portA));
+  writeFileSync(ldif, directoryLdif(Number(memcachedA.split(':')[1])));
   await resetDirectory(ldif);
   const hosts = join(work, 'hosts');
   writeFileSync(hosts, '127.0.0.1 proxy.test mbx1.test mc2.test ext-imap.test\n');
@@ -313,7 +288,7 @@ afterAll(async () => {
     lookup.kill('SIGTERM');
     await exited;
   }
-  for (const daemon of daemons) daemon.kill('SIGTERM');
+  memcached?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -386,15 +361,11 @@ describe('zmproxy lookup follows the directory', () => {
   });
 
   it('stops using a memcached server removed from the directory, missing only the moved keys', async () => {
-    await withLdapClient((client) =>
-      client.modify(
-        'cn=proxy.test,cn=servers,cn=zimbra',
-        new Change({
-          operation: 'delete',
-          modification: new Attribute({ type: 'zimbraServiceEnabled', values: ['memcached'] }),
-        }),
-      ),
-    );
+    await modifyEntry('cn=proxy.test,cn=servers,cn=zimbra', [
+      'delete',
+      'zimbraServiceEnabled',
+      'memcached',
+    ]);
     const ms = await until(
       () => metric('zmproxy_lookup_memcached_servers'),
       (n) => n === 1,
@@ -418,22 +389,7 @@ describe('zmproxy lookup follows the directory', () => {
   });
 
   it('applies a changed global setting within the probe interval, without restart', async () => {
-    const lines = log.length;
-    await withLdapClient((client) =>
-      client.modify(
-        'cn=config,cn=zimbra',
-        new Change({
-          operation: 'replace',
-          modification: new Attribute({ type: 'zimbraReverseProxyIPLoginLimit', values: ['2'] }),
-        }),
-      ),
-    );
-    const ms = await until(
-      () => Promise.resolve(log.slice(lines)),
-      (text) => text.includes('settings throttle.ip'),
-      'the IP limit in use',
-    );
-    expect(ms).toBeLessThan(5000);
+    expect(await setIpLoginLimit(2)).toBeLessThan(5000);
     const client = '127.0.0.77';
     const [first, second, third] = users(51, 53);
     expect((await authHttp(first ?? '', client)).status).toBe('OK');
@@ -448,30 +404,11 @@ describe('zmproxy lookup follows the directory', () => {
     let n = 0;
     const nobody = (): string => `nobody${++n}@ext.test`;
     expect((await authHttp(nobody())).status).not.toBe('OK');
-    await withLdapClient((client) =>
-      client.modify('dc=ext,dc=test', [
-        new Change({
-          operation: 'add',
-          modification: new Attribute({
-            type: 'zimbraReverseProxyUseExternalRouteIfAccountNotExist',
-            values: ['TRUE'],
-          }),
-        }),
-        new Change({
-          operation: 'add',
-          modification: new Attribute({
-            type: 'zimbraExternalImapHostname',
-            values: ['ext-imap.test'],
-          }),
-        }),
-        new Change({
-          operation: 'add',
-          modification: new Attribute({
-            type: 'zimbraExternalImapPort',
-            values: [String(EXTERNAL_IMAP_PORT)],
-          }),
-        }),
-      ]),
+    await modifyEntry(
+      'dc=ext,dc=test',
+      ['add', 'zimbraReverseProxyUseExternalRouteIfAccountNotExist', 'TRUE'],
+      ['add', 'zimbraExternalImapHostname', 'ext-imap.test'],
+      ['add', 'zimbraExternalImapPort', String(EXTERNAL_IMAP_PORT)],
     );
     // A new client address per try: the IP limit of 2 from the test before still holds. Four
     // in a row: every worker serves it (one that never read the domain would at once).
@@ -495,24 +432,9 @@ describe('zmproxy lookup follows the directory', () => {
 
   it('proxies IMAP logins through nginx to the mailbox server, routes on the followed ring', async () => {
     // nginx sends every login from 127.0.0.1: the IP limit of 2 set above goes again.
-    const lines = log.length;
-    await withLdapClient((client) =>
-      client.modify(
-        'cn=config,cn=zimbra',
-        new Change({
-          operation: 'replace',
-          modification: new Attribute({ type: 'zimbraReverseProxyIPLoginLimit', values: ['0'] }),
-        }),
-      ),
-    );
-    await until(
-      () => Promise.resolve(log.slice(lines)),
-      (text) => text.includes('settings throttle.ip'),
-      'the IP limit off',
-    );
+    await setIpLoginLimit(0);
     // The dovecot users, and a stock nginx mail proxy asking the lookup service.
-    for (const user of IMAP_USERS)
-      appendFileSync(stackValue('DOVECOT_USERS_FILE'), `${user}:{PLAIN}${user}-pw\n`);
+    addDovecotUsers(IMAP_USERS.map((user) => [user, `${user}-pw`] as const));
     writeFileSync(
       join(work, 'nginx.conf'),
       [
@@ -535,12 +457,7 @@ describe('zmproxy lookup follows the directory', () => {
     await new Promise((resolve) => started.once('exit', resolve));
     await waitForPort(nginxImapPort);
 
-    const dovecotLog = (): string =>
-      readFileSync(join(stackValue('STACK_DIR'), 'dovecot1', 'dovecot.log'), 'utf8');
-    const logins = (user: string): number =>
-      dovecotLog()
-        .split('\n')
-        .filter((line) => line.includes(`Login: user=<${user}>`)).length;
+    const logins = (user: string): number => dovecotLogins(1, user);
     for (const user of IMAP_USERS) {
       const before = logins(user);
       const result = await mailLogin(nginxImapPort, 'imap-login', user, `${user}-pw`, {

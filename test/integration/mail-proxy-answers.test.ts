@@ -5,22 +5,24 @@
  * nginx's generic one with it off; and `BAD` for IMAP `ID` before login, a command stock nginx's
  * mail module does not have (README "Troubleshooting").
  */
-import {
-  appendFileSync,
-  chmodSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLookup } from '../../src/cli/lookup.js';
 import { mailLogin } from '../helpers/mail-client.js';
-import type { TestNginx } from '../helpers/mail-proxy.js';
-import { startStockNginx, startTestLookup } from '../helpers/mail-proxy.js';
+import {
+  accountLdif,
+  addDovecotUsers,
+  domainLdif,
+  globalConfigLdif,
+  proxyPortLines,
+  serverLdif,
+  startProxyNginx,
+  startStackLookup,
+  stopPid,
+} from '../helpers/mail-stack.js';
 import { freePorts, waitForPort } from '../helpers/ports.js';
 import { resetDirectory, stackValue } from '../helpers/stack.js';
 
@@ -41,12 +43,8 @@ interface ProxyPorts {
 }
 
 function directoryLdif(on: ProxyPorts, off: ProxyPorts): string {
-  const proxy = (name: string, ports: ProxyPorts, passErrors: string): string =>
-    [
-      `dn: cn=${name},cn=servers,cn=zimbra`,
-      'objectClass: zimbraServer',
-      `cn: ${name}`,
-      `zimbraServiceHostname: ${name}`,
+  const proxy = (name: string, id: string, ports: ProxyPorts, passErrors: string): string =>
+    serverLdif(name, id, [
       'zimbraServiceEnabled: proxy',
       'zimbraReverseProxyMailEnabled: TRUE',
       'zimbraReverseProxyHttpEnabled: FALSE',
@@ -58,35 +56,13 @@ function directoryLdif(on: ProxyPorts, off: ProxyPorts): string {
       'zimbraReverseProxySNIEnabled: FALSE',
       'zimbraReverseProxySSLToUpstreamEnabled: FALSE',
       `zimbraReverseProxyPassErrors: ${passErrors}`,
-      `zimbraImapProxyBindPort: ${ports.imap}`,
-      `zimbraPop3ProxyBindPort: ${ports.pop3}`,
-      `zimbraImapSSLProxyBindPort: ${ports.imaps}`,
-      `zimbraPop3SSLProxyBindPort: ${ports.pop3s}`,
-      '',
-    ].join('\n');
+      ...proxyPortLines(ports),
+    ]);
   return [
-    [
-      'dn: cn=config,cn=zimbra',
-      'objectClass: organizationalRole',
-      'objectClass: zimbraGlobalConfig',
-      'cn: config',
-      'zimbraDefaultDomainName: example.test',
-      'zimbraReverseProxyAuthWaitInterval: 1s',
-      'zimbraReverseProxyMailHostQuery: (|(zimbraMailDeliveryAddress=${USER})(zimbraMailAlias=${USER})(zimbraId=${USER}))',
-      'zimbraReverseProxyMailHostAttribute: zimbraMailHost',
-      'zimbraReverseProxyPortQuery: (&(zimbraServiceHostname=${MAILHOST})(objectClass=zimbraServer))',
-      'zimbraReverseProxyImapPortAttribute: zimbraImapBindPort',
-      'zimbraReverseProxyPop3PortAttribute: zimbraPop3BindPort',
-      `zimbraMemcachedBindPort: ${stackValue('MEMCACHED_PORT')}`,
-      '',
-    ].join('\n'),
-    proxy('on.test', on, 'TRUE'),
-    proxy('off.test', off, 'FALSE'),
-    [
-      'dn: cn=mbx1.test,cn=servers,cn=zimbra',
-      'objectClass: zimbraServer',
-      'cn: mbx1.test',
-      'zimbraServiceHostname: mbx1.test',
+    globalConfigLdif('example.test', [`zimbraMemcachedBindPort: ${stackValue('MEMCACHED_PORT')}`]),
+    proxy('on.test', '5', on, 'TRUE'),
+    proxy('off.test', '6', off, 'FALSE'),
+    serverLdif('mbx1.test', '1', [
       'zimbraServiceEnabled: mailbox',
       'zimbraServiceEnabled: service',
       'zimbraServiceEnabled: memcached',
@@ -94,26 +70,15 @@ function directoryLdif(on: ProxyPorts, off: ProxyPorts): string {
       'zimbraMailMode: http',
       `zimbraImapBindPort: ${stackValue('DOVECOT_IMAP_PORT_1')}`,
       `zimbraPop3BindPort: ${stackValue('DOVECOT_POP3_PORT_1')}`,
-      '',
-      'dn: dc=example,dc=test',
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      'dc: example',
-      'o: example',
-      'zimbraDomainName: example.test',
-      '',
-      'dn: uid=erin,ou=people,dc=example,dc=test',
-      'objectClass: inetOrgPerson',
-      'objectClass: zimbraAccount',
-      'uid: erin',
-      'cn: erin',
-      'sn: erin',
-      'zimbraId: e0000000-0000-4000-8000-000000000001',
-      'zimbraMailDeliveryAddress: erin@example.test',
-      'zimbraMailHost: mbx1.test',
-      '',
-    ].join('\n'),
+    ]),
+    domainLdif('example.test'),
+    accountLdif({
+      uid: 'erin',
+      domainDn: 'dc=example,dc=test',
+      mailDomain: 'example.test',
+      host: 'mbx1.test',
+      idDigit: '1',
+    }),
   ].join('\n');
 }
 
@@ -158,7 +123,7 @@ async function session(
 
 let work = '';
 let lookup: RunningLookup | undefined;
-const proxies: TestNginx[] = [];
+const nginxPids: number[] = [];
 let on: ProxyPorts;
 let off: ProxyPorts;
 
@@ -178,22 +143,18 @@ beforeAll(async () => {
   const ldif = join(work, 'directory.ldif');
   writeFileSync(ldif, directoryLdif(on, off));
   await resetDirectory(ldif);
-  const users = stackValue('DOVECOT_USERS_FILE');
-  if (!readFileSync(users, 'utf8').includes('erin@example.test:')) {
-    appendFileSync(users, 'erin@example.test:{PLAIN}erin-pw\n');
-  }
-  lookup = await startTestLookup(HOSTS, SHARED_KEY);
+  addDovecotUsers([['erin@example.test', 'erin-pw']]);
+  lookup = await startStackLookup({ sharedKey: SHARED_KEY, noCache: true, hosts: HOSTS });
   for (const [name, ports] of [
     ['on.test', on],
     ['off.test', off],
   ] as const) {
-    const dir = join(work, name);
-    proxies.push(
-      await startStockNginx({
-        work: dir,
+    nginxPids.push(
+      await startProxyNginx({
+        work: join(work, name),
         ldif,
         serverName: name,
-        lookup,
+        lookupAddress: lookup.address,
         sharedKey: SHARED_KEY,
         authHttpPort: ports.authHttp,
         hosts: HOSTS,
@@ -205,7 +166,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const proxy of proxies) proxy.stop();
+  for (const pid of nginxPids) stopPid(pid);
   await lookup?.stop();
   if (work !== '' && process.env['ZMPROXY_KEEP_STACK'] === undefined)
     rmSync(work, { recursive: true, force: true });

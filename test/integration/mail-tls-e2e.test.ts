@@ -53,20 +53,12 @@ function directoryLdif(ports: Ports, certs: Record<'a' | 'b', { crt: string; key
       `zimbraPop3SSLBindPort: ${stackValue(`DOVECOT_POP3S_PORT_${i}`)}`,
     ]);
   const domain = (name: 'a' | 'b') =>
-    [
-      `dn: dc=${name},dc=test`,
-      'objectClass: dcObject',
-      'objectClass: organization',
-      'objectClass: zimbraDomain',
-      `dc: ${name}`,
-      `o: ${name}`,
-      `zimbraDomainName: ${name}.test`,
+    mailStack.domainLdif(`${name}.test`, [
       `zimbraId: d000000${name === 'a' ? 1 : 2}-0000-4000-8000-000000000001`,
       `zimbraVirtualHostname: mail.${name}.test`,
       `zimbraSSLCertificate:: ${base64Of(certs[name].crt)}`,
       `zimbraSSLPrivateKey:: ${base64Of(certs[name].key)}`,
-      '',
-    ].join('\n');
+    ]);
   const account = (uid: string, domainName: 'a' | 'b', host: string) =>
     mailStack.accountLdif({
       uid,

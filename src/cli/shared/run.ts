@@ -9,6 +9,8 @@ export const EXIT = {
   error: 1,
   usage: 2,
   differs: 3,
+  /** stdout's reader closed early (`| head`): 128 + SIGPIPE, as for a C tool killed by it. */
+  readerClosed: 141,
 } as const;
 
 const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {

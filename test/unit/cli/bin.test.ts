@@ -1,6 +1,6 @@
 /** The installed binaries, run as a user runs them (on the dist/ that `npm test` builds first). */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testdir } from '../../helpers/testdir.js';
@@ -22,6 +22,28 @@ describe.runIf(built)('bin/', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`the example configuration is in ${work}/conf`);
     expect(readFileSync(join(work, 'conf/nginx.conf'), 'utf8')).toContain('load_module');
+  });
+
+  it('exits 141 without a stack trace when the reader of its output closes early (| head)', () => {
+    // -d prints more than a pipe holds, so the writes go on after head has gone.
+    const piped = spawnSync(
+      'bash',
+      [
+        '-c',
+        'set -o pipefail; "$0" bin/zmproxyconfgen.js -d | head -c 10 >/dev/null',
+        process.execPath,
+      ],
+      { encoding: 'utf8', cwd: ROOT },
+    );
+    expect(piped.stderr).toBe('');
+    expect(piped.status).toBe(141);
+  });
+
+  it('gives every command the process streams that end quietly on a closed pipe', () => {
+    const without = readdirSync(join(ROOT, 'bin')).filter(
+      (name) => !readFileSync(join(ROOT, 'bin', name), 'utf8').includes('processIo()'),
+    );
+    expect(without).toEqual([]);
   });
 
   it('prints usage and exits 0 for zmproxyconfgen -h', () => {

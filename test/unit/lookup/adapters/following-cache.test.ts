@@ -1,34 +1,22 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFollowingCache } from '../../../../src/lookup/adapters/following-cache.js';
 import { createMemcachedClient, HashRing } from '../../../../src/sources/memcached/index.js';
 import type { MemcachedClient } from '../../../../src/sources/memcached/index.js';
-import { freePorts, waitForPort } from '../../../helpers/ports.js';
+import type { OwnMemcached } from '../../../helpers/memcached.js';
+import { startOwnMemcached } from '../../../helpers/memcached.js';
+import { freePorts } from '../../../helpers/ports.js';
 
 // Two real memcached servers: the switch is about which one a key lands on.
-const daemons: ChildProcess[] = [];
+let memcached: OwnMemcached | undefined;
 let A = '';
 let B = '';
 
 beforeAll(async () => {
-  const ports = await freePorts(2);
-  for (const port of ports) {
-    const daemon = spawn(
-      'memcached',
-      ['-u', 'memcache', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '8'],
-      { stdio: 'ignore' },
-    );
-    daemons.push(daemon);
-    await waitForPort(port);
-  }
-  A = `127.0.0.1:${ports[0]}`;
-  B = `127.0.0.1:${ports[1]}`;
+  memcached = await startOwnMemcached(2);
+  [A = '', B = ''] = memcached.servers;
 });
 
-afterAll(() => {
-  for (const daemon of daemons) daemon.kill('SIGTERM');
-});
+afterAll(() => memcached?.stop());
 
 /** A key that `after` puts on another server than `before` (or on the same, `moved` false). */
 function keyThat(moved: boolean, before: string[], after: string[], prefix: string): string {
