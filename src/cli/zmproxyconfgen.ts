@@ -26,7 +26,8 @@ import {
   createCertificateFactsFile,
 } from '../writer/certificate-facts-file.js';
 import { assertNginxCanResolve } from '../engine/nginx-names.js';
-import { assertWorkdirSetUp } from '../reload/workdir-setup.js';
+import { assertWorkdirSetUp, lookupUser } from '../reload/workdir-setup.js';
+import { WORKER_USER_KEY } from '../vars/worker-user.js';
 import { formatApplyMetrics } from '../engine/apply-metrics.js';
 import { runWatch } from '../engine/watch.js';
 import { existsSync } from 'node:fs';
@@ -400,6 +401,11 @@ async function execute(args: Args, io: CliIo): Promise<number> {
       files,
       moduleTrust: checkModuleTrust,
       groupId: lookupGroupId,
+      // Only where nginx runs: a CI job rendering for another host may lack its users.
+      userExists:
+        args.apply || args.watch
+          ? (name: string) => Promise.resolve(lookupUser(name) !== undefined)
+          : undefined,
     };
   };
   const deps = await loadDeps();
@@ -411,7 +417,10 @@ async function execute(args: Args, io: CliIo): Promise<number> {
   }
   if (args.apply || args.watch) {
     // nginx -t on a generation fails on each of these, one run at a time: say them all at once.
-    assertWorkdirSetUp(args.workdir);
+    assertWorkdirSetUp(
+      args.workdir,
+      localConfigText(deps.localConfig, WORKER_USER_KEY).trim() || 'nobody',
+    );
     if (
       args.canaryWaitMs > 0 &&
       localConfigText(deps.localConfig, 'zmproxy_canary_server').trim() === ''

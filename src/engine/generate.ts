@@ -31,6 +31,7 @@ import { checkListenerPorts, checkWorkerConnections } from '../vars/listeners.js
 import { computeStockWarnings } from '../vars/stock-limits.js';
 import type { StockWebSites } from '../vars/stock-sites.js';
 import { computeStockWebSites } from '../vars/stock-sites.js';
+import { WORKER_USER_KEY } from '../vars/worker-user.js';
 import { computeStockMailTls } from '../vars/stock-mail-tls.js';
 import type { StockMailTls } from '../vars/stock-mail-tls.js';
 import type { StockMailVip } from '../vars/stock.js';
@@ -79,6 +80,11 @@ export interface GenerateDeps {
    * (localconfig zmproxy_nginx_group). Without it, keys keep mode 0600.
    */
   groupId?: ((name: string) => Promise<number | undefined>) | undefined;
+  /**
+   * Whether a user exists on this host: the stock templates' `user` directive names localconfig
+   * zimbra_user, and nginx refuses to start with a user it cannot find. Absent: not checked.
+   */
+  userExists?: ((name: string) => Promise<boolean>) | undefined;
 }
 
 /** What a generation produced. */
@@ -213,6 +219,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   if (deps.moduleTrust !== undefined) {
     await checkLoadedModules(rendered.files, deps.moduleTrust, computed.vars);
   }
+  await checkWorkerUser(templates, computed.vars, deps);
   const secrets = secretVariableNames()
     .map((name) => computed.vars.get(name) ?? '')
     .filter((value) => value !== '');
@@ -331,6 +338,30 @@ async function checkLoadedModules(
 
 function withNewline(text: string): string {
   return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/**
+ * The user the stock `user` directive names must exist: nginx would refuse to start (and
+ * `nginx -t` to pass) with `getpwnam(...) failed`. Nothing is created; the fix is the admin's.
+ */
+async function checkWorkerUser(
+  templates: readonly { text: string }[],
+  vars: ReadonlyMap<string, string>,
+  deps: Pick<GenerateDeps, 'userExists' | 'localConfig'>,
+): Promise<void> {
+  if (deps.userExists === undefined || vars.get('stock.main.user.enabled') !== '') return;
+  if (!templates.some((t) => t.text.includes('${stock.main.user}'))) return;
+  const user = (deps.localConfig.get(WORKER_USER_KEY) ?? '').trim();
+  if (user === '' || (await deps.userExists(user))) return;
+  throw new ProblemsError([
+    {
+      subject: WORKER_USER_KEY,
+      entry: 'localconfig',
+      message: `nginx's workers would run as user "${user}", which does not exist on this host`,
+      value: user,
+      hint: `create it (useradd --system ${user}), or zmlocalconfig -e ${WORKER_USER_KEY}=nobody, or zmlocalconfig -u ${WORKER_USER_KEY} for nginx's default user`,
+    },
+  ]);
 }
 
 /** The localconfig key naming the group nginx's workers run as (Debian's nginx: nogroup). */

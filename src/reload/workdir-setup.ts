@@ -4,6 +4,7 @@
  * writes to, the default certificate, localconfig (0600) with a shared lookup key, and a path
  * the nginx workers can traverse (a 0700 directory on it makes every worker die at start).
  */
+import { WORKER_USER_KEY } from '../vars/worker-user.js';
 import { lookupGroupIdSync } from '../writer/groups.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -166,6 +167,9 @@ export async function setUpWorkdir(options: SetupOptions): Promise<SetupReport> 
     [LOOKUP_LC.scheme, 'http'],
   ];
   for (const [key, value] of topology) if (unset(key)) edits.set(key, value);
+  // The stock templates' user directive names it, so nginx runs its workers as the user checked above.
+  if (options.nginxUser !== undefined && unset(WORKER_USER_KEY))
+    edits.set(WORKER_USER_KEY, options.nginxUser);
   const written = await editLocalConfigFile(lcFile, edits);
   done.push(`${existing.size === 0 ? 'created' : 'updated'} ${lcFile} (mode 0600)`);
   if ((written.get('ldap_url') ?? '') === '') {

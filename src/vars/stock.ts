@@ -28,6 +28,7 @@ import {
 } from '../model/value-types.js';
 import { STOCK_LOOKUP_PATH, STOCK_ROUTE_PATH } from '../lookup/protocol.js';
 import { constVar, customVar, enabler } from './define.js';
+import { computeWorkerAccount, WORKER_USER_KEY } from './worker-user.js';
 import { computeDomainData } from './domains.js';
 import { hostPort, pickAddress } from '../model/dns.js';
 import type { LookupEndpoint, LookupTopology } from '../model/lookup-topology.js';
@@ -540,6 +541,31 @@ export const STOCK_VARIABLES: readonly VariableDefinition[] = [
     defaultText: '',
     // With localconfig zmproxy_bind_address set this is the one listen line, on that address.
     compute: (ctx) => enabler(ctx.ipMode !== 'ipv6' || computeBindAddress(ctx) !== ''),
+  }),
+  customVar({
+    name: 'stock.main.user.enabled',
+    area: 'stock',
+    description:
+      "Enables the user directive: localconfig zimbra_user names the workers' user (without it, nginx's compiled-in default, nobody)",
+    attribute: WORKER_USER_KEY,
+    type: 'enabler',
+    source: 'localconfig',
+    defaultText: '#',
+    compute: (ctx) => enabler(computeWorkerAccount(ctx).user !== ''),
+  }),
+  customVar({
+    name: 'stock.main.user',
+    area: 'stock',
+    description:
+      "User and group of nginx's workers: localconfig zimbra_user and zmproxy_nginx_group (the group the domain keys are readable by)",
+    attribute: WORKER_USER_KEY,
+    type: 'string',
+    source: 'localconfig',
+    defaultText: 'nobody nogroup',
+    compute: (ctx) => {
+      const { user, group } = computeWorkerAccount(ctx);
+      return `${user === '' ? 'nobody' : user} ${group}`;
+    },
   }),
   customVar({
     name: 'stock.bind.prefix',

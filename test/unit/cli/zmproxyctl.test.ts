@@ -79,6 +79,19 @@ describe('zmproxyctl', () => {
     expect(readFileSync(lcFile, 'utf8')).toContain(key);
   });
 
+  it('writes --nginx-user as zimbra_user (the stock user directive), and leaves it unset without', async () => {
+    const dir = testdir();
+    chmodSync(dir, 0o755);
+    expect(await run(['setup', '-w', dir, '--nginx-user', 'nobody'], captureIo().io)).toBe(0);
+    expect(readFileSync(join(dir, 'conf/localconfig.xml'), 'utf8')).toMatch(
+      /name="zimbra_user">\s*<value>nobody</,
+    );
+    const plain = testdir();
+    chmodSync(plain, 0o755);
+    expect(await run(['setup', '-w', plain], captureIo().io)).toBe(0);
+    expect(readFileSync(join(plain, 'conf/localconfig.xml'), 'utf8')).not.toContain('zimbra_user');
+  });
+
   it('refuses to set up below a directory the nginx workers cannot enter, naming it', async () => {
     const parent = testdir();
     chmodSync(parent, 0o700);
