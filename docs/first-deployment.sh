@@ -20,11 +20,13 @@ LDAP_BIND_DN=${LDAP_BIND_DN:-uid=zimbra,cn=admins,cn=zimbra}
 : "${LDAP_URL:?set LDAP_URL to Zimbra's LDAP, e.g. ldap://ldap.example.com:389}"
 : "${LDAP_PASSWORD_FILE:?set LDAP_PASSWORD_FILE to a file holding the LDAP bind password}"
 
-# 1. Stock nginx with the mail module, openssl for the first certificate, Node.js 20.19 or later.
-#    nginx runs under zmproxyctl (or docs/systemd/zmproxy-nginx.service), not as Debian's nginx
-#    service, which would hold port 80 with its default site.
-if ! command -v nginx >/dev/null || [ ! -e /usr/lib/nginx/modules/ngx_mail_module.so ]; then
-  apt-get install -y --no-install-recommends nginx libnginx-mod-mail
+# 1. Stock nginx with the mail and stream modules (stream carries TLS to the mailbox servers and the
+#    IMAPS/POP3S SNI router; docs/mail-tls.md), openssl for the first certificate, Node.js 20.19 or
+#    later. nginx runs under zmproxyctl (or docs/systemd/zmproxy-nginx.service), not as Debian's
+#    nginx service, which would hold port 80 with its default site.
+if ! command -v nginx >/dev/null || [ ! -e /usr/lib/nginx/modules/ngx_mail_module.so ] ||
+  [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+  apt-get install -y --no-install-recommends nginx libnginx-mod-mail libnginx-mod-stream
 fi
 command -v openssl >/dev/null || apt-get install -y --no-install-recommends openssl
 command -v node >/dev/null || { echo 'install Node.js 20.19 or later first' >&2; exit 1; }

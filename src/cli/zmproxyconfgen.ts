@@ -504,7 +504,9 @@ async function execute(args: Args, io: CliIo): Promise<number> {
     if (args.json) io.stdout(`${JSON.stringify(summary(generation, changes, false), null, 2)}\n`);
     else if (args.check) io.stdout(checkSummary(changes));
     else if (args.dryRun)
-      io.stdout(`dry run, nothing written: ${writeSummary(generation, changes)}`);
+      io.stdout(
+        `dry run, nothing written: ${writeSummary(generation, changes, 'would be written')}`,
+      );
     return args.check && differs ? EXIT.differs : EXIT.ok;
   }
 
@@ -577,11 +579,16 @@ function count(changes: readonly FileChange[], status: FileChange['status']): nu
   return changes.filter((change) => change.status === status).length;
 }
 
-function writeSummary(generation: Generation, changes: readonly FileChange[]): string {
+/** `verb` is "would be written" for a dry run, whose summary must not claim a write. */
+function writeSummary(
+  generation: Generation,
+  changes: readonly FileChange[],
+  verb = 'written',
+): string {
   const written = changes.length - count(changes, 'unchanged');
   return (
     `generated ${changes.length} files for server ${generation.server} in ${generation.paths.confDir}: ` +
-    `${written} written (${count(changes, 'created')} new, ${count(changes, 'changed')} changed), ` +
+    `${written} ${verb} (${count(changes, 'created')} new, ${count(changes, 'changed')} changed), ` +
     `${count(changes, 'unchanged')} unchanged\n`
   );
 }

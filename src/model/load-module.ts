@@ -103,4 +103,4 @@ export function findIncludes(text: string): string[] {
 
 /** What to do about a module nginx may not load (the rule is in src/reload/module-trust.ts). */
 export const MODULE_RULE_HINT =
-  "nginx runs a module's code as the user that reads the configuration (root for --apply and --watch): put the module in nginx's module directory (/usr/lib/nginx/modules on Debian) or another root-owned file in directories only root can write, and point localconfig zmproxy_nginx_mail_module at it; see docs/security.md";
+  "nginx runs a module's code as the user that reads the configuration (root for --apply and --watch): put the module in nginx's module directory (/usr/lib/nginx/modules on Debian) or another root-owned file in directories only root can write, and point localconfig zmproxy_nginx_mail_module (or zmproxy_nginx_stream_module) at it; Debian's packages install them there: apt-get install libnginx-mod-mail libnginx-mod-stream; see docs/security.md";

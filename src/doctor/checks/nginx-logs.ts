@@ -15,6 +15,7 @@ export type LogEvent =
   | 'timeout'
   | 'refused'
   | 'tls'
+  | 'upstream-certificate'
   | 'login-unavailable'
   | 'reset'
   | '500'
@@ -55,9 +56,17 @@ export function parseLogLine(
       upstream: upstream === undefined || upstream === '-' ? undefined : upstream,
     };
   }
+  // nginx 1.22's mail module logs a refused login ("client login failed: …") at level info.
+  if (
+    /\[info\]/.test(line) &&
+    /client login failed: "Login service temporarily unavailable"/.test(line)
+  )
+    return { event: 'login-unavailable', upstream: undefined };
   if (!/\[(error|crit|alert|emerg|warn)\]/.test(line)) return undefined;
   let event: LogEvent | undefined;
-  if (/SSL_do_handshake\(\) failed/.test(line)) event = 'tls';
+  if (/upstream SSL certificate (does not match|verify error)/.test(line))
+    event = 'upstream-certificate';
+  else if (/SSL_do_handshake\(\) failed/.test(line)) event = 'tls';
   else if (/Login service temporarily unavailable/i.test(line)) event = 'login-unavailable';
   else if (/recv\(\) failed \(104\b/.test(line)) event = 'reset';
   else if (/No route to host/i.test(line)) event = 'no-route';
@@ -198,6 +207,12 @@ const MEANING: Readonly<Record<LogEvent, { title: string; explanation: string; f
       'nginx could not complete "SSL_do_handshake()" with an upstream or a lookup service. "wrong version number" means it spoke TLS to a plain-HTTP port: the lookup scheme (localconfig zmproxy_lookup_scheme, or the https rule for Zimbra 8.7+ lookup handlers with zmproxy_lookup_servers=nle) does not match what listens there. Every IMAP/POP3 login then fails.',
     fix: 'zmlocalconfig zmproxy_lookup_servers zmproxy_lookup_scheme zmproxy_lookup_port; zmproxy doctor names the lookup service nginx should reach (docs/deployment.md)',
   },
+  'upstream-certificate': {
+    title: 'upstream certificates nginx refused',
+    explanation:
+      'nginx verifies the certificate of a mailbox server (localconfig zmproxy_mail_upstream_ca_file) or lookup service (zmproxy_lookup_ca_file) and refused it: "does not match" means the certificate does not name the host nginx expects (the server\'s zimbraServiceHostname, or zmproxy_lookup_tls_name), "verify error" that the CA file does not sign it. Every login routed there fails.',
+    fix: 'openssl s_client -connect <upstream> -CAfile <CA file> -verify_hostname <server name> </dev/null; install a certificate that names the server and is signed by that CA, or point the localconfig key at the CA that signs it (docs/mail-tls.md)',
+  },
   'login-unavailable': {
     title: '"Login service temporarily unavailable"',
     explanation:
@@ -237,6 +252,7 @@ const MEANING: Readonly<Record<LogEvent, { title: string; explanation: string; f
 };
 
 const ORDER: readonly LogEvent[] = [
+  'upstream-certificate',
   'tls',
   'login-unavailable',
   'reset',

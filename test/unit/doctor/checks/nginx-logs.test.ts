@@ -112,6 +112,26 @@ describe('lookup path failures in the error log', () => {
       )?.event,
     ).toBe('login-unavailable');
   });
+
+  // Lines Debian 12's nginx 1.22.1 wrote for a refused login and an upstream certificate without
+  // the mailbox server's name (zmproxy_mail_upstream_ca_file set).
+  it("recognises nginx 1.22's info-level refused login and a refused upstream certificate", () => {
+    expect(
+      parseLogLine(
+        '2026/12/06 01:42:34 [info] 29329#29329: *3 client login failed: "Login service temporarily unavailable" while in http auth state, client: 127.0.0.1 using starttls, server: 127.0.0.41:24143, login: "stack@example.com"',
+      )?.event,
+    ).toBe('login-unavailable');
+    expect(
+      parseLogLine(
+        '2026/12/06 01:43:24 [error] 31927#31927: *23 upstream SSL certificate does not match "mbox1.example.com" while SSL handshaking to upstream, client: 127.0.0.1, server: 127.85.62.211:7993, upstream: "127.0.0.1:41275", bytes from/to client:0/0, bytes from/to upstream:0/0',
+      ),
+    ).toEqual({ event: 'upstream-certificate', upstream: '127.0.0.1:41275' });
+    expect(
+      parseLogLine(
+        '2026/12/06 01:43:24 [info] 31927#31927: *35 client 127.0.0.1:48732 connected to 127.85.62.211:7993',
+      ),
+    ).toBeUndefined();
+  });
 });
 
 // Lines Debian 12's nginx 1.22.1 wrote (error_log … info): a start, a failure, a SIGHUP reload.
