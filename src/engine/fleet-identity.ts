@@ -105,6 +105,14 @@ export interface FleetRunStatus {
   /** The revision and directory hash the last run rendered (published or not). */
   renderedRevision?: string | undefined;
   renderedConfigHash?: string | undefined;
+  /**
+   * The directory revision and config hash nginx serves, and since when (epoch ms). A run that
+   * renders a new revision into the same files ('unchanged') serves it without a new generation,
+   * so this moves with such runs too; the generation's own meta keeps the hash it was built from.
+   */
+  servedRevision?: string | undefined;
+  servedConfigHash?: string | undefined;
+  servedSince?: number | undefined;
   /** Failed runs by reason (the error code), since the status file was created. */
   failures?: Record<string, number> | undefined;
   /** Invalid values of failed renders by subject (attribute or localconfig key). */

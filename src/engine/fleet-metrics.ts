@@ -21,7 +21,8 @@ export function formatFleetMetrics(
   ];
   if (served !== undefined) {
     lines.push(
-      `zmproxy_fleet_info{server="${label(served.server)}",generation="${label(served.id)}",revision="${label(served.revision ?? '')}",config_hash="${label(served.directoryHash ?? '')}"} 1`,
+      // The status file's served identity follows runs that rendered a new revision into the same files.
+      `zmproxy_fleet_info{server="${label(served.server)}",generation="${label(served.id)}",revision="${label(status?.servedRevision ?? served.revision ?? '')}",config_hash="${label(status?.servedConfigHash ?? served.directoryHash ?? '')}"} 1`,
     );
   }
   lines.push(

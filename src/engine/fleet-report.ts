@@ -121,11 +121,25 @@ export function rowFromReading(
     marker,
     reachable: true,
     generation: reading.served.generation,
-    revision: reading.served.revision,
-    configHash: reading.served.configHash,
+    revision: reading.status?.servedRevision ?? reading.served.revision,
+    configHash: servedIdentity(reading).configHash,
     servedBy: reading.served.server,
     lastSuccessAt: reading.status?.lastSuccessAt,
     lastError: reading.status?.lastError,
     lastOutcome: reading.status?.outcome,
   };
+}
+
+/**
+ * What a proxy serves: its status file's served identity when it has one (an unchanged run moves
+ * it to a new revision whose files are the same), else the identity of the generation nginx loaded.
+ */
+export function servedIdentity(reading: {
+  served: { configHash: string; publishedAt?: number | undefined };
+  status: FleetRunStatus | undefined;
+}): { configHash: string; since: number } {
+  const status = reading.status;
+  if (status?.servedConfigHash !== undefined && status.servedSince !== undefined)
+    return { configHash: status.servedConfigHash, since: status.servedSince };
+  return { configHash: reading.served.configHash, since: reading.served.publishedAt ?? 0 };
 }

@@ -8,6 +8,9 @@ import type { ApplyResult } from './apply.js';
 import { APPLY_OUTCOME_RULES } from './apply-outcomes.js';
 import type { FleetIdentity, FleetRunStatus } from './fleet-identity.js';
 
+/** Outcomes after which nginx serves exactly what the run rendered. */
+const SERVES_RENDERED: ReadonlySet<string> = new Set(['reloaded', 'unchanged', 'resynced']);
+
 /** Outcomes that mean the configuration could not be rendered or published. */
 function failed(result: ApplyResult): boolean {
   const rule = APPLY_OUTCOME_RULES[result.outcome];
@@ -49,9 +52,18 @@ export function nextRunStatus(
     lastErrorAt: previous?.lastErrorAt,
     renderedRevision: rendered?.revision ?? previous?.renderedRevision,
     renderedConfigHash: rendered?.directoryHash ?? previous?.renderedConfigHash,
+    servedRevision: previous?.servedRevision,
+    servedConfigHash: previous?.servedConfigHash,
+    servedSince: previous?.servedSince,
     failures: { ...previous?.failures },
     problems: { ...previous?.problems },
   };
+  // nginx now serves what this run rendered: published and reloaded, or the same files.
+  if (rendered !== undefined && SERVES_RENDERED.has(result.outcome)) {
+    if (next.servedConfigHash !== rendered.directoryHash) next.servedSince = now;
+    next.servedConfigHash = rendered.directoryHash;
+    next.servedRevision = rendered.revision;
+  }
   if (APPLY_OUTCOME_RULES[result.outcome].success) {
     next.lastSuccessAt = now;
     next.lastError = undefined;

@@ -408,6 +408,29 @@ describe('a fleet of three proxies on one directory', () => {
     const answers = await servedAll();
     expect(answers[1]!.configHash).toBe(answers[0]!.configHash);
     expect(answers[1]!.configHash).not.toBe(before[1]!.configHash);
+
+    // A change to proxy 2's own entry leaves the canary's files as they are ('unchanged'): the
+    // canary serves the new revision all the same, so proxy 2 is held for the wait, not for ever.
+    const own = await onHost(
+      `zmprov -w ${home(1)} ms ${nameOf(2)} zimbraReverseProxyWorkerConnections 2048`,
+    );
+    expect(own.code).toBe(0);
+    expect((await apply(1)).code).toBe(0);
+    // A long wait holds it (whatever the load of this machine), a short one lets it through.
+    const held = await onHost(`zmproxyconfgen -w ${home(2)} --apply --canary-wait 120`);
+    expect(held.code).toBe(18);
+    expect(held.output).toMatch(/it serves this revision since \d+ s, publishing after 120 s/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const released = await onHost(`zmproxyconfgen -w ${home(2)} --apply --canary-wait 1`);
+    expect(released.code).toBe(10);
+    // Proxy 3's daemon renders the revision into unchanged files too: the fleet agrees.
+    let agreed = await fleetStatus();
+    for (let tries = 0; agreed.code !== 0 && tries < 10; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      agreed = await fleetStatus();
+    }
+    expect(agreed.output).toContain('all 3 proxies serve config hash');
+    expect(agreed.code).toBe(0);
   });
 
   it('says which proxy is unreachable, with a non-zero exit', async () => {

@@ -9,6 +9,7 @@ import { createCanaryGate } from '../../engine/canary.js';
 import type { FleetIdentity, FleetRunStatus } from '../../engine/fleet-identity.js';
 import { fleetStatusFile } from '../../engine/fleet-identity.js';
 import { formatFleetMetrics } from '../../engine/fleet-metrics.js';
+import { servedIdentity } from '../../engine/fleet-report.js';
 import { nextRunStatus, parseRunStatus } from '../../engine/run-status.js';
 import type { GenerationStore, HostResolver } from '../../ports.js';
 import { writeTextAtomic } from '../../reload/apply-state-file.js';
@@ -68,10 +69,11 @@ export function canaryGateFor(context: CanaryContext): CanaryGate {
     const host = address.includes(':') ? `[${address}]` : address;
     const reading = await readMarker(host, STOCK_GENERATION_PORT, context.timeoutMs ?? 2000);
     if (!reading.ok) return { reachable: false, error: reading.error };
+    const { configHash, since } = servedIdentity(reading);
     return {
       reachable: true,
-      configHash: reading.served.configHash,
-      publishedAt: reading.served.publishedAt,
+      configHash,
+      publishedAt: since,
       generation: reading.served.generation,
       healthy: reading.status === undefined || reading.status.lastError === undefined,
     };

@@ -14,6 +14,7 @@ import {
   proxyServerNames,
 } from '../../../src/engine/fleet-report.js';
 import { nextRunStatus } from '../../../src/engine/run-status.js';
+import { servedIdentity } from '../../../src/engine/fleet-report.js';
 import { ProblemsError } from '../../../src/errors.js';
 import type { DirectoryEntry, DirectorySnapshot } from '../../../src/model/snapshot.js';
 
@@ -189,6 +190,29 @@ describe('the run status and the failure metrics', () => {
     expect(fixed).toMatchObject({ lastSuccessAt: 7, outcome: 'reloaded' });
     expect(fixed.lastError).toBeUndefined();
     expect(fixed.failures).toEqual({ E_ATTR_INVALID: 2 });
+  });
+
+  it('moves the served identity with runs whose files stayed the same, not with held or failed ones', () => {
+    const first = { server: 'p1', revision: 'csn:1', directoryHash: 'h1' };
+    const second = { server: 'p1', revision: 'csn:2', directoryHash: 'h2' };
+    const published = nextRunStatus(undefined, result('reloaded'), first, 10);
+    expect(published).toMatchObject({ servedConfigHash: 'h1', servedSince: 10 });
+    const held = nextRunStatus(published, result('canary-pending'), second, 20);
+    expect(held).toMatchObject({ servedConfigHash: 'h1', servedSince: 10 });
+    const same = nextRunStatus(held, result('unchanged'), second, 30);
+    expect(same).toMatchObject({
+      servedConfigHash: 'h2',
+      servedRevision: 'csn:2',
+      servedSince: 30,
+    });
+    const again = nextRunStatus(same, result('unchanged'), second, 40);
+    expect(again.servedSince).toBe(30);
+    expect(
+      servedIdentity({ served: { configHash: 'old', publishedAt: 1 }, status: again }),
+    ).toEqual({ configHash: 'h2', since: 30 });
+    expect(
+      servedIdentity({ served: { configHash: 'old', publishedAt: 1 }, status: undefined }),
+    ).toEqual({ configHash: 'old', since: 1 });
   });
 
   it('labels the served generation with server, revision and config hash', () => {
