@@ -12,7 +12,9 @@ import type { LookupTopology } from '../model/lookup-topology.js';
 import { readLookupTopology } from '../model/lookup-topology.js';
 import type { DirectorySnapshot } from '../model/snapshot.js';
 import { effectiveAuthHttpListen } from '../vars/bind-address.js';
+import { computeEveryValue } from '../vars/compute-all.js';
 import { entryName, PROXY_CONFIG_ATTRIBUTES, PROXY_CONFIG_KINDS } from '../model/snapshot.js';
+import type { Problem } from '../errors.js';
 import { ProxyConfError } from '../errors.js';
 import { resolvePaths } from '../model/paths.js';
 import type { DirectorySource, HostResolver } from '../ports.js';
@@ -138,8 +140,10 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
     );
     inputs.reachability = { targets, answers };
     pairs = computeCertificatePairs(ctx);
-    // Read last: the problems the checks above found while reading the directory.
-    inputs.directoryProblems = handle.problems;
+    // Read last: what the checks above found while reading the directory, and every other value
+    // a generation computes (the doctor says all that zmproxyconfgen would refuse).
+    const clashes = computeEveryValue(ctx, server);
+    inputs.directoryProblems = dedupeProblems([...handle.problems, ...clashes]);
   }
 
   const logGiven = options.logFiles !== undefined && options.logFiles.length > 0;
@@ -233,4 +237,15 @@ async function probeLookupService(
       ? { listen: where.listen, ...(await authHttp(where.listen, topology.sharedKey)) }
       : undefined,
   };
+}
+
+/** The same problem found by two computations is reported once. */
+function dedupeProblems(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.subject}\0${problem.entry}\0${problem.message}\0${problem.value ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -300,3 +300,39 @@ describe('runDoctor reads', () => {
     expect(PROXY_CONFIG_ATTRIBUTES).toContain('zimbraMailReferMode');
   });
 });
+
+describe('runDoctor, directory values', () => {
+  it('reports a value only the generator reads (not any other check), as zmproxyconfgen refuses it', async () => {
+    const broken = snapshot({
+      globalConfig: SNAPSHOT.globalConfig,
+      servers: [
+        server('proxy1.example.com', {
+          zimbraServiceEnabled: ['proxy', 'memcached'],
+          zimbraReverseProxyWorkerConnections: '1024; include /etc/shadow',
+        }),
+        mailboxServer('mbox1.example.com', { zimbraMailSSLPort: '8443' }),
+      ],
+    });
+    const report = await runDoctor(
+      { serverName: 'proxy1.example.com', paths: { workdir: '/z' } },
+      {
+        source: { description: 'test', load: () => Promise.resolve(broken) },
+        localConfig: new Map(),
+        resolver: {
+          resolve: () =>
+            Promise.resolve(
+              dnsTable({
+                'proxy1.example.com': ['10.0.0.1'],
+                'mbox1.example.com': ['10.0.0.11'],
+              }),
+            ),
+        },
+        probes: probes(),
+        now: () => 0,
+      },
+    );
+    const directory = report.findings.filter((f) => f.check === 'directory');
+    expect(directory.map((f) => f.severity)).toEqual(['fail']);
+    expect(directory[0]?.evidence).toContain('zimbraReverseProxyWorkerConnections');
+  });
+});
