@@ -5,6 +5,7 @@
  * are pure; the probes are passed in, so tests run the whole doctor without a network. Without
  * the directory, the checks that need it are skipped and the failure says which.
  */
+import { join } from 'node:path';
 import type { LocalConfig } from '../model/localconfig-defaults.js';
 import type { PathOptions, ResolvedPaths } from '../model/paths.js';
 import { LOCALCONFIG_DEFAULTS } from '../model/localconfig-defaults.js';
@@ -16,7 +17,7 @@ import { computeEveryValue } from '../vars/compute-all.js';
 import { entryName, PROXY_CONFIG_ATTRIBUTES, PROXY_CONFIG_KINDS } from '../model/snapshot.js';
 import type { Problem } from '../errors.js';
 import { ProxyConfError } from '../errors.js';
-import { resolvePaths } from '../model/paths.js';
+import { resolvePaths, TEMPLATE_SET_MARKER } from '../model/paths.js';
 import type { DirectorySource, HostResolver } from '../ports.js';
 import { buildVarContext, localServerName } from '../vars/context.js';
 import { computeLookupHandlers } from '../vars/lookup.js';
@@ -131,7 +132,10 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
       listen: effectiveAuthHttpListen((key) => ctx.lc.text(key)),
       mail: computeLookupHandlers(ctx).length > 0,
     });
-    const targets = computeProbeTargets(ctx, { lookupHandlers: topology.kind === 'nle' });
+    const targets = computeProbeTargets(ctx, {
+      lookupHandlers: topology.kind === 'nle',
+      stockSet: await deps.probes.exists(join(paths.templateDir, TEMPLATE_SET_MARKER)),
+    });
     const answers = await deps.probes.connect(
       targets.flatMap((t) =>
         t.address === undefined ? [] : [{ address: t.address, port: t.port }],

@@ -9,6 +9,7 @@ import type { DirectoryEntry } from '../model/snapshot.js';
 import { readServicePort, resolveServerAddress } from '../vars/lookup.js';
 import { hasService } from '../vars/server-lists.js';
 import { isSslToUpstream } from '../vars/stock.js';
+import { computeStockMailTls } from '../vars/stock-mail-tls.js';
 import { computeUpstreamServers } from '../vars/upstreams.js';
 import type { VarContext } from '../vars/types.js';
 
@@ -46,7 +47,11 @@ export function collectServerHostnames(ctx: VarContext): string[] {
 /** The targets, in the order: lookup handlers, memcached, then per mailbox server IMAP, POP3, HTTP. */
 export function computeProbeTargets(
   ctx: VarContext,
-  options: { lookupHandlers?: boolean } = {},
+  options: {
+    lookupHandlers?: boolean;
+    /** Our stock template set is served: its mail TLS chain decides the IMAP/POP3 ports. */
+    stockSet?: boolean;
+  } = {},
 ): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   const add = (
@@ -90,12 +95,24 @@ export function computeProbeTargets(
   }
   const ssl = isSslToUpstream(ctx);
   const http = computeUpstreamServers(ctx, { group: 'mailClient', port: ssl ? 'https' : 'http' });
+  // With the stock set's TLS chain on, nginx reaches each mailbox server's IMAPS/POP3S port
+  // (docs/mail-tls.md); otherwise the plain IMAP/POP3 ports, as Zimbra's nginx does.
+  const tls = options.stockSet === true ? computeStockMailTls(ctx).upstream : undefined;
+  const tlsListeners = tls?.enabled === true ? tls.listeners : undefined;
   for (const server of ctx.snapshot.servers.filter((entry) => hasService(entry, 'mailbox'))) {
     const reader = ctx.readers.readerFor(server);
-    // Stock nginx speaks plain IMAP/POP3 to the mailbox servers (docs/stock-nginx.md "What the
-    // stock mail proxy cannot do").
-    add('IMAP upstream', server, 'zimbraImapBindPort', reader.port('zimbraImapBindPort', 7143));
-    add('POP3 upstream', server, 'zimbraPop3BindPort', reader.port('zimbraPop3BindPort', 7110));
+    if (tlsListeners === undefined) {
+      add('IMAP upstream', server, 'zimbraImapBindPort', reader.port('zimbraImapBindPort', 7143));
+      add('POP3 upstream', server, 'zimbraPop3BindPort', reader.port('zimbraPop3BindPort', 7110));
+    } else {
+      const host = reader.find('zimbraServiceHostname')?.values[0] ?? entryName(server);
+      for (const listener of tlsListeners.filter((l) => l.server === host)) {
+        const port = Number(listener.target.slice(listener.target.lastIndexOf(':') + 1));
+        if (listener.protocol === 'imap')
+          add('IMAP upstream', server, 'zimbraImapSSLBindPort', port);
+        else add('POP3 upstream', server, 'zimbraPop3SSLBindPort', port);
+      }
+    }
     const upstream = http.find((entry) => entry.server === entryName(server));
     if (upstream !== undefined) {
       add('HTTP upstream', server, ssl ? 'zimbraMailSSLPort' : 'zimbraMailPort', upstream.port);

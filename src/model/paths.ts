@@ -120,3 +120,6 @@ export const GENERATION_MARKER_FILE = 'zmproxy-generation.conf';
 function stripTrailingSlash(path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
+
+/** The file that marks a directory as a zmproxy template set (every template in it is rendered). */
+export const TEMPLATE_SET_MARKER = 'zmproxy-template-set';

@@ -9,11 +9,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProxyConfError } from '../errors.js';
+import { TEMPLATE_SET_MARKER } from '../model/paths.js';
 import type { TemplateStore } from '../ports.js';
 import type { TemplateSource } from '../render/types.js';
 
-/** The file that marks a directory as a zmproxy template set (every template in it is rendered). */
-export const TEMPLATE_SET_MARKER = 'zmproxy-template-set';
+export { TEMPLATE_SET_MARKER };
 
 const HTTP_MODES = ['http', 'https', 'both', 'redirect', 'mixed'] as const;
 

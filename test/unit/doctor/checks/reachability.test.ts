@@ -33,6 +33,22 @@ describe('computeProbeTargets', () => {
       'HTTP upstream 10.0.0.11:8443',
     ]);
   });
+
+  it("with the stock set's TLS chain on, probes the IMAPS and POP3S ports nginx reaches", () => {
+    const dns = dnsTable({
+      'proxy1.example.com': ['10.0.0.1'],
+      'mbox1.example.com': ['10.0.0.11'],
+    });
+    const list = computeProbeTargets(context({ snapshot: SNAPSHOT, dns }).ctx, { stockSet: true });
+    expect(
+      list
+        .filter((t) => t.role === 'IMAP upstream' || t.role === 'POP3 upstream')
+        .map((t) => `${t.role} ${t.portAttribute} ${t.port}`),
+    ).toEqual([
+      'IMAP upstream zimbraImapSSLBindPort 993',
+      'POP3 upstream zimbraPop3SSLBindPort 995',
+    ]);
+  });
 });
 
 describe('checkReachability', () => {
