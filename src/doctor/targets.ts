@@ -9,7 +9,11 @@ import type { DirectoryEntry } from '../model/snapshot.js';
 import { readServicePort, resolveServerAddress } from '../vars/lookup.js';
 import { hasService } from '../vars/server-lists.js';
 import { isSslToUpstream } from '../vars/stock.js';
-import { computeStockMailTls } from '../vars/stock-mail-tls.js';
+import {
+  computeStockMailTls,
+  TLS_PORT_ATTRIBUTE,
+  tlsPortAttribute,
+} from '../vars/stock-mail-tls.js';
 import { computeUpstreamServers } from '../vars/upstreams.js';
 import type { VarContext } from '../vars/types.js';
 
@@ -98,19 +102,18 @@ export function computeProbeTargets(
   // With the stock set's TLS chain on, nginx reaches each mailbox server's IMAPS/POP3S port
   // (docs/mail-tls.md); otherwise the plain IMAP/POP3 ports, as Zimbra's nginx does.
   const tls = options.stockSet === true ? computeStockMailTls(ctx).upstream : undefined;
-  const tlsListeners = tls?.enabled === true ? tls.listeners : undefined;
+  const tlsProtocols =
+    tls?.enabled === true ? [...new Set(tls.listeners.map((listener) => listener.protocol))] : [];
   for (const server of ctx.snapshot.servers.filter((entry) => hasService(entry, 'mailbox'))) {
     const reader = ctx.readers.readerFor(server);
-    if (tlsListeners === undefined) {
+    if (tlsProtocols.length === 0) {
       add('IMAP upstream', server, 'zimbraImapBindPort', reader.port('zimbraImapBindPort', 7143));
       add('POP3 upstream', server, 'zimbraPop3BindPort', reader.port('zimbraPop3BindPort', 7110));
     } else {
-      const host = reader.find('zimbraServiceHostname')?.values[0] ?? entryName(server);
-      for (const listener of tlsListeners.filter((l) => l.server === host)) {
-        const port = Number(listener.target.slice(listener.target.lastIndexOf(':') + 1));
-        if (listener.protocol === 'imap')
-          add('IMAP upstream', server, 'zimbraImapSSLBindPort', port);
-        else add('POP3 upstream', server, 'zimbraPop3SSLBindPort', port);
+      for (const protocol of tlsProtocols) {
+        const attribute = tlsPortAttribute(ctx, protocol);
+        const port = reader.port(attribute, TLS_PORT_ATTRIBUTE[protocol].port);
+        add(protocol === 'imap' ? 'IMAP upstream' : 'POP3 upstream', server, attribute, port);
       }
     }
     const upstream = http.find((entry) => entry.server === entryName(server));

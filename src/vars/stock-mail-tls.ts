@@ -108,7 +108,7 @@ function mailProxied(ctx: VarContext): boolean {
 const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-const TLS_PORT_ATTRIBUTE: Readonly<
+export const TLS_PORT_ATTRIBUTE: Readonly<
   Record<ChainProtocol, { via: string; codeDefault: string; port: number; serverEnabled: string }>
 > = {
   imap: {
@@ -132,7 +132,7 @@ const reportedPortAttribute = new WeakMap<VarContext, Set<ChainProtocol>>();
  * `zimbraReverseProxy{Imap,Pop3}SSLPortAttribute`. A name that is not a port attribute of the
  * catalog is reported once, and the install-time default is read meanwhile.
  */
-function tlsPortAttribute(ctx: VarContext, protocol: ChainProtocol): string {
+export function tlsPortAttribute(ctx: VarContext, protocol: ChainProtocol): string {
   const { via, codeDefault } = TLS_PORT_ATTRIBUTE[protocol];
   const named = ctx.config.token(via, codeDefault);
   const spec = findAttribute(named);

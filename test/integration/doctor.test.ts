@@ -71,6 +71,8 @@ zimbraExtensionBindPort: ${http}
 zimbraMailSSLPort: ${http}
 zimbraImapBindPort: ${stackValue('DOVECOT_IMAP_PORT_1')}
 zimbraPop3BindPort: ${stackValue('DOVECOT_POP3_PORT_1')}
+zimbraImapSSLBindPort: ${stackValue('DOVECOT_IMAPS_PORT_1')}
+zimbraPop3SSLBindPort: ${stackValue('DOVECOT_POP3S_PORT_1')}
 
 dn: cn=mbox2.example.com,cn=servers,cn=zimbra
 objectClass: zimbraServer
@@ -84,8 +86,10 @@ zimbraServerVersionMajor: 10
 zimbraServerVersionMinor: 1
 zimbraExtensionBindPort: ${http}
 zimbraMailSSLPort: ${http}
-zimbraImapBindPort: ${closed}
+zimbraImapBindPort: ${stackValue('DOVECOT_IMAP_PORT_2')}
 zimbraPop3BindPort: ${stackValue('DOVECOT_POP3_PORT_2')}
+zimbraImapSSLBindPort: ${closed}
+zimbraPop3SSLBindPort: ${stackValue('DOVECOT_POP3S_PORT_2')}
 `;
 }
 
@@ -168,7 +172,8 @@ describe('zmproxy doctor on the stack', () => {
   it('reaches the running dovecot, memcached and nginx ports with timings', () => {
     const ok = report.findings.filter((f) => f.check === 'reachability' && f.severity === 'ok');
     const mbox1 = ok.find((f) => f.subject === 'server mbox1.example.com')?.evidence ?? '';
-    expect(mbox1).toContain(`${stackValue('DOVECOT_IMAP_PORT_1')} (IMAP upstream) connected in`);
+    // The stock set's TLS chain reaches the mailbox servers' IMAPS/POP3S ports.
+    expect(mbox1).toContain(`${stackValue('DOVECOT_IMAPS_PORT_1')} (IMAP upstream) connected in`);
     expect(ok.find((f) => f.subject === 'server proxy1.example.com')?.evidence).toContain(
       '(memcached) connected in',
     );
