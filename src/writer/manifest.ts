@@ -89,15 +89,14 @@ export function linkable(
   if (record === undefined || record.hash !== hash || record.mode !== mode) return false;
   try {
     const stats = lstatSync(fullPath);
-    return (
-      matches(stats, record) &&
-      stats.uid === process.geteuid?.() &&
-      stats.gid === (gid ?? process.getegid?.())
-    );
+    return matches(stats, record) && stats.uid === owner.uid && stats.gid === (gid ?? owner.gid);
   } catch {
     return false;
   }
 }
+
+/** This process's user and group: what a file it writes gets (each lookup is a system call). */
+const owner = { uid: process.geteuid?.(), gid: process.getegid?.() };
 
 const matches = (stats: Stats, record: ManifestRecord): boolean =>
   stats.isFile() &&
