@@ -717,7 +717,9 @@ async function stageAndTest(
   for (const old of ids) {
     if (old !== previous && Number(old) > Number(previous ?? 0)) await generations.remove(old);
   }
+  const stageAt = clock.now();
   const mainFile = await generations.stage(id, rendered.files, marker, meta);
+  run.durations['stage'] = seconds(clock.now() - stageAt);
   const validateAt = clock.now();
   const test = await nginx.test(mainFile);
   const testMs = clock.now() - validateAt;

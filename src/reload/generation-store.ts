@@ -4,6 +4,8 @@
  * either the old or the new generation through it, never a mix of their files).
  */
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { linkSync, readdirSync } from 'node:fs';
 import {
   mkdir,
   readdir,
@@ -29,7 +31,8 @@ import {
   writeNewFileUnsynced,
 } from '../writer/durable-files.js';
 import type { Manifest } from '../writer/manifest.js';
-import { formatManifest, readManifest, recordFile, vouches } from '../writer/manifest.js';
+import { formatManifest, linkable, readManifest, recordFile, vouches } from '../writer/manifest.js';
+import { contentHash } from '../plan/plan-changes.js';
 import type { DiskFile } from '../plan/plan-changes.js';
 
 /** The file in each generation directory describing it. */
@@ -56,11 +59,14 @@ export interface GenerationStoreOptions {
   generationsDir: string;
   /** The main file's name inside a generation. @default 'nginx.conf' */
   configPrefix?: string | undefined;
+  /** link(2), replaceable to test the fallback to writing. @default node:fs linkSync */
+  linkFile?: ((existing: string, created: string) => void) | undefined;
 }
 
 /** Creates the GenerationStore of a work directory. */
 export function createGenerationStore(options: GenerationStoreOptions): GenerationStore {
   const { liveDir, generationsDir } = options;
+  const linkFile = options.linkFile ?? linkSync;
   const dirOf = (id: string): string => {
     if (!/^\d+$/.test(id)) throw new ProxyConfError('E_INTERNAL', `invalid generation id ${id}`);
     return join(generationsDir, id);
@@ -139,13 +145,40 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
         for (const file of all) dirs.add(dirname(join(root, file.path)));
         // Created fresh inside a new real directory: no link can be among them.
         for (const dir of dirs) await mkdir(dir, { recursive: true, mode: 0o755 });
-        // Every file written without its own fsync, then one syncfs for all of them
-        // (docs/scale.md "Durability"); the manifest records what was written.
+        // A file byte-identical to the served generation's (same hash, mode, owner, group, and
+        // still the file its manifest recorded) is hard-linked from there instead of written:
+        // generations are never written in place, so a shared inode never changes. Any link
+        // failure (EXDEV, EPERM, …) writes the file instead. Every written file goes without its
+        // own fsync; one syncfs below makes the written files and the new directory entries
+        // (links included: metadata of the same file system) durable before the meta file
+        // (docs/scale.md "Durability").
+        const previous = await readCurrent(liveDir, generationsDir).catch(() => undefined);
+        const previousRoot =
+          previous === undefined || previous === id ? undefined : dirOf(previous);
+        const previousManifest =
+          previousRoot === undefined
+            ? undefined
+            : readManifest(join(previousRoot, GENERATION_MANIFEST_FILE));
         const manifest: Manifest = new Map();
         for (const file of all) {
           const full = join(root, file.path);
+          const hash = contentHash(file.content);
+          const record = previousManifest?.get(file.path);
+          if (
+            previousRoot !== undefined &&
+            record !== undefined &&
+            linkable(record, join(previousRoot, file.path), hash, file.mode, file.gid)
+          ) {
+            try {
+              linkFile(join(previousRoot, file.path), full);
+              manifest.set(file.path, record);
+              continue;
+            } catch {
+              // Not linked (another file system, a refusal): written below.
+            }
+          }
           writeNewFileUnsynced(full, file.content, file.mode, file.gid);
-          manifest.set(file.path, recordFile(full, file.content));
+          manifest.set(file.path, recordFile(full, file.content, hash));
         }
         manifest.delete(GENERATION_MARKER_FILE);
         await writeNewFileDurable(
@@ -184,10 +217,56 @@ export function createGenerationStore(options: GenerationStoreOptions): Generati
     async remove(id) {
       if ((await readCurrent(liveDir, generationsDir)) === id) return;
       // rm removes a link itself, not its target; the directories above must be real.
-      await ownedDirsAreReal();
-      await rm(dirOf(id), { recursive: true, force: true });
+      const trash = join(generationsDir, TRASH_DIR);
+      await ownedDirsAreReal(trash);
+      // One rename takes the generation out of the list at once; its 20 000 files are deleted
+      // off the run's critical path (docs/scale.md "Pruning").
+      try {
+        await mkdir(trash, { mode: 0o700 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(trash, error);
+      }
+      await ownedDirsAreReal(trash);
+      const trashed = join(trash, `${id}.${process.pid}.${randomBytes(4).toString('hex')}`);
+      try {
+        await rename(dirOf(id), trashed);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        // Not renamed (should not happen within one directory): removed here, as before.
+        await rm(dirOf(id), { recursive: true, force: true });
+        return;
+      }
+      emptyTrash(trash);
     },
   };
+}
+
+/** Where removed generations wait for their deletion, inside the generations directory. */
+export const TRASH_DIR = '.trash';
+
+/**
+ * Deletes everything in the trash (this run's generations and any a killed run left) in a
+ * detached `rm -rf`, so that neither the run's result nor the process's exit waits for it.
+ * A failure only leaves files for the next run's deletion to find.
+ */
+function emptyTrash(trash: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(trash);
+  } catch {
+    return;
+  }
+  if (entries.length === 0) return;
+  try {
+    const child = spawn('rm', ['-rf', '--', ...entries.map((entry) => join(trash, entry))], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // Left for the next run.
+  }
 }
 
 async function readCurrent(liveDir: string, generationsDir: string): Promise<string | undefined> {

@@ -5,6 +5,7 @@
  * git's index uses): a file changed behind zmproxy's back is read again. A missing or damaged manifest
  * vouches for nothing.
  */
+import type { Stats } from 'node:fs';
 import { lstatSync, readFileSync } from 'node:fs';
 import { contentHash } from '../plan/plan-changes.js';
 
@@ -57,10 +58,14 @@ export function formatManifest(manifest: ReadonlyMap<string, ManifestRecord>): s
 }
 
 /** The record of a file just written with `content` (one lstat, no read). */
-export function recordFile(fullPath: string, content: string): ManifestRecord {
+export function recordFile(
+  fullPath: string,
+  content: string,
+  hash = contentHash(content),
+): ManifestRecord {
   const stats = lstatSync(fullPath);
   return {
-    hash: contentHash(content),
+    hash,
     mode: stats.mode & 0o777,
     size: stats.size,
     mtimeMs: stats.mtimeMs,
@@ -68,18 +73,43 @@ export function recordFile(fullPath: string, content: string): ManifestRecord {
   };
 }
 
+/**
+ * Whether the file at `fullPath` can stand for a new file of `hash`, `mode` and group `gid`
+ * (undefined: the process's own group) by a hard link: the record has that content and mode, the
+ * file is still the one the record describes (one lstat, no read), and it is owned by this
+ * process's user and that group (a link shares the inode, owner and group included).
+ */
+export function linkable(
+  record: ManifestRecord | undefined,
+  fullPath: string,
+  hash: string,
+  mode: number,
+  gid: number | undefined,
+): boolean {
+  if (record === undefined || record.hash !== hash || record.mode !== mode) return false;
+  try {
+    const stats = lstatSync(fullPath);
+    return matches(stats, record) && stats.uid === owner.uid && stats.gid === (gid ?? owner.gid);
+  } catch {
+    return false;
+  }
+}
+
+/** This process's user and group: what a file it writes gets (each lookup is a system call). */
+const owner = { uid: process.geteuid?.(), gid: process.getegid?.() };
+
+const matches = (stats: Stats, record: ManifestRecord): boolean =>
+  stats.isFile() &&
+  stats.size === record.size &&
+  stats.mtimeMs === record.mtimeMs &&
+  stats.ino === record.ino &&
+  (stats.mode & 0o777) === record.mode;
+
 /** Whether the file at `fullPath` is still the one `record` describes (one lstat, no read). */
 export function vouches(record: ManifestRecord | undefined, fullPath: string): boolean {
   if (record === undefined) return false;
   try {
-    const stats = lstatSync(fullPath);
-    return (
-      stats.isFile() &&
-      stats.size === record.size &&
-      stats.mtimeMs === record.mtimeMs &&
-      stats.ino === record.ino &&
-      (stats.mode & 0o777) === record.mode
-    );
+    return matches(lstatSync(fullPath), record);
   } catch {
     return false;
   }
