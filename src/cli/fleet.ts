@@ -4,7 +4,6 @@
  * `/zmproxy-status.json` on the server's address, port 7078 by default) and prints one line per
  * proxy: generation served, directory revision, directory config hash, last success, last error.
  */
-import { resolve } from 'node:path';
 import { ProxyConfError } from '../errors.js';
 import {
   formatFleetTable,
@@ -14,12 +13,7 @@ import {
 } from '../engine/fleet-report.js';
 import { readMarker } from '../reload/marker-client.js';
 import { STOCK_GENERATION_PORT } from '../vars/stock.js';
-import {
-  createDirectorySource,
-  createHostResolver,
-  loadLocalConfig,
-  localConfigFileFor,
-} from './shared/inputs.js';
+import { createHostResolver, openDirectoryFromFlags } from './shared/inputs.js';
 import type { CliIo } from './shared/io.js';
 import { DIRECTORY_FLAGS, parseCommandArgs } from './shared/parse-command-args.js';
 import { EXIT, reportError } from './shared/run.js';
@@ -85,15 +79,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (!(timeoutMs > 0)) {
       throw new ProxyConfError('E_USAGE', `--timeout must be a positive number of seconds`);
     }
-    const workdir = resolve(values.workdir ?? '/opt/zimbra');
-    const localConfig = await loadLocalConfig(
-      localConfigFileFor(workdir, values.localconfig, values.source),
-    );
-    const source = createDirectorySource(values.source, {
-      localConfig,
-      bindDn: values['bind-dn'],
-      bindPasswordFile: values['bind-password-file'],
-    });
+    const { source } = await openDirectoryFromFlags(values);
     const snapshot = await source.load(['server']);
     const names = proxyServerNames(snapshot.servers);
     const resolver = await createHostResolver({

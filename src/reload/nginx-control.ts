@@ -2,10 +2,10 @@
  * NginxControl on the real nginx: `nginx -t` with a timeout, SIGHUP to the master named by the
  * pid file, the generation marker over HTTP and `[emerg]` lines from the error log.
  */
+import { httpGet } from './marker-client.js';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import type { NginxControl, NginxTestResult } from '../ports.js';
 import { MODULE_RULE_HINT } from '../model/load-module.js';
 import { checkModuleTrust, loadModulesOfConfig } from './module-trust.js';
@@ -128,32 +128,12 @@ export function readLivePid(pidFile: string): number | undefined {
   return pid;
 }
 
-function fetchGeneration(listen: string, timeoutMs: number): Promise<string | undefined> {
+async function fetchGeneration(listen: string, timeoutMs: number): Promise<string | undefined> {
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen);
-  if (match === null) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    // A new connection each time: a kept-alive one would stay with an old worker.
-    const req = request(
-      {
-        host: match[1],
-        port: Number(match[2]),
-        path: '/zmproxy-generation',
-        agent: false,
-        headers: { Connection: 'close' },
-        timeout: timeoutMs,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
-        res.on('error', () => resolve(undefined));
-      },
-    );
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
+  if (match === null) return undefined;
+  // A new connection each time (httpGet keeps none): a kept-alive one would stay with an old worker.
+  const answer = await httpGet(match[1]!, Number(match[2]), '/zmproxy-generation', timeoutMs);
+  return answer.ok ? answer.body.trim() : undefined;
 }
 
 async function readEmergSince(logFile: string, mark: number): Promise<string[]> {

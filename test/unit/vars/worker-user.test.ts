@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { STOCK_VARIABLES } from '../../../src/vars/stock.js';
 import type { VarContext } from '../../../src/vars/types.js';
-import { context, globalConfig, server, snapshot } from '../../helpers/builders.js';
+import { context, server, snapshot, variableValue } from '../../helpers/builders.js';
 
-function value(ctx: VarContext, name: string): string {
-  const found = STOCK_VARIABLES.find((v) => v.name === name);
-  if (found === undefined) throw new Error(`no variable ${name}`);
-  return found.compute(ctx);
-}
+const value = (ctx: VarContext, name: string) => variableValue(STOCK_VARIABLES, ctx, name);
 
+/** One proxy, with the localconfig given. */
 function setup(localConfig: Record<string, string>) {
+  const servers = [server('proxy1.example.com', { zimbraServiceEnabled: ['proxy'] })];
   return context({
-    snapshot: snapshot({
-      globalConfig: globalConfig({}),
-      servers: [server('proxy1.example.com', { zimbraServiceEnabled: ['proxy'] })],
-      domains: [],
-    }),
+    snapshot: snapshot({ servers }),
     serverName: 'proxy1.example.com',
     localConfig,
   });
