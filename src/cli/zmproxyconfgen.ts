@@ -713,7 +713,8 @@ async function runApplyOnce(
     // A cron job runs this every minute: standing warnings are printed when they change.
     if (args.verbose || (await warningsChanged(args.workdir, result.warnings)))
       printWarnings(result.warnings, io);
-    const failed = APPLY_EXIT[result.outcome] !== 0 && APPLY_EXIT[result.outcome] !== 10;
+    // The outcome table says what succeeded: `resynced` (17) repaired nginx and is no error.
+    const failed = !APPLY_OUTCOME_RULES[result.outcome].success;
     if (result.outcome === 'canary-pending') {
       // Not a failure, but cron sends stdout to /dev/null: say why nothing was published.
       io.stderr(`${result.message}\n`);
