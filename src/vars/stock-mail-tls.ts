@@ -20,14 +20,14 @@ import {
   upstreamTlsAddress,
 } from '../model/mail-tls-chain.js';
 import type { ChainProtocol } from '../model/mail-tls-chain.js';
-import { findAttribute } from '../model/attribute-catalog.js';
+import { namedPortAttribute } from './upstreams.js';
 import { entryName } from '../model/snapshot.js';
 import { parseAbsolutePath } from '../model/value-types.js';
 import { customVar, enabler } from './define.js';
 import { computeDomainData } from './domains.js';
 import { computeLookupHandlers } from './lookup.js';
 import { hasService } from './server-lists.js';
-import { isSslToUpstream } from './stock.js';
+import { computeModulePath, isSslToUpstream } from './stock.js';
 import type { VarContext, VariableDefinition } from './types.js';
 
 /** Localconfig keys of the chain (defaults in localconfig-defaults.ts). */
@@ -125,36 +125,13 @@ export const TLS_PORT_ATTRIBUTE: Readonly<
   },
 };
 
-const reportedPortAttribute = new WeakMap<VarContext, Set<ChainProtocol>>();
-
 /**
  * The server attribute holding a protocol's TLS port: the value of the global config's
- * `zimbraReverseProxy{Imap,Pop3}SSLPortAttribute`. A name that is not a port attribute of the
- * catalog is reported once, and the install-time default is read meanwhile.
+ * `zimbraReverseProxy{Imap,Pop3}SSLPortAttribute`.
  */
 export function tlsPortAttribute(ctx: VarContext, protocol: ChainProtocol): string {
   const { via, codeDefault } = TLS_PORT_ATTRIBUTE[protocol];
-  const named = ctx.config.token(via, codeDefault);
-  const spec = findAttribute(named);
-  if (spec !== undefined && spec.type === 'port') return spec.name;
-  let reported = reportedPortAttribute.get(ctx);
-  if (reported === undefined) {
-    reported = new Set();
-    reportedPortAttribute.set(ctx, reported);
-  }
-  if (!reported.has(protocol)) {
-    reported.add(protocol);
-    ctx.config.report(
-      via,
-      ctx.config.find(via),
-      named,
-      spec === undefined
-        ? 'names an attribute zmproxy does not know'
-        : `names ${spec.name}, which is not a port attribute`,
-      `zmprov mcf ${via} ${codeDefault}`,
-    );
-  }
-  return codeDefault;
+  return namedPortAttribute(ctx, via, codeDefault);
 }
 
 function buildUpstream(ctx: VarContext, mail: boolean): StockMailTls['upstream'] {
@@ -309,18 +286,7 @@ function buildStockMailTls(ctx: VarContext): StockMailTls {
 }
 
 function computeStreamModule(ctx: VarContext): string {
-  const key = MAIL_TLS_LC.streamModule;
-  const value = ctx.lc.text(key, DEFAULT_STREAM_MODULE);
-  const parsed = parseAbsolutePath(value);
-  if (parsed.ok) return parsed.value;
-  ctx.problem({
-    subject: key,
-    entry: 'localconfig',
-    message: `${parsed.message}: load_module resolves a relative path against nginx's -p prefix`,
-    value,
-    hint: `zmlocalconfig -e ${key}=${DEFAULT_STREAM_MODULE}`,
-  });
-  return DEFAULT_STREAM_MODULE;
+  return computeModulePath(ctx, MAIL_TLS_LC.streamModule, DEFAULT_STREAM_MODULE);
 }
 
 const sniVar = (protocol: ChainProtocol, on: boolean): VariableDefinition =>

@@ -207,9 +207,12 @@ function computeSharedKey(ctx: VarContext): string {
   return computeLookupTopology(ctx).sharedKey;
 }
 
-function computeMailModule(ctx: VarContext): string {
-  const key = STOCK_LC.mailModule;
-  const value = ctx.lc.text(key);
+/**
+ * localconfig `key` as the absolute path of an nginx module; a relative or empty one is a problem
+ * (load_module would resolve it against nginx's -p prefix) and `fallback` is used.
+ */
+export function computeModulePath(ctx: VarContext, key: string, fallback: string): string {
+  const value = ctx.lc.text(key, fallback);
   const parsed = parseAbsolutePath(value);
   if (parsed.ok) return parsed.value;
   ctx.problem({
@@ -217,9 +220,13 @@ function computeMailModule(ctx: VarContext): string {
     entry: 'localconfig',
     message: `${parsed.message}: load_module resolves a relative path against nginx's -p prefix`,
     value,
-    hint: `zmlocalconfig -e ${key}=/usr/lib/nginx/modules/ngx_mail_module.so`,
+    hint: `zmlocalconfig -e ${key}=${fallback}`,
   });
-  return '/usr/lib/nginx/modules/ngx_mail_module.so';
+  return fallback;
+}
+
+function computeMailModule(ctx: VarContext): string {
+  return computeModulePath(ctx, STOCK_LC.mailModule, '/usr/lib/nginx/modules/ngx_mail_module.so');
 }
 
 function computeShutdownTimeout(ctx: VarContext): string {

@@ -202,6 +202,38 @@ function groupServers(ctx: VarContext, group: UpstreamGroup): readonly Directory
   }
 }
 
+const reportedVia = new WeakMap<VarContext, Set<string>>();
+
+/**
+ * The server attribute a global-config attribute names as the port to read (e.g.
+ * zimbraReverseProxyHttpPortAttribute → zimbraMailPort). A name that is not a port attribute of
+ * the catalog is a problem, reported once per context; `codeDefault` is read meanwhile so the run
+ * can report everything.
+ */
+export function namedPortAttribute(ctx: VarContext, via: string, codeDefault: string): string {
+  const named = ctx.config.token(via, codeDefault);
+  const spec = findAttribute(named);
+  if (spec !== undefined && spec.type === 'port') return spec.name;
+  let reported = reportedVia.get(ctx);
+  if (reported === undefined) {
+    reported = new Set();
+    reportedVia.set(ctx, reported);
+  }
+  if (!reported.has(via)) {
+    reported.add(via);
+    ctx.config.report(
+      via,
+      ctx.config.find(via),
+      named,
+      spec === undefined
+        ? 'names an attribute zmproxy does not know'
+        : `names ${spec.name}, which is not a port attribute`,
+      `zmprov mcf ${via} ${codeDefault}`,
+    );
+  }
+  return codeDefault;
+}
+
 /** A port attribute name, or a fixed port. */
 type PortSource = { attribute: string } | { fixed: number };
 
@@ -221,21 +253,7 @@ function resolvePortAttribute(ctx: VarContext, port: UpstreamPort): PortSource {
     case 'https':
     case 'admin': {
       const { via, codeDefault } = PORT_ATTRIBUTE_OF[port];
-      const named = ctx.config.token(via, codeDefault);
-      const spec = findAttribute(named);
-      if (spec === undefined || spec.type !== 'port') {
-        ctx.config.report(
-          via,
-          ctx.config.find(via),
-          named,
-          spec === undefined
-            ? 'names an attribute zmproxy does not know'
-            : `names ${spec.name}, which is not a port attribute`,
-          `zmprov mcf ${via} ${codeDefault}`,
-        );
-        return { attribute: codeDefault };
-      }
-      return { attribute: spec.name };
+      return { attribute: namedPortAttribute(ctx, via, codeDefault) };
     }
   }
 }
