@@ -347,11 +347,12 @@ function withNewline(text: string): string {
 async function checkWorkerUser(
   templates: readonly { text: string }[],
   vars: ReadonlyMap<string, string>,
-  deps: Pick<GenerateDeps, 'userExists' | 'localConfig'>,
+  deps: Pick<GenerateDeps, 'userExists'>,
 ): Promise<void> {
   if (deps.userExists === undefined || vars.get('stock.main.user.enabled') !== '') return;
   if (!templates.some((t) => t.text.includes('${stock.main.user}'))) return;
-  const user = (deps.localConfig.get(WORKER_USER_KEY) ?? '').trim();
+  // The name as the variable validated and rendered it (`<user> <group>`).
+  const user = (vars.get('stock.main.user') ?? '').split(' ')[0] ?? '';
   if (user === '' || (await deps.userExists(user))) return;
   throw new ProblemsError([
     {
