@@ -18,6 +18,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverLdif } from '../helpers/mail-stack.js';
 import { freePorts } from '../helpers/ports.js';
 import { resetDirectory, stackValue } from '../helpers/stack.js';
 
@@ -36,16 +37,6 @@ const watchLogs: string[][] = [[], [], []];
 const home = (i: number): string => join(work, `proxy${i}`);
 
 function directoryLdif(workerConnections: number): string {
-  const server = (name: string, id: string, lines: string[]): string =>
-    [
-      `dn: cn=${name},cn=servers,cn=zimbra`,
-      'objectClass: zimbraServer',
-      `cn: ${name}`,
-      `zimbraId: ${id}0000000-0000-4000-8000-00000000000f`,
-      `zimbraServiceHostname: ${name}`,
-      ...lines,
-      '',
-    ].join('\n');
   return [
     [
       'dn: cn=config,cn=zimbra',
@@ -60,7 +51,7 @@ function directoryLdif(workerConnections: number): string {
       '',
     ].join('\n'),
     ...PROXIES.map((i) =>
-      server(nameOf(i), String(i), [
+      serverLdif(nameOf(i), String(i), [
         'zimbraServiceInstalled: proxy',
         'zimbraServiceEnabled: proxy',
         'zimbraReverseProxyHttpEnabled: TRUE',
@@ -68,7 +59,7 @@ function directoryLdif(workerConnections: number): string {
         ...(i === 3 ? [`zimbraMailProxyPort: ${http3Port}`] : []),
       ]),
     ),
-    server('mbx1.fleet.test', '9', [
+    serverLdif('mbx1.fleet.test', '9', [
       'zimbraServiceInstalled: mailbox',
       'zimbraServiceEnabled: mailbox',
       'zimbraServiceEnabled: service',
