@@ -1,4 +1,5 @@
 /** Builders of in-memory inputs for core tests. */
+import type { ApplyResult } from '../../src/engine/apply.js';
 import { createHash } from 'node:crypto';
 import type { DnsTable, ResolvedAddress } from '../../src/model/dns.js';
 import { resolvePaths } from '../../src/model/paths.js';
@@ -163,4 +164,20 @@ export function variableValue(
   const found = definitions.find((v) => v.name === name);
   if (found === undefined) throw new Error(`no variable ${name}`);
   return found.compute(ctx);
+}
+
+/** An --apply result with `outcome` and nothing else to say (tests of the loop and the status). */
+export function applyResult(
+  outcome: ApplyResult['outcome'],
+  extra: Partial<ApplyResult> = {},
+): ApplyResult {
+  return {
+    outcome,
+    changed: [],
+    message: outcome,
+    details: [],
+    durations: {},
+    warnings: [],
+    ...extra,
+  };
 }

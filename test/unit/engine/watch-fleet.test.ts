@@ -2,8 +2,8 @@
  * The fleet side of the rewrite loop: the canary decision, the directory config hash, the run
  * status and the fleet table.
  */
+import { applyResult } from '../../helpers/builders.js';
 import { describe, expect, it } from 'vitest';
-import type { ApplyResult } from '../../../src/engine/apply.js';
 import { renderGenerationMarker } from '../../../src/engine/apply.js';
 import { createCanaryGate, decideCanary } from '../../../src/engine/canary.js';
 import { computeDirectoryHash, computeFleetIdentity } from '../../../src/engine/fleet-identity.js';
@@ -147,17 +147,7 @@ describe('the canary decision', () => {
   });
 });
 
-function result(outcome: ApplyResult['outcome'], extra: Partial<ApplyResult> = {}): ApplyResult {
-  return {
-    outcome,
-    changed: [],
-    message: outcome,
-    details: [],
-    durations: {},
-    warnings: [],
-    ...extra,
-  };
-}
+const result = applyResult;
 
 describe('the run status and the failure metrics', () => {
   it('keeps every problem of a failed render and counts failures by reason and subject', () => {

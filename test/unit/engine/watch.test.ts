@@ -1,19 +1,10 @@
+import { applyResult } from '../../helpers/builders.js';
 import { describe, expect, it } from 'vitest';
-import type { ApplyOutcome, ApplyResult } from '../../../src/engine/apply.js';
+import type { ApplyResult } from '../../../src/engine/apply.js';
 import { runWatch } from '../../../src/engine/watch.js';
 import { ProblemsError, ProxyConfError } from '../../../src/errors.js';
 
-function result(outcome: ApplyOutcome, extra: Partial<ApplyResult> = {}): ApplyResult {
-  return {
-    outcome,
-    changed: [],
-    message: outcome,
-    details: [],
-    durations: {},
-    warnings: [],
-    ...extra,
-  };
-}
+const result = applyResult;
 
 /** Runs the loop on a fake clock until `passes` passes ran or `until` ms passed. */
 async function watch(options: {
